@@ -1,0 +1,184 @@
+#include "veridian/dev/nic_driver.hpp"
+
+#include <array>
+#include <sstream>
+
+#include "veridian/abi.hpp"
+
+namespace vd::dev {
+
+namespace {
+std::string hex(std::uint32_t v) {
+  std::ostringstream s;
+  s << "0x" << std::hex << v;
+  return s.str();
+}
+}  // namespace
+
+NicDriver::NicDriver(rtl::NicModel& nic, HostMemory& mem, BufferPool& pool, DriverConfig cfg)
+    : nic_(nic), mem_(mem), pool_(pool), cfg_(cfg) {
+  if (cfg_.ring_log2 < abi::MIN_RING_LOG2 || cfg_.ring_log2 > abi::MAX_RING_LOG2)
+    throw std::invalid_argument("NicDriver: ring_log2 must be in [" + std::to_string(abi::MIN_RING_LOG2) + ", " +
+                                std::to_string(abi::MAX_RING_LOG2) + "]");
+  if (cfg_.queues == 0) throw std::invalid_argument("NicDriver: at least one queue");
+  for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_ring_full", "tx_errors",
+                        "rx_errors", "rx_no_buffer", "irqs"})
+    counters_[k] = 0;
+}
+
+void NicDriver::init() {
+  const std::uint32_t expect = cfg_.expect_abi_id.value_or(abi::ABI_ID_VALUE);
+  abi_id_ = nic_.mmio_read(abi::REG_ABI_ID);
+  if (abi_id_ != expect)
+    throw AbiMismatch("NIC reports ABI id " + hex(abi_id_) + " but the driver was built for " + hex(expect) +
+                      ": rebuild the RTL model and the driver from the same offload/abi/nic_abi.json");
+  const std::uint32_t version = nic_.mmio_read(abi::REG_VERSION);
+  if (version != abi::ABI_VERSION)
+    throw AbiMismatch("NIC ABI version " + std::to_string(version) + ", driver expects " +
+                      std::to_string(abi::ABI_VERSION));
+  features_ = nic_.mmio_read(abi::REG_FEATURES);
+  const std::uint32_t qc = nic_.mmio_read(abi::REG_QUEUE_COUNT);
+  const unsigned ntx = qc & 0xff, nrx = (qc >> 8) & 0xff;
+  if (cfg_.queues > ntx || cfg_.queues > nrx)
+    throw std::runtime_error("NicDriver: " + std::to_string(cfg_.queues) + " queues requested but the NIC has " +
+                             std::to_string(std::min(ntx, nrx)));
+
+  nic_.mmio_write(abi::REG_CTRL, 1u << abi::CTRL_RESET_BIT);
+  tx_.assign(cfg_.queues, Ring{});
+  rx_.assign(cfg_.queues, Ring{});
+  for (unsigned q = 0; q < cfg_.queues; ++q) {
+    setup_ring(tx_[q], true, q);
+    setup_ring(rx_[q], false, q);
+  }
+  nic_.mmio_write(abi::REG_RX_DEFAULT_Q, 0);
+  nic_.mmio_write(abi::REG_CTRL, 1u << abi::CTRL_ENABLE_BIT);
+  for (unsigned q = 0; q < cfg_.queues; ++q) {
+    refill_rx(q);
+    nic_.mmio_write(abi::txq_reg(q, abi::REG_Q_IRQ_ARM), 1);
+    nic_.mmio_write(abi::rxq_reg(q, abi::REG_Q_IRQ_ARM), 1);
+  }
+  // Read back to be sure the NIC took the configuration.
+  if (nic_.mmio_read(abi::REG_CTRL) != (1u << abi::CTRL_ENABLE_BIT))
+    throw std::runtime_error("NicDriver: NIC did not enable");
+}
+
+void NicDriver::setup_ring(Ring& r, bool tx, unsigned q) {
+  r.log2 = cfg_.ring_log2;
+  r.size = 1u << r.log2;
+  r.desc = mem_.alloc(std::size_t(r.size) * abi::DESC_SIZE, 4096);
+  r.cpl = mem_.alloc(std::size_t(r.size) * abi::CPL_SIZE, 4096);
+  std::fill_n(mem_.ptr(r.cpl, r.size * abi::CPL_SIZE), r.size * abi::CPL_SIZE, 0);  // phase 0 = empty
+  r.slots.clear();
+  r.slots.resize(r.size);
+  auto reg = [&](std::uint32_t off) { return tx ? abi::txq_reg(q, off) : abi::rxq_reg(q, off); };
+  nic_.mmio_write(reg(abi::REG_Q_CTRL), 0);
+  nic_.mmio_write(reg(abi::REG_Q_RING_LO), static_cast<std::uint32_t>(r.desc));
+  nic_.mmio_write(reg(abi::REG_Q_RING_HI), static_cast<std::uint32_t>(r.desc >> 32));
+  nic_.mmio_write(reg(abi::REG_Q_CPL_LO), static_cast<std::uint32_t>(r.cpl));
+  nic_.mmio_write(reg(abi::REG_Q_CPL_HI), static_cast<std::uint32_t>(r.cpl >> 32));
+  nic_.mmio_write(reg(abi::REG_Q_SIZE_LOG2), r.log2);
+  nic_.mmio_write(reg(abi::REG_Q_CTRL), 1u << abi::QCTRL_ENABLE_BIT);
+}
+
+std::size_t NicDriver::tx_in_flight(std::uint16_t q) const {
+  return q < tx_.size() ? RingIndex::used(tx_[q].prod, tx_[q].cpl_cons) : 0;
+}
+
+bool NicDriver::transmit(Packet&& frame, std::uint16_t queue) {
+  Packet p = std::move(frame);
+  Ring& r = tx_[queue % tx_.size()];
+  const unsigned q = queue % static_cast<unsigned>(tx_.size());
+  if (RingIndex::full(r.prod, r.cpl_cons, r.size)) {
+    ++counters_["tx_ring_full"];
+    return false;
+  }
+  const std::uint32_t slot = RingIndex::slot(r.prod, r.size);
+  abi::TxDesc d;
+  d.addr = p.dma_addr();
+  d.len = static_cast<std::uint16_t>(p.size());
+  d.flags = static_cast<std::uint16_t>((p.meta.tx_csum_ip ? 1u << abi::TXF_CSUM_IP_BIT : 0u) |
+                                       (p.meta.tx_csum_l4 ? 1u << abi::TXF_CSUM_L4_BIT : 0u) |
+                                       (p.meta.tx_csum_partial ? 1u << abi::TXF_CSUM_PARTIAL_BIT : 0u) |
+                                       (p.meta.tso_mss ? 1u << abi::TXF_TSO_BIT : 0u));
+  d.mss = p.meta.tso_mss;
+  d.csum_start = static_cast<std::uint8_t>(p.meta.csum_start);
+  d.csum_offset = static_cast<std::uint8_t>(p.meta.csum_offset);
+  d.pack({mem_.ptr(r.desc + std::uint64_t(slot) * abi::DESC_SIZE, abi::DESC_SIZE), abi::DESC_SIZE});
+  ++counters_["tx_packets"];
+  counters_["tx_bytes"] += p.size();
+  r.slots[slot] = std::move(p);  // the NIC reads the buffer in place; freed on completion
+  ++r.prod;
+  nic_.mmio_write(abi::txq_reg(q, abi::REG_Q_PROD), r.prod);
+  return true;
+}
+
+void NicDriver::refill_rx(unsigned q) {
+  Ring& r = rx_[q];
+  bool posted = false;
+  while (!RingIndex::full(r.prod, r.cpl_cons, r.size)) {
+    Packet p = pool_.alloc(0);
+    if (!p) {
+      ++counters_["rx_no_buffer"];
+      break;
+    }
+    const std::uint32_t slot = RingIndex::slot(r.prod, r.size);
+    abi::RxDesc d;
+    d.addr = p.dma_addr();
+    d.len = static_cast<std::uint16_t>(std::min<std::size_t>(p.tailroom(), 0xffff));
+    d.pack({mem_.ptr(r.desc + std::uint64_t(slot) * abi::DESC_SIZE, abi::DESC_SIZE), abi::DESC_SIZE});
+    r.slots[slot] = std::move(p);
+    ++r.prod;
+    posted = true;
+  }
+  if (posted) nic_.mmio_write(abi::rxq_reg(q, abi::REG_Q_PROD), r.prod);
+}
+
+void NicDriver::process_tx(unsigned q) {
+  Ring& r = tx_[q];
+  while (RingIndex::used(r.prod, r.cpl_cons) > 0) {
+    const std::uint32_t slot = RingIndex::slot(r.cpl_cons, r.size);
+    const auto c = abi::Cpl::unpack({mem_.ptr(r.cpl + std::uint64_t(slot) * abi::CPL_SIZE, abi::CPL_SIZE), abi::CPL_SIZE});
+    if ((c.phase & 1) != RingIndex::phase(r.cpl_cons, r.log2)) break;  // not written yet
+    if (c.status != abi::ERR_OK) ++counters_["tx_errors"];
+    r.slots[RingIndex::slot(c.index, r.size)].release();
+    ++r.cpl_cons;
+  }
+}
+
+void NicDriver::process_rx(unsigned q) {
+  Ring& r = rx_[q];
+  while (RingIndex::used(r.prod, r.cpl_cons) > 0) {
+    const std::uint32_t slot = RingIndex::slot(r.cpl_cons, r.size);
+    const auto c = abi::Cpl::unpack({mem_.ptr(r.cpl + std::uint64_t(slot) * abi::CPL_SIZE, abi::CPL_SIZE), abi::CPL_SIZE});
+    if ((c.phase & 1) != RingIndex::phase(r.cpl_cons, r.log2)) break;
+    Packet p = std::move(r.slots[RingIndex::slot(c.index, r.size)]);
+    ++r.cpl_cons;
+    if (c.status != abi::ERR_OK || !p || c.len > p.tailroom()) {
+      ++counters_["rx_errors"];
+      continue;  // p goes back to the pool
+    }
+    p.append(c.len);
+    p.meta.queue = static_cast<std::uint16_t>(q);
+    p.meta.rss_hash = c.rss_hash;
+    p.meta.rss_type = c.rss_type;
+    ++counters_["rx_packets"];
+    counters_["rx_bytes"] += c.len;
+    if (rx_) rx_(std::move(p));
+  }
+  refill_rx(q);
+}
+
+void NicDriver::handle_irq(std::uint32_t mask) {
+  ++counters_["irqs"];
+  for (unsigned q = 0; q < tx_.size(); ++q) {
+    if (!(mask & (1u << q))) continue;
+    process_tx(q);
+    process_rx(q);
+    // Arm both completion rings of the pair with what we consumed; the NIC
+    // fires at once if it wrote more in the meantime.
+    nic_.mmio_write(abi::txq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(tx_[q].cpl_cons) << 16));
+    nic_.mmio_write(abi::rxq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(rx_[q].cpl_cons) << 16));
+  }
+}
+
+}  // namespace vd::dev

@@ -1,0 +1,138 @@
+#include "veridian/dev/rtl_nic.hpp"
+
+#include <cmath>
+
+#include "veridian/abi.hpp"
+
+namespace vd::dev {
+
+RtlNic::RtlNic(Scheduler& sched, HostMemory& mem, MacAddr mac, RtlNicConfig cfg)
+    : sched_(sched),
+      mac_(mac),
+      cfg_(cfg),
+      pool_(mem, 10240, cfg.buffers),
+      model_(rtl::NicModel::create(cfg.model, mem)),
+      driver_(*model_, mem, pool_, cfg.driver),
+      period_ps_(static_cast<TimePs>(std::llround(1e6 / cfg.model.clock_mhz))) {
+  if (!cfg_.trace_path.empty()) model_->open_trace(cfg_.trace_path);
+  // Align the model's cycle counter with the simulation clock before init.
+  model_->skip_to((sched_.now() + period_ps_ - 1) / period_ps_);
+  driver_.init();
+  features_.tx_queues = driver_.queues();
+  features_.rx_queues = driver_.queues();
+  features_.mtu = cfg_.mtu;
+  extra_["tx_drop_no_link"] = 0;
+  extra_["tx_drop_oversize"] = 0;
+
+  model_->on_tx([this](std::vector<std::uint8_t>&& f, std::uint64_t cyc) {
+    if (link_) link_->send(side_, std::move(f), cycle_time(cyc));
+    else ++extra_["tx_drop_no_link"];
+  });
+  model_->on_irq([this](std::uint32_t mask, std::uint64_t cyc) {
+    sched_.schedule_at(cycle_time(cyc) + cfg_.irq_latency, [this, mask] {
+      driver_.handle_irq(mask);
+      wake();
+    });
+  });
+  wake();
+}
+
+RtlNic::~RtlNic() {
+  if (timer_ != kNoTimer) sched_.cancel(timer_);
+}
+
+bool RtlNic::transmit(Packet&& frame, std::uint16_t queue) {
+  if (frame.size() > std::size_t(cfg_.mtu) + 18 || frame.size() > abi::MAX_FRAME) {
+    ++extra_["tx_drop_oversize"];
+    return false;
+  }
+  const bool ok = driver_.transmit(std::move(frame), queue);
+  if (ok) wake();
+  return ok;
+}
+
+void RtlNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
+  const std::uint64_t at = (sched_.now() + period_ps_ - 1) / period_ps_;
+  model_->rx_frame(std::move(frame), at, fcs_error);
+  wake();
+}
+
+void RtlNic::wake() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  const TimePs t = std::max(sched_.now(), cycle_time(model_->cycle()));
+  timer_ = sched_.schedule_at(t, [this] { run(); });
+}
+
+void RtlNic::run() {
+  scheduled_ = false;
+  timer_ = kNoTimer;
+  ++run_.wakeups;
+  const std::uint64_t now_cycle = (sched_.now() + period_ps_ - 1) / period_ps_;
+  if (model_->cycle() < now_cycle) {
+    if (model_->idle()) {
+      run_.cycles_skipped += now_cycle - model_->cycle();
+      model_->skip_to(now_cycle);
+    } else {
+      run_.cycles_evaluated += model_->tick(now_cycle - model_->cycle());
+    }
+  }
+  // Tick while there is work, but never past the next event of anyone else:
+  // that event may talk to the NIC (a doorbell, a frame) at its own time.
+  // The batch bound keeps a wedged model from hanging the caller: it yields
+  // to the event loop, whose run_until() has a time limit.
+  constexpr std::uint64_t kBatch = 1u << 20;
+  for (std::uint64_t n = 0; n < kBatch && !model_->idle(); ++n) {
+    if (cycle_time(model_->cycle()) >= sched_.horizon()) break;
+    run_.cycles_evaluated += model_->tick(1);
+  }
+  if (!model_->idle()) {
+    scheduled_ = true;
+    timer_ = sched_.schedule_at(cycle_time(model_->cycle()), [this] { run(); });
+  } else if (model_->next_input_cycle() != UINT64_MAX) {
+    scheduled_ = true;
+    timer_ = sched_.schedule_at(cycle_time(model_->next_input_cycle()), [this] { run(); });
+  }
+}
+
+std::uint32_t RtlNic::read_reg(std::uint32_t addr) {
+  const std::uint64_t before = model_->cycle();
+  const std::uint32_t v = model_->mmio_read(addr);
+  run_.cycles_evaluated += model_->cycle() - before;
+  wake();
+  return v;
+}
+
+Counters RtlNic::nic_registers() {
+  Counters c;
+  c["nic_tx_packets"] = read_reg(abi::REG_STAT_TX_PKTS);
+  c["nic_tx_bytes"] = read_reg(abi::REG_STAT_TX_BYTES);
+  c["nic_rx_packets"] = read_reg(abi::REG_STAT_RX_PKTS);
+  c["nic_rx_bytes"] = read_reg(abi::REG_STAT_RX_BYTES);
+  c["nic_rx_drop_no_desc"] = read_reg(abi::REG_STAT_RX_DROP_NODESC);
+  c["nic_rx_drop_error"] = read_reg(abi::REG_STAT_RX_DROP_ERR);
+  c["nic_rx_drop_full"] = read_reg(abi::REG_STAT_RX_DROP_FULL);
+  c["nic_desc_errors"] = read_reg(abi::REG_STAT_DESC_ERR);
+  return c;
+}
+
+Counters RtlNic::stats() const {
+  Counters c = driver_.counters();
+  for (const auto& [k, v] : extra_) c[k] = v;
+  const auto& m = model_->stats();
+  c["cycles_evaluated"] = m.cycles;  // every clocked cycle: traffic, MMIO and init
+  c["cycles_skipped"] = run_.cycles_skipped;
+  c["dma_reads"] = m.dma_reads;
+  c["dma_read_bytes"] = m.dma_read_bytes;
+  c["dma_read_errors"] = m.dma_read_errors;
+  c["dma_writes"] = m.dma_writes;
+  c["dma_write_bytes"] = m.dma_write_bytes;
+  c["dma_write_errors"] = m.dma_write_errors;
+  c["mac_tx_frames"] = m.tx_frames;
+  c["mac_rx_frames"] = m.rx_frames;
+  c["mmio_writes"] = m.mmio_writes;
+  c["mmio_reads"] = m.mmio_reads;
+  return c;
+}
+
+}  // namespace vd::dev

@@ -1,0 +1,63 @@
+#include "veridian/dev/soft_nic.hpp"
+
+#include <cstring>
+
+namespace vd::dev {
+
+namespace {
+constexpr std::size_t kEthHeader = 14, kVlanTag = 4, kMinFrame = 14;
+}
+
+SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig cfg)
+    : sched_(sched), mac_(mac), cfg_(cfg), pool_(mem, 16384, cfg.rx_buffers) {
+  features_.tx_queues = cfg.queues;
+  features_.rx_queues = cfg.queues;
+  features_.mtu = cfg.mtu;
+  for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",
+                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer"})
+    counters_[k] = 0;
+}
+
+bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
+  Packet p = std::move(frame);
+  if (p.size() > std::size_t(cfg_.mtu) + kEthHeader + kVlanTag) {
+    ++counters_["tx_drop_oversize"];
+    return false;
+  }
+  if (!link_) {
+    ++counters_["tx_drop_no_link"];
+    return false;
+  }
+  ++counters_["tx_packets"];
+  counters_["tx_bytes"] += p.size();
+  // The wire carries its own copy of the bytes; the buffer goes back to the pool.
+  link_->send(side_, std::vector<std::uint8_t>(p.data(), p.data() + p.size()), sched_.now());
+  return true;
+}
+
+void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
+  if (fcs_error) {
+    ++counters_["rx_drop_error"];
+    return;
+  }
+  if (frame.size() < kMinFrame) {
+    ++counters_["rx_drop_runt"];
+    return;
+  }
+  if (frame.size() > std::size_t(cfg_.mtu) + kEthHeader + kVlanTag) {
+    ++counters_["rx_drop_oversize"];
+    return;
+  }
+  Packet p = pool_.alloc(0);
+  if (!p) {
+    ++counters_["rx_drop_no_buffer"];
+    return;
+  }
+  // Models the NIC's DMA write into a host buffer: not a CPU copy, so not counted as one.
+  std::memcpy(p.append(frame.size()), frame.data(), frame.size());
+  ++counters_["rx_packets"];
+  counters_["rx_bytes"] += frame.size();
+  if (rx_) rx_(std::move(p));
+}
+
+}  // namespace vd::dev

@@ -1,0 +1,99 @@
+#include "veridian/sim/simulation.hpp"
+
+#include <stdexcept>
+
+namespace vd::sim {
+
+namespace {
+MacAddr host_mac(std::size_t index) {
+  // Locally administered unicast (0x02), host index in the low bytes.
+  return MacAddr{0x02, 0x56, 0x44, static_cast<std::uint8_t>(index >> 16), static_cast<std::uint8_t>(index >> 8),
+                 static_cast<std::uint8_t>(index)};
+}
+}  // namespace
+
+Host::Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec)
+    : name_(std::move(name)), spec_(spec), mem_(std::make_unique<HostMemory>(std::size_t(64) << 20)) {
+  if (spec.kind == NicSpec::Kind::Rtl) {
+    dev::RtlNicConfig c;
+    c.model.data_width = spec.data_width;
+    c.model.clock_mhz = spec.clock_mhz;
+    c.model.dma = spec.dma;
+    c.driver.queues = spec.queues;
+    c.driver.ring_log2 = spec.ring_log2;
+    c.driver.expect_abi_id = spec.expect_abi_id;
+    c.mtu = spec.mtu;
+    c.trace_path = spec.trace_path;
+    nic_ = std::make_unique<dev::RtlNic>(ev, *mem_, host_mac(index + 1), c);
+  } else {
+    dev::SoftNicConfig c;
+    c.queues = spec.queues;
+    c.mtu = spec.mtu;
+    nic_ = std::make_unique<dev::SoftNic>(ev, *mem_, host_mac(index + 1), c);
+  }
+  stack_ = std::make_unique<stack::Stack>(ev, name_);
+  ifindex_ = stack_->add_interface(*nic_);
+}
+
+Simulation::~Simulation() {
+  // Stacks and NICs hold timers in the event queue; drop hosts first.
+  hosts_.clear();
+}
+
+Host& Simulation::add_host(const std::string& name, const NicSpec& spec) {
+  for (auto& h : hosts_)
+    if (h->name() == name) throw std::invalid_argument("Simulation: a host named '" + name + "' exists already");
+  hosts_.push_back(std::make_unique<Host>(ev_, name, hosts_.size(), spec));
+  return *hosts_.back();
+}
+
+Host& Simulation::host(const std::string& name) {
+  for (auto& h : hosts_)
+    if (h->name() == name) return *h;
+  throw std::out_of_range("Simulation: no host named '" + name + "'");
+}
+
+Link& Simulation::connect(Host& a, Host& b, LinkConfig cfg) {
+  if (&a == &b) throw std::invalid_argument("Simulation::connect: a host cannot be cabled to itself");
+  if (a.nic().cabled()) throw std::logic_error("Simulation::connect: host '" + a.name() + "' is already cabled");
+  if (b.nic().cabled()) throw std::logic_error("Simulation::connect: host '" + b.name() + "' is already cabled");
+  links_.push_back(std::make_unique<Link>(ev_, cfg));
+  Link& l = *links_.back();
+  a.nic().attach_link(&l, 0);
+  b.nic().attach_link(&l, 1);
+  return l;
+}
+
+void Simulation::capture(Link& link, const std::string& path) {
+  auto w = std::make_shared<PcapWriter>(path);
+  pcaps_.push_back(w);
+  link.capture(w);
+}
+
+std::vector<std::optional<TimePs>> Simulation::ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,
+                                                    std::size_t payload_len) {
+  if (count < 0) throw std::invalid_argument("ping: count must be >= 0");
+  std::vector<std::optional<TimePs>> out;
+  const std::uint16_t id = from.next_ping_id();
+  auto& st = from.stack();
+  for (int i = 0; i < count; ++i) {
+    const auto seq = static_cast<std::uint16_t>(i + 1);
+    const std::size_t seen = st.echo_replies().size();
+    if (auto ec = st.send_echo(dst, id, seq, payload_len)) throw std::system_error(ec, "ping " + dst.str());
+    std::optional<TimePs> rtt;
+    auto got = [&] {
+      const auto& r = st.echo_replies();
+      for (std::size_t k = seen; k < r.size(); ++k)
+        if (r[k].id == id && r[k].seq == seq) {
+          rtt = r[k].received_at - r[k].sent_at;
+          return true;
+        }
+      return false;
+    };
+    run_until(got, timeout);
+    out.push_back(rtt);
+  }
+  return out;
+}
+
+}  // namespace vd::sim

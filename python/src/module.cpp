@@ -1,0 +1,194 @@
+// pybind11 bindings: the C++ co-simulation as the _veridian extension. The
+// Pythonic surface (veridian.Simulation, RtlNic, ...) is in veridian/*.py.
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+
+#include "veridian/abi.hpp"
+#include "veridian/sim/simulation.hpp"
+
+namespace py = pybind11;
+using namespace vd;
+
+namespace {
+
+stack::Ipv4Addr parse_ip(const std::string& s) {
+  auto a = stack::Ipv4Addr::parse(s);
+  if (!a) throw py::value_error("not an IPv4 address: '" + s + "'");
+  return *a;
+}
+
+std::uint16_t parse_port(long p) {
+  if (p < 0 || p > 65535) throw py::value_error("port out of range: " + std::to_string(p));
+  return static_cast<std::uint16_t>(p);
+}
+
+[[noreturn]] void raise_ec(std::error_code ec, const std::string& what) {
+  throw std::system_error(ec, what);
+}
+
+py::dict stack_stats(const stack::StackStats& s) {
+  py::dict layers;
+  for (const auto& [k, v] : s.layers) {
+    py::dict d;
+    d["rx_packets"] = v.rx_packets;
+    d["rx_bytes"] = v.rx_bytes;
+    d["tx_packets"] = v.tx_packets;
+    d["tx_bytes"] = v.tx_bytes;
+    layers[py::str(k)] = d;
+  }
+  py::dict out;
+  out["layers"] = layers;
+  out["drops"] = s.drops;
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_veridian, m) {
+  m.doc() = "Veridian co-simulation core (C++)";
+
+  py::register_exception<dev::AbiMismatch>(m, "AbiMismatchError", PyExc_RuntimeError);
+
+  m.def("abi_constants", [] {
+    py::dict d;
+    for (const auto& c : abi::kAllConstants) d[c.name] = c.value;
+    return d;
+  }, "Every ABI constant as compiled into the C++ driver.");
+  m.def("rtl_widths", &rtl::NicModel::available_widths, "Data widths the NIC RTL was Verilated for.");
+
+  py::class_<rtl::DmaConfig>(m, "DmaConfig")
+      .def(py::init<>())
+      .def_readwrite("latency_ns", &rtl::DmaConfig::latency_ns)
+      .def_readwrite("gbps", &rtl::DmaConfig::gbps)
+      .def_readwrite("max_payload", &rtl::DmaConfig::max_payload)
+      .def_readwrite("tlp_overhead", &rtl::DmaConfig::tlp_overhead)
+      .def_readwrite("max_tags", &rtl::DmaConfig::max_tags)
+      .def_static("pcie_gen3_x16", &rtl::DmaConfig::pcie_gen3_x16)
+      .def_static("pcie_gen4_x16", &rtl::DmaConfig::pcie_gen4_x16);
+
+  py::class_<sim::NicSpec> spec(m, "NicSpec");
+  py::enum_<sim::NicSpec::Kind>(spec, "Kind").value("RTL", sim::NicSpec::Kind::Rtl).value("SOFT", sim::NicSpec::Kind::Soft);
+  spec.def(py::init<>())
+      .def_readwrite("kind", &sim::NicSpec::kind)
+      .def_readwrite("queues", &sim::NicSpec::queues)
+      .def_readwrite("mtu", &sim::NicSpec::mtu)
+      .def_readwrite("data_width", &sim::NicSpec::data_width)
+      .def_readwrite("clock_mhz", &sim::NicSpec::clock_mhz)
+      .def_readwrite("dma", &sim::NicSpec::dma)
+      .def_readwrite("ring_log2", &sim::NicSpec::ring_log2)
+      .def_readwrite("expect_abi_id", &sim::NicSpec::expect_abi_id)
+      .def_readwrite("trace_path", &sim::NicSpec::trace_path);
+
+  py::class_<stack::UdpSocket, std::shared_ptr<stack::UdpSocket>>(m, "UdpSocket")
+      .def("bind", [](stack::UdpSocket& s, const std::string& ip, long port) {
+        if (auto ec = s.bind(parse_ip(ip), parse_port(port))) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
+      })
+      .def("sendto", [](stack::UdpSocket& s, py::bytes data, const std::string& ip, long port) {
+        std::string_view v = data;
+        if (auto ec = s.sendto({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, parse_ip(ip), parse_port(port)))
+          raise_ec(ec, "sendto " + ip + ":" + std::to_string(port));
+        return v.size();
+      })
+      .def("recvfrom", [](stack::UdpSocket& s) -> py::object {
+        auto d = s.recvfrom();
+        if (!d) return py::none();
+        py::bytes b(reinterpret_cast<const char*>(d->data.data()), d->data.size());
+        return py::make_tuple(b, py::make_tuple(d->src_addr.str(), d->src_port));
+      })
+      .def_property_readonly("pending", &stack::UdpSocket::pending)
+      .def_property_readonly("local_port", &stack::UdpSocket::local_port)
+      .def_property_readonly("local_addr", [](const stack::UdpSocket& s) { return s.local_addr().str(); })
+      .def("close", &stack::UdpSocket::close);
+
+  py::class_<sim::Link>(m, "Link")
+      .def_property_readonly("rate_gbps", [](const sim::Link& l) { return l.config().rate_gbps; })
+      .def_property_readonly("latency_ns", [](const sim::Link& l) { return double(l.config().latency) / 1000.0; })
+      .def("stats", [](const sim::Link& l, int side) {
+        if (side != 0 && side != 1) throw py::value_error("side must be 0 or 1");
+        const auto& s = l.stats(side);
+        py::dict d;
+        d["frames"] = s.frames;
+        d["bytes"] = s.bytes;
+        d["busy_ns"] = double(s.busy_ps) / 1000.0;
+        return d;
+      });
+
+  py::class_<sim::Host>(m, "Host")
+      .def_property_readonly("name", &sim::Host::name)
+      .def_property_readonly("nic_kind", [](sim::Host& h) { return h.nic().kind(); })
+      .def_property_readonly("mac", [](sim::Host& h) { return stack::mac_str(h.nic().mac()); })
+      .def("add_address", [](sim::Host& h, const std::string& cidr) {
+        auto c = stack::parse_cidr(cidr);
+        if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
+        h.stack().add_address(h.ifindex(), c->first, c->second);
+      })
+      .def("stats", [](sim::Host& h) { return stack_stats(h.stack().stats()); })
+      .def("nic_stats", [](sim::Host& h) { return h.nic().stats(); })
+      .def("nic_registers", [](sim::Host& h) {
+        auto* r = h.rtl_nic();
+        if (!r) throw py::type_error("nic_registers: host '" + h.name() + "' has a SoftNic, not an RtlNic");
+        return r->nic_registers();
+      })
+      .def("read_reg", [](sim::Host& h, std::uint32_t addr) {
+        auto* r = h.rtl_nic();
+        if (!r) throw py::type_error("read_reg: host '" + h.name() + "' has a SoftNic, not an RtlNic");
+        if (addr % 4 || addr > 0xffff) throw py::value_error("read_reg: register address must be 4-aligned and < 0x10000");
+        return r->read_reg(addr);
+      })
+      .def("pool_stats", [](sim::Host& h) {
+        const auto& s = h.nic().pool().stats();
+        py::dict d;
+        d["allocs"] = s.allocs;
+        d["frees"] = s.frees;
+        d["alloc_failures"] = s.alloc_failures;
+        d["bytes_copied_in"] = s.bytes_copied_in;
+        d["bytes_copied_out"] = s.bytes_copied_out;
+        d["available"] = h.nic().pool().available();
+        return d;
+      })
+      .def("udp_socket", [](sim::Host& h) { return h.stack().udp_socket(); })
+      .def("inject", [](sim::Host& h, py::bytes frame, bool fcs_error) {
+        std::string_view v = frame;
+        h.nic().inject(std::vector<std::uint8_t>(v.begin(), v.end()), fcs_error);
+      }, py::arg("frame"), py::arg("fcs_error") = false);
+
+  py::class_<sim::Simulation>(m, "Simulation")
+      .def(py::init<std::uint64_t>(), py::arg("seed") = 1)
+      .def("add_host", &sim::Simulation::add_host, py::return_value_policy::reference_internal)
+      .def("connect", [](sim::Simulation& s, sim::Host& a, sim::Host& b, double rate_gbps, double latency_ns) -> sim::Link& {
+        if (!(rate_gbps > 0)) throw py::value_error("rate_gbps must be > 0");
+        if (latency_ns < 0) throw py::value_error("latency_ns must be >= 0");
+        return s.connect(a, b, sim::LinkConfig{rate_gbps, static_cast<TimePs>(latency_ns * 1000.0)});
+      }, py::return_value_policy::reference_internal)
+      .def("capture", &sim::Simulation::capture)
+      .def("run_for_ps", [](sim::Simulation& s, TimePs d) { s.run_for(d); })
+      .def("run_until_ps", [](sim::Simulation& s, TimePs t) { s.run_until(t); })
+      .def("run_until_pred", [](sim::Simulation& s, std::function<bool()> pred, TimePs timeout) {
+        return s.run_until(pred, timeout);
+      })
+      .def_property_readonly("now_ps", &sim::Simulation::now)
+      .def_property_readonly("events_run", [](sim::Simulation& s) { return s.events().events_run(); })
+      .def_property_readonly("seed", &sim::Simulation::seed)
+      .def("ping", [](sim::Simulation& s, sim::Host& h, const std::string& dst, int count, TimePs timeout, std::size_t size) {
+        auto r = s.ping(h, parse_ip(dst), count, timeout, size);
+        py::list out;
+        for (auto& x : r) out.append(x ? py::object(py::float_(double(*x) / 1000.0)) : py::object(py::none()));
+        return out;
+      })
+      .def("run_stats", [](sim::Simulation& s) {
+        py::dict d;
+        for (const auto& h : s.hosts()) {
+          if (auto* r = h->rtl_nic()) {
+            py::dict x;
+            x["cycles_evaluated"] = r->model().stats().cycles;
+            x["cycles_skipped"] = r->run_stats().cycles_skipped;
+            x["wakeups"] = r->run_stats().wakeups;
+            d[py::str(h->name())] = x;
+          }
+        }
+        return d;
+      });
+}

@@ -1,0 +1,125 @@
+// Per-queue register file shared by the TX and RX engines: ring bases, size,
+// enable, the driver's producer index (doorbell), the NIC's consumer and
+// completion indices, and the interrupt arm bit.
+`default_nettype none
+module vd_queue_regs #(
+  parameter int NQ = 16,
+  parameter int QW = $clog2(NQ)
+) (
+  input  wire logic         clk,
+  input  wire logic         srst,
+  // MMIO write into this block (addr is the offset inside the queue window)
+  input  wire logic         wr_en,
+  input  wire logic [11:0]  wr_addr,
+  input  wire logic [31:0]  wr_data,
+  input  wire logic [11:0]  rd_addr,
+  output logic      [31:0]  rd_data,
+  // the engine's view of one queue (sel)
+  input  wire logic [QW-1:0] sel,
+  output logic      [63:0]  ring_base,
+  output logic      [63:0]  cpl_base,
+  output logic      [3:0]   size_log2,
+  output logic      [15:0]  cons,
+  output logic      [15:0]  cpl_prod,
+  // engine updates for queue sel
+  input  wire logic         cons_inc,
+  input  wire logic         cpl_inc,    // a completion was written: advance, maybe fire the IRQ
+  output logic      [NQ-1:0] irq,
+  // which queues have descriptors posted and are enabled
+  output logic      [NQ-1:0] pending
+);
+  logic [63:0] r_ring [NQ];
+  logic [63:0] r_cpl  [NQ];
+  logic [3:0]  r_log2 [NQ];
+  logic        r_en   [NQ];
+  logic [15:0] r_prod [NQ];
+  logic [15:0] r_cons [NQ];
+  logic [15:0] r_cprod[NQ];
+  logic        r_arm  [NQ];
+
+  localparam int unsigned STRIDE = vd_abi_pkg::Q_STRIDE;
+  wire [QW-1:0] wq = QW'(wr_addr / 12'(STRIDE));
+  wire [5:0]    wo = 6'(wr_addr % 12'(STRIDE));
+  wire [QW-1:0] rq = QW'(rd_addr / 12'(STRIDE));
+  wire [5:0]    ro = 6'(rd_addr % 12'(STRIDE));
+  wire          wr_hit = wr_en && (wr_addr < 12'(NQ * STRIDE));
+
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      for (int i = 0; i < NQ; i++) begin
+        r_ring[i] <= '0; r_cpl[i] <= '0; r_log2[i] <= 4'(vd_abi_pkg::MIN_RING_LOG2);
+        r_en[i] <= 1'b0; r_prod[i] <= '0; r_cons[i] <= '0; r_cprod[i] <= '0; r_arm[i] <= 1'b0;
+      end
+      irq <= '0;
+    end else begin
+      irq <= '0;
+      if (wr_hit) begin
+        case (32'(wo))
+          vd_abi_pkg::REG_Q_RING_LO:   r_ring[wq][31:0]  <= wr_data;
+          vd_abi_pkg::REG_Q_RING_HI:   r_ring[wq][63:32] <= wr_data;
+          vd_abi_pkg::REG_Q_CPL_LO:    r_cpl[wq][31:0]   <= wr_data;
+          vd_abi_pkg::REG_Q_CPL_HI:    r_cpl[wq][63:32]  <= wr_data;
+          vd_abi_pkg::REG_Q_SIZE_LOG2: begin
+            // Clamp to the supported range so a bad value cannot index past a ring.
+            if (wr_data < vd_abi_pkg::MIN_RING_LOG2)      r_log2[wq] <= 4'(vd_abi_pkg::MIN_RING_LOG2);
+            else if (wr_data > vd_abi_pkg::MAX_RING_LOG2) r_log2[wq] <= 4'(vd_abi_pkg::MAX_RING_LOG2);
+            else                                          r_log2[wq] <= wr_data[3:0];
+          end
+          vd_abi_pkg::REG_Q_CTRL: begin
+            r_en[wq] <= wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
+            if (!wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT]) begin
+              // Disabling a queue rewinds it, as a driver expects before re-init.
+              r_prod[wq] <= '0; r_cons[wq] <= '0; r_cprod[wq] <= '0; r_arm[wq] <= 1'b0;
+            end
+          end
+          vd_abi_pkg::REG_Q_PROD:    r_prod[wq] <= wr_data[15:0];
+          vd_abi_pkg::REG_Q_IRQ_ARM: begin
+            // The driver arms with the completion count it has consumed. If
+            // the NIC has already written more, fire at once: otherwise a
+            // completion landing just before the arm would never be signalled.
+            if (wr_data[0] && (wr_data[31:16] != r_cprod[wq] || (cpl_inc && sel == wq))) irq[wq] <= 1'b1;
+            else r_arm[wq] <= wr_data[0];
+          end
+          default: ;
+        endcase
+      end
+      if (cons_inc) r_cons[sel] <= r_cons[sel] + 16'd1;
+      if (cpl_inc) begin
+        r_cprod[sel] <= r_cprod[sel] + 16'd1;
+        if (r_arm[sel]) begin
+          irq[sel]   <= 1'b1;
+          r_arm[sel] <= 1'b0;
+        end
+      end
+    end
+  end
+
+  always_comb begin
+    rd_data = '0;
+    if (rd_addr < 12'(NQ * STRIDE)) begin
+      case (32'(ro))
+        vd_abi_pkg::REG_Q_RING_LO:   rd_data = r_ring[rq][31:0];
+        vd_abi_pkg::REG_Q_RING_HI:   rd_data = r_ring[rq][63:32];
+        vd_abi_pkg::REG_Q_CPL_LO:    rd_data = r_cpl[rq][31:0];
+        vd_abi_pkg::REG_Q_CPL_HI:    rd_data = r_cpl[rq][63:32];
+        vd_abi_pkg::REG_Q_SIZE_LOG2: rd_data = 32'(r_log2[rq]);
+        vd_abi_pkg::REG_Q_CTRL:      rd_data = 32'(r_en[rq]);
+        vd_abi_pkg::REG_Q_PROD:      rd_data = 32'(r_prod[rq]);
+        vd_abi_pkg::REG_Q_CONS:      rd_data = 32'(r_cons[rq]);
+        vd_abi_pkg::REG_Q_IRQ_ARM:   rd_data = 32'(r_arm[rq]);
+        vd_abi_pkg::REG_Q_CPL_PROD:  rd_data = 32'(r_cprod[rq]);
+        default: rd_data = '0;
+      endcase
+    end
+  end
+
+  always_comb begin
+    ring_base = r_ring[sel];
+    cpl_base  = r_cpl[sel];
+    size_log2 = r_log2[sel];
+    cons      = r_cons[sel];
+    cpl_prod  = r_cprod[sel];
+    for (int i = 0; i < NQ; i++) pending[i] = r_en[i] && (r_prod[i] != r_cons[i]);
+  end
+endmodule
+`default_nettype wire

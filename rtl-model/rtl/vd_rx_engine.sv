@@ -1,0 +1,280 @@
+// RX path: the MAC stream lands in one of two store-and-forward slots (the
+// wire cannot be stopped, so a frame that finds both slots busy is dropped
+// and counted). A full slot is steered to a queue, a descriptor is fetched,
+// the frame is written to host memory by DMA, then a completion is written
+// and the queue's interrupt fires.
+`default_nettype none
+module vd_rx_engine #(
+  parameter int DW = 512,
+  parameter int NQ = 16,
+  parameter int TAGW = 4,
+  parameter int QW = $clog2(NQ)
+) (
+  input  wire logic          clk,
+  input  wire logic          srst,
+  input  wire logic          enable,
+  input  wire logic [QW-1:0] default_q,
+  // queue register window (RX queues)
+  input  wire logic          q_wr_en,
+  input  wire logic [11:0]   q_wr_addr,
+  input  wire logic [31:0]   q_wr_data,
+  input  wire logic [11:0]   q_rd_addr,
+  output logic      [31:0]   q_rd_data,
+  output logic      [NQ-1:0] irq,
+  // DMA read (descriptors)
+  output logic               rd_req_valid,
+  input  wire logic          rd_req_ready,
+  output logic      [63:0]   rd_req_addr,
+  output logic      [15:0]   rd_req_len,
+  output logic      [TAGW-1:0] rd_req_tag,
+  input  wire logic          rd_rsp_valid,
+  /* verilator lint_off UNUSEDSIGNAL */  // descriptors use only the low 128 bits of a beat
+  input  wire logic [DW-1:0] rd_rsp_data,
+  /* verilator lint_on UNUSEDSIGNAL */
+  input  wire logic          rd_rsp_last,
+  input  wire logic          rd_rsp_err,
+  // DMA write (frame data, then the completion)
+  output logic               wr_valid,
+  input  wire logic          wr_ready,
+  output logic      [63:0]   wr_addr,
+  output logic      [15:0]   wr_len,
+  output logic      [DW-1:0] wr_data,
+  output logic               wr_last,
+  // MAC RX stream
+  input  wire logic          rx_tvalid,
+  output logic               rx_tready,
+  input  wire logic [DW-1:0] rx_tdata,
+  input  wire logic [DW/8-1:0] rx_tkeep,
+  input  wire logic          rx_tlast,
+  input  wire logic          rx_tuser,
+  // statistics events
+  output logic               ev_rx_pkt,
+  output logic      [15:0]   ev_rx_len,
+  output logic               ev_drop_nodesc,
+  output logic               ev_drop_err,
+  output logic               ev_drop_full,
+  output logic               ev_desc_err,
+  output logic               busy
+);
+  localparam int BB    = DW / 8;
+  localparam int DEPTH = vd_abi_pkg::MAX_FRAME / BB;
+  localparam int AW    = $clog2(DEPTH);
+  localparam int CPL_BEATS = (DW >= 128) ? 1 : 128 / DW;
+  localparam logic [TAGW-1:0] TAG = TAGW'(1);
+  localparam int MIN_FRAME = 14;
+
+  // ---------------------------------------------------------------- slots
+  logic [DW-1:0] mem [2 * DEPTH];
+  logic [1:0]    full;
+  logic [15:0]   slot_len [2];
+
+  // receive side
+  logic          in_frame, dropping, rx_slot;
+  logic          wslot;         // next slot to fill; slots form a 2-entry FIFO with pslot
+  logic [AW:0]   rx_beat;
+  logic          rx_oversize;
+
+  function automatic logic [15:0] keep_bytes(input logic [DW/8-1:0] k);
+    logic [15:0] n;
+    n = '0;
+    for (int i = 0; i < BB; i++) n = n + 16'(k[i]);
+    keep_bytes = n;
+  endfunction
+
+  wire        free_slot_avail = !full[wslot];
+  wire        free_slot       = wslot;
+  wire        start           = rx_tvalid && !in_frame;
+  wire        cur_drop        = start ? !free_slot_avail : dropping;
+  wire        cur_slot        = start ? free_slot : rx_slot;
+  wire [AW:0] cur_beat        = start ? '0 : rx_beat;
+  wire [15:0] rx_len_now      = 16'(32'(cur_beat) * BB) + keep_bytes(rx_tkeep);
+  wire        oversize_now    = rx_oversize || (32'(cur_beat) >= DEPTH);
+
+  assign rx_tready = 1'b1;
+
+  // ---------------------------------------------------------------- process side
+  typedef enum logic [2:0] {P_IDLE, P_DESC_REQ, P_DESC_WAIT, P_DATA, P_CPL, P_DROP} pstate_t;
+  pstate_t ps;
+  logic          pslot;         // slot being processed (frames are served in arrival order)
+  logic [QW-1:0] q;
+  /* verilator lint_off UNUSEDSIGNAL */  // bytes 10..15 of an RX descriptor are reserved
+  logic [127:0]  desc;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [15:0]   status;
+  logic [15:0]   plen;
+  wire  [63:0]   d_addr = desc[vd_abi_pkg::RX_DESC_ADDR_LSB +: 64];
+  wire  [15:0]   d_len  = desc[vd_abi_pkg::RX_DESC_LEN_LSB +: 16];
+  wire  [AW:0]   nbeats = (AW+1)'((32'(plen) + BB - 1) / BB);
+
+  logic [63:0] ring_base, cpl_base;
+  logic [3:0]  size_log2;
+  logic [15:0] cons, cpl_prod;
+  logic        cons_inc, cpl_inc;
+  logic [NQ-1:0] pending;
+
+  vd_queue_regs #(.NQ(NQ)) u_regs (
+    .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
+    .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
+    .ring_base, .cpl_base, .size_log2, .cons, .cpl_prod,
+    .cons_inc, .cpl_inc, .irq, .pending);
+
+  wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
+
+  // data write pipeline: registered read of the slot memory
+  logic [AW:0]   issued;
+  logic          ov;
+  logic [DW-1:0] od;
+  logic          olast;
+  logic [AW:0]   rd_ptr;
+  wire           adv = !ov || wr_ready;
+
+  logic [127:0] cpl;
+  logic [$clog2(CPL_BEATS+1)-1:0] cpl_beat;
+  logic         slot_release;
+
+  // A 16-byte descriptor or completion is one beat on a wide bus and two on a 64-bit one.
+  logic [127:0]  desc_next;
+  logic [DW-1:0] cpl_word;
+  if (DW >= 128) begin : g_wide
+    assign desc_next = rd_rsp_data[127:0];
+    assign cpl_word  = DW'(cpl);
+  end else begin : g_narrow
+    assign desc_next = {rd_rsp_data[63:0], desc[127:64]};
+    assign cpl_word  = cpl_beat[0] ? cpl[127:64] : cpl[63:0];
+  end
+
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      full <= '0;
+      wslot <= 1'b0;
+      in_frame <= 1'b0; dropping <= 1'b0; rx_slot <= 1'b0; rx_beat <= '0; rx_oversize <= 1'b0;
+      slot_len[0] <= '0; slot_len[1] <= '0;
+      ps <= P_IDLE; pslot <= 1'b0; q <= '0; desc <= '0; status <= '0; plen <= '0;
+      issued <= '0; ov <= 1'b0; olast <= 1'b0; rd_ptr <= '0; cpl_beat <= '0;
+    end else begin
+      // ---- receive
+      if (rx_tvalid) begin
+        in_frame <= !rx_tlast;
+        dropping <= cur_drop;
+        rx_slot  <= cur_slot;
+        rx_beat  <= cur_beat + 1'b1;
+        rx_oversize <= oversize_now;
+        if (!cur_drop && !oversize_now)
+          mem[(AW+1)'(cur_slot ? DEPTH : 0) + cur_beat] <= rx_tdata;
+        if (rx_tlast && !cur_drop && !oversize_now && !rx_tuser && rx_len_now >= 16'(MIN_FRAME)) begin
+          full[cur_slot] <= 1'b1;
+          slot_len[cur_slot] <= rx_len_now;
+          wslot <= ~cur_slot;
+        end
+      end
+      if (slot_release) full[pslot] <= 1'b0;
+
+      // ---- process
+      case (ps)
+        P_IDLE: if (full[pslot]) begin
+          plen <= slot_len[pslot];
+          q <= default_q;
+          status <= '0;
+          ps <= (enable && pending[default_q]) ? P_DESC_REQ : P_DROP;
+        end
+        P_DESC_REQ: if (rd_req_ready) ps <= P_DESC_WAIT;
+        P_DESC_WAIT: if (rd_rsp_valid) begin
+          desc <= desc_next;
+          if (rd_rsp_last) begin
+            issued <= '0; ov <= 1'b0; rd_ptr <= pslot ? (AW+1)'(DEPTH) : '0;
+            if (rd_rsp_err) begin
+              status <= 16'(vd_abi_pkg::ERR_DMA);
+              ps <= P_CPL;
+            end else begin
+              ps <= P_DATA;
+            end
+          end
+        end
+        P_DATA: begin
+          if (d_len < plen) begin
+            // The posted buffer cannot hold the frame: complete it as an error.
+            status <= 16'(vd_abi_pkg::ERR_RX_BUF_SMALL);
+            ps <= P_CPL;
+          end else begin
+            if (adv) begin
+              if (issued < nbeats) begin
+                od <= mem[rd_ptr];
+                ov <= 1'b1;
+                olast <= (issued == nbeats - 1'b1);
+                rd_ptr <= rd_ptr + 1'b1;
+                issued <= issued + 1'b1;
+              end else begin
+                ov <= 1'b0;
+              end
+            end
+            if (ov && wr_ready && olast) begin
+              ov <= 1'b0;
+              ps <= P_CPL;
+            end
+          end
+        end
+        P_CPL: if (wr_ready) begin
+          if (32'(cpl_beat) == CPL_BEATS - 1) begin
+            cpl_beat <= '0;
+            pslot <= ~pslot;
+            ps <= P_IDLE;
+          end else begin
+            cpl_beat <= cpl_beat + 1'b1;
+          end
+        end
+        P_DROP: begin
+          pslot <= ~pslot;
+          ps <= P_IDLE;
+        end
+        default: ps <= P_IDLE;
+      endcase
+    end
+  end
+
+  wire cpl_done = (ps == P_CPL) && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
+  assign slot_release = cpl_done || (ps == P_DROP);
+  assign cons_inc = cpl_done;
+  assign cpl_inc  = cpl_done;
+
+  always_comb begin
+    cpl = '0;
+    cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
+    cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? plen : 16'd0;
+    cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = status;
+    cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(q);
+    cpl[vd_abi_pkg::CPL_PHASE_LSB]        = ~cpl_prod[size_log2];
+  end
+
+  always_comb begin
+    rd_req_valid = (ps == P_DESC_REQ);
+    rd_req_addr  = ring_base + 64'({(cons & ring_mask), 4'b0});
+    rd_req_len   = 16'(vd_abi_pkg::DESC_SIZE);
+    rd_req_tag   = TAG;
+  end
+
+  always_comb begin
+    wr_data = '0;
+    if (ps == P_DATA) begin
+      wr_valid = ov;
+      wr_addr  = d_addr;
+      wr_len   = plen;
+      wr_last  = olast;
+      wr_data  = od;
+    end else begin
+      wr_valid = (ps == P_CPL);
+      wr_addr  = cpl_base + 64'({(cpl_prod & ring_mask), 4'b0});
+      wr_len   = 16'(vd_abi_pkg::CPL_SIZE);
+      wr_last  = (32'(cpl_beat) == CPL_BEATS - 1);
+      wr_data = cpl_word;
+    end
+  end
+
+  assign ev_rx_pkt      = cpl_done && status == 16'(vd_abi_pkg::ERR_OK);
+  assign ev_rx_len      = plen;
+  assign ev_drop_nodesc = (ps == P_DROP);
+  assign ev_drop_err    = rx_tvalid && rx_tlast && !cur_drop && (oversize_now || rx_tuser || rx_len_now < 16'(MIN_FRAME));
+  assign ev_drop_full   = rx_tvalid && rx_tlast && cur_drop;
+  assign ev_desc_err    = cpl_done && status != 16'(vd_abi_pkg::ERR_OK);
+  assign busy           = (ps != P_IDLE) || in_frame || (full != 2'b00);
+endmodule
+`default_nettype wire

@@ -1,0 +1,125 @@
+// The host protocol stack: Ethernet, ARP, IPv4, ICMP echo, UDP sockets.
+// It is handed a Scheduler (time) and NetDevices (I/O) from outside and never
+// reaches for a clock, a thread or a global of its own, so the same code runs
+// under the simulator, in real time and in unit tests with fake devices.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "veridian/core/netdev.hpp"
+#include "veridian/core/time.hpp"
+#include "veridian/stack/ip_addr.hpp"
+
+namespace vd::stack {
+
+struct LayerStats {
+  std::uint64_t rx_packets = 0, rx_bytes = 0;
+  std::uint64_t tx_packets = 0, tx_bytes = 0;
+};
+
+struct StackStats {
+  // keys: "eth", "arp", "ipv4", "icmp", "udp"
+  std::map<std::string, LayerStats> layers;
+  // "<layer>.<reason>" -> count, e.g. "ipv4.bad_checksum", "udp.no_socket",
+  // "eth.too_short", "arp.queue_full"
+  std::map<std::string, std::uint64_t> drops;
+};
+
+struct Datagram {
+  std::vector<std::uint8_t> data;
+  Ipv4Addr src_addr;
+  std::uint16_t src_port = 0;
+};
+
+struct EchoReply {
+  Ipv4Addr from;
+  std::uint16_t id = 0, seq = 0;
+  TimePs sent_at = 0, received_at = 0;
+  std::size_t payload_len = 0;
+};
+
+class Stack;
+
+class UdpSocket {
+ public:
+  // Errors: address_in_use, address_not_available (not one of the host's
+  // addresses and not 0.0.0.0), invalid_argument (already bound).
+  std::error_code bind(Ipv4Addr addr, std::uint16_t port);
+  // Binds an ephemeral port first if needed. Errors: message_size (> 65507),
+  // network_unreachable (no route/interface), no_buffer_space (pool or ARP queue full).
+  std::error_code sendto(std::span<const std::uint8_t> data, Ipv4Addr dst, std::uint16_t port);
+  std::optional<Datagram> recvfrom();
+  std::size_t pending() const { return rxq_.size(); }
+  // Datagrams held before new ones are dropped ("udp.rx_queue_full").
+  void set_rx_queue_limit(std::size_t n) { rxq_limit_ = n; }
+  std::size_t rx_queue_limit() const { return rxq_limit_; }
+  // False after close() or once the owning Stack is gone (every operation
+  // then fails with bad_file_descriptor).
+  bool is_open() const { return stack_ != nullptr && !closed_; }
+  std::uint16_t local_port() const { return port_; }
+  Ipv4Addr local_addr() const { return addr_; }
+  void close();
+  ~UdpSocket();
+
+ private:
+  friend class Stack;
+  explicit UdpSocket(Stack& s) : stack_(&s) {}
+  Stack* stack_;  // nulled by ~Stack, so a socket never dangles
+  bool closed_ = false;
+  Ipv4Addr addr_{};
+  std::uint16_t port_ = 0;
+  bool bound_ = false;
+  std::deque<Datagram> rxq_;
+  std::size_t rxq_limit_ = 1024;
+};
+
+struct StackConfig {
+  std::size_t arp_queue_limit = 16;         // frames held per unresolved address
+  TimePs arp_retry_interval = ms_to_ps(1000);
+  unsigned arp_max_retries = 3;
+  TimePs arp_entry_lifetime = s_to_ps(60);
+  std::uint8_t default_ttl = 64;
+};
+
+class Stack {
+ public:
+  Stack(Scheduler& sched, std::string name, StackConfig cfg = {});
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // Attaches a device; the stack installs its rx handler. Returns the ifindex.
+  int add_interface(NetDevice& dev);
+  // Throws std::invalid_argument for a bad ifindex or prefix length.
+  void add_address(int ifindex, Ipv4Addr addr, int prefix_len);
+
+  std::shared_ptr<UdpSocket> udp_socket();
+
+  // Sends one ICMP echo request; replies are collected in echo_replies().
+  std::error_code send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq,
+                            std::size_t payload_len = 56);
+  const std::vector<EchoReply>& echo_replies() const { return echo_replies_; }
+
+  const StackStats& stats() const { return stats_; }
+  const std::string& name() const { return name_; }
+  Scheduler& scheduler() { return sched_; }
+
+ private:
+  friend class UdpSocket;
+  struct Impl;
+  Scheduler& sched_;
+  std::string name_;
+  StackStats stats_;
+  std::vector<EchoReply> echo_replies_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vd::stack
