@@ -54,7 +54,7 @@ PYBIND11_MODULE(_veridian, m) {
 
   m.def("abi_constants", [] {
     py::dict d;
-    for (const auto& c : abi::kAllConstants) d[c.name] = c.value;
+    for (const auto& c : vd::abi::kAllConstants) d[c.name] = c.value;
     return d;
   }, "Every ABI constant as compiled into the C++ driver.");
   m.def("rtl_widths", &rtl::NicModel::available_widths, "Data widths the NIC RTL was Verilated for.");

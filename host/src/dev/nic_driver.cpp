@@ -44,11 +44,13 @@ void NicDriver::init() {
                              std::to_string(std::min(ntx, nrx)));
 
   nic_.mmio_write(abi::REG_CTRL, 1u << abi::CTRL_RESET_BIT);
-  tx_.assign(cfg_.queues, Ring{});
-  rx_.assign(cfg_.queues, Ring{});
+  txr_.clear();
+  rxr_.clear();
+  txr_.resize(cfg_.queues);
+  rxr_.resize(cfg_.queues);
   for (unsigned q = 0; q < cfg_.queues; ++q) {
-    setup_ring(tx_[q], true, q);
-    setup_ring(rx_[q], false, q);
+    setup_ring(txr_[q], true, q);
+    setup_ring(rxr_[q], false, q);
   }
   nic_.mmio_write(abi::REG_RX_DEFAULT_Q, 0);
   nic_.mmio_write(abi::REG_CTRL, 1u << abi::CTRL_ENABLE_BIT);
@@ -81,13 +83,13 @@ void NicDriver::setup_ring(Ring& r, bool tx, unsigned q) {
 }
 
 std::size_t NicDriver::tx_in_flight(std::uint16_t q) const {
-  return q < tx_.size() ? RingIndex::used(tx_[q].prod, tx_[q].cpl_cons) : 0;
+  return q < txr_.size() ? RingIndex::used(txr_[q].prod, txr_[q].cpl_cons) : 0;
 }
 
 bool NicDriver::transmit(Packet&& frame, std::uint16_t queue) {
   Packet p = std::move(frame);
-  Ring& r = tx_[queue % tx_.size()];
-  const unsigned q = queue % static_cast<unsigned>(tx_.size());
+  Ring& r = txr_[queue % txr_.size()];
+  const unsigned q = queue % static_cast<unsigned>(txr_.size());
   if (RingIndex::full(r.prod, r.cpl_cons, r.size)) {
     ++counters_["tx_ring_full"];
     return false;
@@ -113,7 +115,7 @@ bool NicDriver::transmit(Packet&& frame, std::uint16_t queue) {
 }
 
 void NicDriver::refill_rx(unsigned q) {
-  Ring& r = rx_[q];
+  Ring& r = rxr_[q];
   bool posted = false;
   while (!RingIndex::full(r.prod, r.cpl_cons, r.size)) {
     Packet p = pool_.alloc(0);
@@ -134,7 +136,7 @@ void NicDriver::refill_rx(unsigned q) {
 }
 
 void NicDriver::process_tx(unsigned q) {
-  Ring& r = tx_[q];
+  Ring& r = txr_[q];
   while (RingIndex::used(r.prod, r.cpl_cons) > 0) {
     const std::uint32_t slot = RingIndex::slot(r.cpl_cons, r.size);
     const auto c = abi::Cpl::unpack({mem_.ptr(r.cpl + std::uint64_t(slot) * abi::CPL_SIZE, abi::CPL_SIZE), abi::CPL_SIZE});
@@ -146,7 +148,7 @@ void NicDriver::process_tx(unsigned q) {
 }
 
 void NicDriver::process_rx(unsigned q) {
-  Ring& r = rx_[q];
+  Ring& r = rxr_[q];
   while (RingIndex::used(r.prod, r.cpl_cons) > 0) {
     const std::uint32_t slot = RingIndex::slot(r.cpl_cons, r.size);
     const auto c = abi::Cpl::unpack({mem_.ptr(r.cpl + std::uint64_t(slot) * abi::CPL_SIZE, abi::CPL_SIZE), abi::CPL_SIZE});
@@ -170,14 +172,14 @@ void NicDriver::process_rx(unsigned q) {
 
 void NicDriver::handle_irq(std::uint32_t mask) {
   ++counters_["irqs"];
-  for (unsigned q = 0; q < tx_.size(); ++q) {
+  for (unsigned q = 0; q < txr_.size(); ++q) {
     if (!(mask & (1u << q))) continue;
     process_tx(q);
     process_rx(q);
     // Arm both completion rings of the pair with what we consumed; the NIC
     // fires at once if it wrote more in the meantime.
-    nic_.mmio_write(abi::txq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(tx_[q].cpl_cons) << 16));
-    nic_.mmio_write(abi::rxq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(rx_[q].cpl_cons) << 16));
+    nic_.mmio_write(abi::txq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(txr_[q].cpl_cons) << 16));
+    nic_.mmio_write(abi::rxq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(rxr_[q].cpl_cons) << 16));
   }
 }
 

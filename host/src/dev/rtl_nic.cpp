@@ -132,6 +132,7 @@ Counters RtlNic::stats() const {
   c["mac_rx_frames"] = m.rx_frames;
   c["mmio_writes"] = m.mmio_writes;
   c["mmio_reads"] = m.mmio_reads;
+  c["irq_pulses"] = m.irqs;
   return c;
 }
 

@@ -120,7 +120,8 @@ class NicModelImpl final : public NicModel {
   }
 
   bool idle() const override {
-    return m_->idle && mmio_q_.empty() && rsp_q_.empty() && !rx_active_ &&
+    // An interrupt pulse registered on the last edge is still to be sampled.
+    return m_->idle && m_->irq == 0 && mmio_q_.empty() && rsp_q_.empty() && !rx_active_ &&
            (rx_q_.empty() || rx_q_.front().at_cycle > cycle_) && tx_buf_.empty() && !wr_active_;
   }
 

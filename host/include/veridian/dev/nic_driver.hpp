@@ -75,7 +75,7 @@ class NicDriver {
   HostMemory& mem_;
   BufferPool& pool_;
   DriverConfig cfg_;
-  std::vector<Ring> tx_, rx_;
+  std::vector<Ring> txr_, rxr_;
   std::function<void(Packet&&)> rx_;
   std::uint32_t abi_id_ = 0, features_ = 0;
   Counters counters_;

@@ -1,0 +1,295 @@
+"""Veridian: a hardware/software co-design testbed for NIC offloads.
+
+    import veridian as vd
+    sim = vd.Simulation(seed=1)
+    a = sim.add_host("a", nic=vd.RtlNic(queues=4, data_width=512))
+    b = sim.add_host("b", nic=vd.SoftNic())
+    link = sim.connect(a, b, rate_gbps=100, latency_ns=500)
+    a.add_address("10.0.0.1/24"); b.add_address("10.0.0.2/24")
+    sim.capture(link, "run.pcap")
+    rtts = a.ping("10.0.0.2", count=3)
+    srv = b.udp_socket(); srv.bind(("10.0.0.2", 7000))
+    cli = a.udp_socket(); cli.sendto(b"hello", ("10.0.0.2", 7000))
+    sim.run_for(ns=10_000)
+    data, addr = srv.recvfrom()
+
+All time is simulated (virtual picoseconds); nothing here reads the wall
+clock, and no packet leaves the process. Long runs happen in C++: each call
+below is one step, never one clock cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from . import _veridian as _core
+from . import abi
+
+__all__ = [
+    "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "DmaConfig",
+    "AbiMismatchError", "abi", "rtl_widths",
+]
+
+AbiMismatchError = _core.AbiMismatchError
+DmaConfig = _core.DmaConfig
+
+
+def rtl_widths() -> list[int]:
+    """Data widths the NIC RTL was Verilated for in this build."""
+    return list(_core.rtl_widths())
+
+
+def _dma(spec) -> "_core.DmaConfig":
+    if spec is None or spec == "gen3":
+        return _core.DmaConfig.pcie_gen3_x16()
+    if spec == "gen4":
+        return _core.DmaConfig.pcie_gen4_x16()
+    if isinstance(spec, _core.DmaConfig):
+        return spec
+    raise ValueError(f"dma must be 'gen3', 'gen4' or a DmaConfig, not {spec!r}")
+
+
+@dataclass
+class RtlNic:
+    """The Verilated RTL NIC behind the host driver."""
+    queues: int = 4
+    data_width: int = 512
+    clock_mhz: float = 250.0
+    mtu: int = 1500
+    dma: object = "gen3"
+    ring_log2: int = 8
+    trace: Optional[str] = None          # FST waveform path; tracing only when asked
+    expect_abi_id: Optional[int] = None  # override the driver's expected ABI id (tests)
+
+    def _spec(self) -> "_core.NicSpec":
+        if self.data_width not in rtl_widths():
+            raise ValueError(f"data_width {self.data_width} not built; available: {rtl_widths()}")
+        if not 1 <= self.queues <= abi.MAX_QUEUES:
+            raise ValueError(f"queues must be in 1..{abi.MAX_QUEUES}, not {self.queues}")
+        if not abi.MIN_RING_LOG2 <= self.ring_log2 <= abi.MAX_RING_LOG2:
+            raise ValueError(f"ring_log2 must be in {abi.MIN_RING_LOG2}..{abi.MAX_RING_LOG2}")
+        if not 68 <= self.mtu <= abi.MAX_FRAME - 18:
+            raise ValueError(f"mtu must be in 68..{abi.MAX_FRAME - 18}")
+        s = _core.NicSpec()
+        s.kind = _core.NicSpec.Kind.RTL
+        s.queues = self.queues
+        s.data_width = self.data_width
+        s.clock_mhz = float(self.clock_mhz)
+        s.mtu = self.mtu
+        s.dma = _dma(self.dma)
+        s.ring_log2 = self.ring_log2
+        s.trace_path = self.trace or ""
+        s.expect_abi_id = self.expect_abi_id
+        return s
+
+
+@dataclass
+class SoftNic:
+    """The same NetDevice in plain C++ (no RTL), at native speed."""
+    queues: int = 1
+    mtu: int = 1500
+
+    def _spec(self) -> "_core.NicSpec":
+        if not 1 <= self.queues <= abi.MAX_QUEUES:
+            raise ValueError(f"queues must be in 1..{abi.MAX_QUEUES}")
+        if not 68 <= self.mtu <= 9000:
+            raise ValueError("mtu must be in 68..9000")
+        s = _core.NicSpec()
+        s.kind = _core.NicSpec.Kind.SOFT
+        s.queues = self.queues
+        s.mtu = self.mtu
+        return s
+
+
+def _addr(addr) -> tuple[str, int]:
+    if not (isinstance(addr, tuple) and len(addr) == 2 and isinstance(addr[0], str) and isinstance(addr[1], int)):
+        raise TypeError(f"address must be an (ip: str, port: int) tuple, not {addr!r}")
+    return addr
+
+
+class UdpSocket:
+    """A UDP socket on a simulated host (datagram semantics like socket.SOCK_DGRAM)."""
+
+    def __init__(self, sim: "Simulation", core):
+        self._sim = sim
+        self._s = core
+
+    def bind(self, addr) -> None:
+        ip, port = _addr(addr)
+        self._s.bind(ip, port)
+
+    def sendto(self, data: bytes, addr) -> int:
+        ip, port = _addr(addr)
+        return self._s.sendto(bytes(data), ip, port)
+
+    def recvfrom(self, timeout_ns: int = 0):
+        """Next datagram as (data, (ip, port)). With timeout_ns > 0 the
+        simulation runs (up to that long) until one arrives. Raises
+        BlockingIOError if none is queued and no timeout was given, or
+        TimeoutError if none arrived in time."""
+        d = self._s.recvfrom()
+        if d is not None:
+            return d
+        if timeout_ns <= 0:
+            raise BlockingIOError("no datagram queued (run the simulation, or pass timeout_ns)")
+        self._sim.run_until(lambda: self._s.pending > 0, timeout_ns=timeout_ns)
+        d = self._s.recvfrom()
+        if d is None:
+            raise TimeoutError(f"no datagram within {timeout_ns} ns of simulated time")
+        return d
+
+    @property
+    def pending(self) -> int:
+        return self._s.pending
+
+    def getsockname(self) -> tuple[str, int]:
+        return (self._s.local_addr, self._s.local_port)
+
+    def close(self) -> None:
+        self._s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _NicView:
+    """host.nic: the device's counters and, for an RtlNic, its registers."""
+
+    def __init__(self, host: "Host"):
+        self._h = host._h
+
+    @property
+    def kind(self) -> str:
+        return self._h.nic_kind
+
+    def stats(self) -> dict:
+        return dict(self._h.nic_stats())
+
+    def registers(self) -> dict:
+        """NIC statistics registers read over MMIO (RtlNic only; costs NIC cycles)."""
+        return dict(self._h.nic_registers())
+
+    def read_reg(self, addr: int) -> int:
+        return self._h.read_reg(addr)
+
+    def pool_stats(self) -> dict:
+        return dict(self._h.pool_stats())
+
+
+class Host:
+    """A simulated host: one NIC, the protocol stack, sockets."""
+
+    def __init__(self, sim: "Simulation", core):
+        self._sim = sim
+        self._h = core
+        self.nic = _NicView(self)
+
+    @property
+    def name(self) -> str:
+        return self._h.name
+
+    @property
+    def mac(self) -> str:
+        return self._h.mac
+
+    def add_address(self, cidr: str) -> None:
+        self._h.add_address(cidr)
+
+    def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
+        """ICMP echo: returns the RTT of each request in ns (None if lost).
+        Advances simulated time as needed."""
+        if count < 0 or size < 0 or size > 1472:
+            raise ValueError("count must be >= 0 and size in 0..1472")
+        return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size)
+
+    def udp_socket(self) -> UdpSocket:
+        return UdpSocket(self._sim, self._h.udp_socket())
+
+    def stats(self) -> dict:
+        """Per-layer packet/byte counters and drop reasons of the stack."""
+        return self._h.stats()
+
+    def inject(self, frame: bytes, fcs_error: bool = False) -> None:
+        """Deliver a raw Ethernet frame (no FCS) to this host's NIC as if from the wire."""
+        self._h.inject(bytes(frame), fcs_error)
+
+    def __repr__(self) -> str:
+        return f"Host({self.name!r}, nic={self._h.nic_kind})"
+
+
+class Link:
+    def __init__(self, core, a: Host, b: Host):
+        self._l = core
+        self.a, self.b = a, b
+
+    @property
+    def rate_gbps(self) -> float:
+        return self._l.rate_gbps
+
+    @property
+    def latency_ns(self) -> float:
+        return self._l.latency_ns
+
+    def stats(self) -> dict:
+        """Frames, bytes and wire-busy time in each direction (a->b, b->a)."""
+        return {f"{self.a.name}->{self.b.name}": self._l.stats(0), f"{self.b.name}->{self.a.name}": self._l.stats(1)}
+
+
+class Simulation:
+    """Hosts, links and captures on one virtual clock, seeded and deterministic."""
+
+    def __init__(self, seed: int = 1):
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError("seed must be a non-negative int")
+        self._s = _core.Simulation(seed)
+        self.hosts: dict[str, Host] = {}
+        self.links: list[Link] = []
+
+    def add_host(self, name: str, nic=None) -> Host:
+        nic = nic if nic is not None else SoftNic()
+        if not isinstance(nic, (RtlNic, SoftNic)):
+            raise TypeError("nic must be a veridian.RtlNic or veridian.SoftNic")
+        h = Host(self, self._s.add_host(name, nic._spec()))
+        self.hosts[name] = h
+        return h
+
+    def connect(self, a: Host, b: Host, rate_gbps: float = 100.0, latency_ns: float = 500.0) -> Link:
+        link = Link(self._s.connect(a._h, b._h, float(rate_gbps), float(latency_ns)), a, b)
+        self.links.append(link)
+        return link
+
+    def capture(self, link: Link, path: str) -> None:
+        """Write every frame on `link` (both directions) to a pcap file."""
+        self._s.capture(link._l, str(path))
+
+    def run_for(self, ns: float = 0, us: float = 0, ms: float = 0) -> None:
+        self._s.run_for_ps(int(round((ns + us * 1e3 + ms * 1e6) * 1000)))
+
+    def run_until(self, pred: Callable[[], bool], timeout_ns: float) -> bool:
+        """Run until pred() is true (checked after each event) or timeout_ns of
+        simulated time passed; returns pred()'s last value."""
+        return self._s.run_until_pred(pred, int(timeout_ns * 1000))
+
+    @property
+    def now_ns(self) -> float:
+        return self._s.now_ps / 1000.0
+
+    @property
+    def now_ps(self) -> int:
+        return self._s.now_ps
+
+    @property
+    def seed(self) -> int:
+        return self._s.seed
+
+    def run_stats(self) -> dict:
+        """Per RtlNic: cycles evaluated, cycles skipped while idle, wakeups."""
+        return dict(self._s.run_stats())
+
+    @property
+    def events_run(self) -> int:
+        return self._s.events_run
