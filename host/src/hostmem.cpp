@@ -137,7 +137,7 @@ Packet packet_from_bytes(BufferPool& pool, std::span<const std::uint8_t> bytes, 
     p.release();
     return Packet{};
   }
-  std::memcpy(p.append(bytes.size()), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(p.append(bytes.size()), bytes.data(), bytes.size());
   pool.count_copy_in(bytes.size());
   return p;
 }

@@ -1,0 +1,151 @@
+// UDP: sockets, port bindings and the datagram path in both directions.
+#include <cstring>
+
+#include "stack_impl.hpp"
+
+namespace vd::stack {
+
+namespace {
+
+using Csum = OffloadMeta::Csum;
+
+bool udp_csum_ok(Csum dev, const wire::UdpView& udp, const Ipv4Info& info) {
+  if (dev == Csum::Good) return true;
+  if (dev == Csum::Bad) return false;
+  return !udp.has_checksum() || udp.checksum_ok(info.src, info.dst);
+}
+
+std::error_code bad_fd() { return make_err(std::errc::bad_file_descriptor); }
+
+}  // namespace
+
+// ------------------------------------------------------------ UdpSocket
+
+std::error_code UdpSocket::bind(Ipv4Addr addr, std::uint16_t port) {
+  if (!is_open()) return bad_fd();
+  if (bound_) return make_err(std::errc::invalid_argument);
+  return stack_->impl_->udp_bind(*this, addr, port);
+}
+
+std::error_code UdpSocket::sendto(std::span<const std::uint8_t> data, Ipv4Addr dst, std::uint16_t port) {
+  if (!is_open()) return bad_fd();
+  if (port == 0) return make_err(std::errc::invalid_argument);
+  if (data.size() > wire::kUdpMaxPayload) return make_err(std::errc::message_size);
+  if (!bound_) {
+    if (const auto ec = bind(Ipv4Addr{}, 0)) return ec;
+  }
+  return stack_->impl_->udp_output(*this, data, dst, port);
+}
+
+std::optional<Datagram> UdpSocket::recvfrom() {
+  if (!is_open() || rxq_.empty()) return std::nullopt;
+  Datagram d = std::move(rxq_.front());
+  rxq_.pop_front();
+  return d;
+}
+
+void UdpSocket::close() {
+  if (stack_ && !closed_) stack_->impl_->udp_unbind(*this);
+  closed_ = true;
+  rxq_.clear();
+}
+
+UdpSocket::~UdpSocket() {
+  if (!stack_) return;
+  stack_->impl_->udp_unbind(*this);
+  stack_->impl_->udp_all.erase(this);
+}
+
+// ------------------------------------------------------------ bindings
+
+// Without SO_REUSEADDR: a wildcard binding takes the port on every address,
+// a specific one conflicts with itself and with the wildcard.
+bool Stack::Impl::udp_port_free(Ipv4Addr addr, std::uint16_t port) const {
+  if (addr.is_unspecified()) {
+    const auto it = udp_bound.lower_bound({port, 0u});
+    return it == udp_bound.end() || it->first.first != port;
+  }
+  return !udp_bound.count({port, addr.to_u32()}) && !udp_bound.count({port, 0u});
+}
+
+std::error_code Stack::Impl::udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t port) {
+  if (!addr.is_unspecified() && !is_our_addr(addr)) return make_err(std::errc::address_not_available);
+  if (port == 0) {
+    // Deterministic ephemeral choice: the next free port after the last one
+    // handed out, wrapping within 49152..65535.
+    constexpr unsigned kRange = 65536u - kEphemeralFirst;
+    for (unsigned i = 0; i < kRange && port == 0; ++i) {
+      const std::uint16_t cand = next_ephemeral;
+      next_ephemeral = cand == 65535 ? kEphemeralFirst : static_cast<std::uint16_t>(cand + 1);
+      if (udp_port_free(addr, cand)) port = cand;
+    }
+    if (port == 0) return make_err(std::errc::address_in_use);
+  } else if (!udp_port_free(addr, port)) {
+    return make_err(std::errc::address_in_use);
+  }
+  udp_bound[{port, addr.to_u32()}] = &s;
+  s.addr_ = addr;
+  s.port_ = port;
+  s.bound_ = true;
+  return {};
+}
+
+void Stack::Impl::udp_unbind(UdpSocket& s) {
+  if (!s.bound_) return;
+  const auto it = udp_bound.find({s.port_, s.addr_.to_u32()});
+  if (it != udp_bound.end() && it->second == &s) udp_bound.erase(it);
+  s.bound_ = false;
+  s.addr_ = Ipv4Addr{};
+  s.port_ = 0;
+}
+
+UdpSocket* Stack::Impl::udp_lookup(Ipv4Addr dst, std::uint16_t port, bool unicast) const {
+  if (unicast) {
+    const auto it = udp_bound.find({port, dst.to_u32()});
+    if (it != udp_bound.end()) return it->second;
+  }
+  // Broadcasts reach wildcard sockets only.
+  const auto it = udp_bound.find({port, 0u});
+  return it == udp_bound.end() ? nullptr : it->second;
+}
+
+// ------------------------------------------------------------ datagrams
+
+std::error_code Stack::Impl::udp_output(UdpSocket& s, std::span<const std::uint8_t> data, Ipv4Addr dst,
+                                        std::uint16_t port) {
+  auto r = route(dst);
+  if (!r) return make_err(std::errc::network_unreachable);
+  const std::size_t len = data.size();
+  if (wire::kIpv4MinHeaderLen + wire::kUdpHeaderLen + len > r->ifc->dev->features().mtu)
+    return make_err(std::errc::message_size);  // no fragmentation yet
+  if (!s.addr_.is_unspecified()) r->src = s.addr_;
+  BufferPool& pool = r->ifc->dev->pool();
+  Packet p = pool.alloc();
+  if (!p) return make_err(std::errc::no_buffer_space);
+  if (!fits(p, len)) return make_err(std::errc::message_size);
+  // The one copy on the way out: application bytes into the DMA buffer.
+  if (len) std::memcpy(p.append(len), data.data(), len);
+  pool.count_copy_in(len);
+  wire::emit_udp(p, r->src, dst, s.port_, port);
+  const std::size_t n = p.size();
+  const std::error_code ec = ipv4_output(*r, wire::kIpProtoUdp, std::move(p));
+  if (!ec) count_tx("udp", n);
+  return ec;
+}
+
+void Stack::Impl::udp_input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
+  const auto udp = wire::UdpView::parse(p.bytes());
+  if (!udp) return drop("udp", udp.reason());
+  if (!udp_csum_ok(p.meta.rx_csum_l4, *udp, info)) return drop("udp", "bad_checksum");
+  UdpSocket* s = udp_lookup(info.dst, udp->dst_port(), info.to_us_unicast);
+  if (!s) return drop("udp", "no_socket");
+  if (s->rxq_.size() >= s->rxq_limit_) return drop("udp", "rx_queue_full");
+  count_rx("udp", udp->length());
+  // The one copy on the way in, done now so the device buffer goes straight
+  // back to its pool instead of waiting in a socket queue.
+  const auto payload = udp->payload();
+  s->rxq_.push_back(Datagram{{payload.begin(), payload.end()}, info.src, udp->src_port()});
+  ifc.dev->pool().count_copy_out(payload.size());
+}
+
+}  // namespace vd::stack
