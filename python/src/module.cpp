@@ -51,6 +51,15 @@ PYBIND11_MODULE(_veridian, m) {
   m.doc() = "Veridian co-simulation core (C++)";
 
   py::register_exception<dev::AbiMismatch>(m, "AbiMismatchError", PyExc_RuntimeError);
+  // Socket errors surface as OSError with errno set, like Python's socket module.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::system_error& e) {
+      const int code = e.code().category() == std::generic_category() ? e.code().value() : 0;
+      PyErr_SetObject(PyExc_OSError, py::make_tuple(code, e.what()).ptr());
+    }
+  });
 
   m.def("abi_constants", [] {
     py::dict d;
@@ -164,6 +173,7 @@ PYBIND11_MODULE(_veridian, m) {
         return s.connect(a, b, sim::LinkConfig{rate_gbps, static_cast<TimePs>(latency_ns * 1000.0)});
       }, py::return_value_policy::reference_internal)
       .def("capture", &sim::Simulation::capture)
+      .def("flush", &sim::Simulation::flush_captures)
       .def("run_for_ps", [](sim::Simulation& s, TimePs d) { s.run_for(d); })
       .def("run_until_ps", [](sim::Simulation& s, TimePs t) { s.run_until(t); })
       .def("run_until_pred", [](sim::Simulation& s, std::function<bool()> pred, TimePs timeout) {

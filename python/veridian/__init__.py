@@ -266,6 +266,10 @@ class Simulation:
         """Write every frame on `link` (both directions) to a pcap file."""
         self._s.capture(link._l, str(path))
 
+    def flush(self) -> None:
+        """Flush pcap captures to disk (they are also flushed when the simulation is freed)."""
+        self._s.flush()
+
     def run_for(self, ns: float = 0, us: float = 0, ms: float = 0) -> None:
         self._s.run_for_ps(int(round((ns + us * 1e3 + ms * 1e6) * 1000)))
 

@@ -83,7 +83,10 @@ void RtlNic::run() {
   // to the event loop, whose run_until() has a time limit.
   constexpr std::uint64_t kBatch = 1u << 20;
   for (std::uint64_t n = 0; n < kBatch && !model_->idle(); ++n) {
-    if (cycle_time(model_->cycle()) >= sched_.horizon()) break;
+    // A cycle at exactly the horizon is ticked: the edge then happens before
+    // that event, and two NICs woken at the same time cannot wait on each
+    // other forever.
+    if (cycle_time(model_->cycle()) > sched_.horizon()) break;
     run_.cycles_evaluated += model_->tick(1);
   }
   if (!model_->idle()) {

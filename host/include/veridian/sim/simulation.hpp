@@ -64,6 +64,9 @@ class Simulation {
   // Cables a's NIC to b's NIC. Throws if either is already cabled.
   Link& connect(Host& a, Host& b, LinkConfig cfg);
   void capture(Link& link, const std::string& path);
+  void flush_captures() {
+    for (auto& p : pcaps_) p->flush();
+  }
 
   void run_for(TimePs d) { ev_.run_until(ev_.now() + d); }
   void run_until(TimePs t) { ev_.run_until(t); }
