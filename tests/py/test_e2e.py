@@ -119,3 +119,29 @@ def test_host_stats_count_bytes_per_layer():
     assert L["ipv4"]["rx_bytes"] == 128
     n = b.nic.stats()
     assert n["rx_packets"] >= 2 and n["dma_write_errors"] == 0 and n["cycles_evaluated"] > 0
+
+
+def test_fst_waveform_only_when_asked(tmp_path):
+    fst = tmp_path / "nic.fst"
+    sim, a, b, link = make_pair(vd.RtlNic(data_width=64, trace=str(fst)), NIC_KINDS["soft"]())
+    assert a.ping("10.0.0.2") != [None]
+    del a, b, sim, link  # the trace is closed when the NIC goes away
+    import gc
+    gc.collect()
+    data = fst.read_bytes()
+    assert len(data) > 1000
+    # an untraced run writes no file
+    sim2, a2, _, _ = make_pair(NIC_KINDS["rtl64"](), NIC_KINDS["soft"]())
+    assert not any(p.suffix == ".fst" for p in tmp_path.iterdir() if p != fst)
+
+
+def test_idle_nic_costs_no_cycles():
+    sim, a, b, _ = make_pair(NIC_KINDS["rtl512"](), NIC_KINDS["rtl512"]())
+    a.ping("10.0.0.2")
+    sim.run_for(us=20)  # let the last completions and interrupts drain
+    before = sim.run_stats()["a"]
+    sim.run_for(ms=100)
+    after = sim.run_stats()["a"]
+    assert after["cycles_evaluated"] == before["cycles_evaluated"]
+    assert after["cycles_skipped"] == before["cycles_skipped"]  # nothing woke it: no work, no cycles at all
+    assert sim.now_ns >= 100e6
