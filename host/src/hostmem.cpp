@@ -1,5 +1,6 @@
 #include "veridian/core/hostmem.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -64,10 +65,12 @@ void Packet::release() {
   }
 }
 
-std::uint8_t* Packet::data() { return pool_->buf_ptr(idx_) + head_; }
-const std::uint8_t* Packet::data() const { return pool_->buf_ptr(idx_) + head_; }
+// An empty handle (moved-from, or a failed alloc) is a buffer of capacity 0:
+// reads yield nullptr/0 and any growth throws std::length_error.
+std::uint8_t* Packet::data() { return pool_ ? pool_->buf_ptr(idx_) + head_ : nullptr; }
+const std::uint8_t* Packet::data() const { return pool_ ? pool_->buf_ptr(idx_) + head_ : nullptr; }
 std::size_t Packet::tailroom() const { return pool_ ? pool_->buf_size() - head_ - len_ : 0; }
-std::uint64_t Packet::dma_addr() const { return pool_->buf_addr(idx_) + head_; }
+std::uint64_t Packet::dma_addr() const { return pool_ ? pool_->buf_addr(idx_) + head_ : 0; }
 
 std::uint8_t* Packet::push(std::size_t n) {
   if (n > head_) throw std::length_error("Packet::push: not enough headroom");
@@ -103,8 +106,14 @@ void Packet::reset(std::size_t headroom) {
 
 // ---------------------------------------------------------------- BufferPool
 
+static std::size_t pool_bytes(std::size_t buf_size, std::size_t count) {
+  if (buf_size == 0 || count == 0) throw std::invalid_argument("BufferPool: buffer size and count must be positive");
+  if (count > SIZE_MAX / buf_size) throw std::bad_alloc();
+  return buf_size * count;
+}
+
 BufferPool::BufferPool(HostMemory& mem, std::size_t buf_size, std::size_t count)
-    : mem_(mem), buf_size_(buf_size), count_(count), base_(mem.alloc(buf_size * count, 4096)) {
+    : mem_(mem), buf_size_(buf_size), count_(count), base_(mem.alloc(pool_bytes(buf_size, count), 4096)) {
   free_.reserve(count);
   // Hand out low indices first so runs are easy to read in a debugger.
   for (std::size_t i = count; i-- > 0;) free_.push_back(static_cast<std::uint32_t>(i));

@@ -88,7 +88,8 @@ module vd_rx_engine #(
   wire        cur_slot        = start ? free_slot : rx_slot;
   wire [AW:0] cur_beat        = start ? '0 : rx_beat;
   wire [15:0] rx_len_now      = 16'(32'(cur_beat) * BB) + keep_bytes(rx_tkeep);
-  wire        oversize_now    = rx_oversize || (32'(cur_beat) >= DEPTH);
+  // The flag belongs to the frame in progress: a new frame starts clean.
+  wire        oversize_now    = (!start && rx_oversize) || (32'(cur_beat) >= DEPTH);
 
   assign rx_tready = 1'b1;
 

@@ -22,7 +22,7 @@ NicDriver::NicDriver(rtl::NicModel& nic, HostMemory& mem, BufferPool& pool, Driv
                                 std::to_string(abi::MAX_RING_LOG2) + "]");
   if (cfg_.queues == 0) throw std::invalid_argument("NicDriver: at least one queue");
   for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_ring_full", "tx_errors",
-                        "rx_errors", "rx_no_buffer", "irqs"})
+                        "rx_errors", "rx_no_buffer", "irqs", "tx_invalid"})
     counters_[k] = 0;
 }
 
@@ -88,6 +88,12 @@ std::size_t NicDriver::tx_in_flight(std::uint16_t q) const {
 
 bool NicDriver::transmit(Packet&& frame, std::uint16_t queue) {
   Packet p = std::move(frame);
+  // A zero-length frame is posted on purpose: the NIC completes it with
+  // ERR_DESC_LEN, which is how a driver bug shows up on real hardware too.
+  if (!p || txr_.empty()) {
+    ++counters_["tx_invalid"];
+    return false;
+  }
   Ring& r = txr_[queue % txr_.size()];
   const unsigned q = queue % static_cast<unsigned>(txr_.size());
   if (RingIndex::full(r.prod, r.cpl_cons, r.size)) {

@@ -14,12 +14,16 @@ SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig c
   features_.rx_queues = cfg.queues;
   features_.mtu = cfg.mtu;
   for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",
-                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer"})
+                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid"})
     counters_[k] = 0;
 }
 
 bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
   Packet p = std::move(frame);
+  if (!p || p.size() == 0) {
+    ++counters_["tx_drop_invalid"];
+    return false;
+  }
   if (p.size() > std::size_t(cfg_.mtu) + kEthHeader + kVlanTag) {
     ++counters_["tx_drop_oversize"];
     return false;

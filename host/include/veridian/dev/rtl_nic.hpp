@@ -54,6 +54,7 @@ class RtlNic final : public WiredDevice {
  private:
   void wake();
   void run();
+  void catch_up();
 
   Scheduler& sched_;
   MacAddr mac_;
