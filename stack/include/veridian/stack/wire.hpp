@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "veridian/core/hostmem.hpp"
+#include "veridian/core/bytes.hpp"
 #include "veridian/core/netdev.hpp"
 #include "veridian/stack/ip_addr.hpp"
 
@@ -51,21 +52,11 @@ constexpr MacAddr kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 // ------------------------------------------------------------ byte access
 
 // Big-endian loads/stores. Callers pass offsets a parse() has validated.
-inline std::uint16_t load_be16(std::span<const std::uint8_t> s, std::size_t off) {
-  return static_cast<std::uint16_t>((s[off] << 8) | s[off + 1]);
-}
-inline std::uint32_t load_be32(std::span<const std::uint8_t> s, std::size_t off) {
-  return (std::uint32_t(s[off]) << 24) | (std::uint32_t(s[off + 1]) << 16) |
-         (std::uint32_t(s[off + 2]) << 8) | s[off + 3];
-}
-inline void store_be16(std::uint8_t* p, std::uint16_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
-}
-inline void store_be32(std::uint8_t* p, std::uint32_t v) {
-  store_be16(p, static_cast<std::uint16_t>(v >> 16));
-  store_be16(p + 2, static_cast<std::uint16_t>(v));
-}
+// Thin names over vd::be (core/bytes.hpp), kept for the stack's call sites.
+inline std::uint16_t load_be16(std::span<const std::uint8_t> s, std::size_t off) { return be::load16(s, off); }
+inline std::uint32_t load_be32(std::span<const std::uint8_t> s, std::size_t off) { return be::load32(s, off); }
+inline void store_be16(std::uint8_t* p, std::uint16_t v) { be::store16({p, 2}, 0, v); }
+inline void store_be32(std::uint8_t* p, std::uint32_t v) { be::store32({p, 4}, 0, v); }
 MacAddr load_mac(std::span<const std::uint8_t> s, std::size_t off);
 Ipv4Addr load_ipv4(std::span<const std::uint8_t> s, std::size_t off);
 
