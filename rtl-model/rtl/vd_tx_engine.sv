@@ -94,13 +94,27 @@ module vd_tx_engine #(
   end
 
   // ---------------------------------------------------------------- descriptor
-  /* verilator lint_off UNUSEDSIGNAL */  // flags/MSS/csum fields: not consumed until the offload engines land
+  /* verilator lint_off UNUSEDSIGNAL */  // the MSS field is not consumed until TSO lands
   logic [127:0] desc;
   /* verilator lint_on UNUSEDSIGNAL */
   logic [15:0]  status;
   wire  [63:0]  d_addr = desc[vd_abi_pkg::TX_DESC_ADDR_LSB +: 64];
   wire  [15:0]  d_len  = desc[vd_abi_pkg::TX_DESC_LEN_LSB +: 16];
+  wire  [15:0]  d_flags = desc[vd_abi_pkg::TX_DESC_FLAGS_LSB +: 16];
+  wire  [7:0]   d_cstart = desc[vd_abi_pkg::TX_DESC_CSUM_START_LSB +: 8];
+  wire  [7:0]   d_coff   = desc[vd_abi_pkg::TX_DESC_CSUM_OFFSET_LSB +: 8];
 
+  // ---------------------------------------------------------------- partial checksum
+  // Linux CHECKSUM_PARTIAL: the field at start+offset holds the folded
+  // pseudo-header sum; the NIC sums from start to the end of the frame as it
+  // arrives by DMA and writes the complement into the field on the way out.
+  wire          csum_en  = d_flags[vd_abi_pkg::TXF_CSUM_PARTIAL_BIT];
+  wire  [15:0]  cfield   = 16'(d_cstart) + 16'(d_coff);
+  wire          csum_bad = csum_en && (32'(cfield) + 2 > 32'(d_len));
+  logic [31:0]  csum_acc;
+  logic [31:0]  beat_sum;
+  logic [16:0]  fold1;
+  logic [15:0]  csum_val;
   // ---------------------------------------------------------------- frame buffer
   logic [DW-1:0] mem [DEPTH];
   logic [AW-1:0] wptr, rptr;
@@ -114,6 +128,20 @@ module vd_tx_engine #(
   logic [DW-1:0] od;
   logic          olast;
   logic [DW/8-1:0] okeep;
+  logic [15:0]   obase;      // frame offset of the output beat's byte 0
+  logic [DW-1:0] od_patched;
+
+  // The checksum goes into the output beat, not into the buffer memory, so
+  // the memory keeps a plain registered read port (block RAM).
+  always_comb begin
+    od_patched = od;
+    if (csum_en) begin
+      for (int i = 0; i < BB; i++) begin
+        if (32'(obase) + i == 32'(cfield))      od_patched[8*i +: 8] = csum_val[15:8];
+        if (32'(obase) + i == 32'(cfield) + 1)  od_patched[8*i +: 8] = csum_val[7:0];
+      end
+    end
+  end
   wire           adv = !ov || tx_tready;
 
   function automatic logic [DW/8-1:0] keep_for(input logic [15:0] len);
@@ -123,6 +151,19 @@ module vd_tx_engine #(
     for (int i = 0; i < BB; i++) k[i] = (rem == 0) || (i < rem);
     keep_for = k;
   endfunction
+
+  // Sum of the 16-bit words (relative to start) in the beat being received.
+  always_comb begin
+    beat_sum = '0;
+    for (int i = 0; i < BB; i++) begin
+      if (32'(wptr) * BB + i >= 32'(d_cstart) && 32'(wptr) * BB + i < 32'(frame_len)) begin
+        if (((32'(wptr) * BB + i - 32'(d_cstart)) & 1) == 0) beat_sum = beat_sum + {16'h0, rd_rsp_data[8*i +: 8], 8'h00};
+        else                                                 beat_sum = beat_sum + {24'h0, rd_rsp_data[8*i +: 8]};
+      end
+    end
+    fold1    = 17'(csum_acc[15:0]) + 17'(csum_acc[31:16]);
+    csum_val = ~(fold1[15:0] + 16'(fold1[16]));
+  end
 
   // ---------------------------------------------------------------- completion
   logic [127:0] cpl;
@@ -146,7 +187,7 @@ module vd_tx_engine #(
       desc <= '0;
       status <= '0;
       wptr <= '0; rptr <= '0; issued <= '0;
-      ov <= 1'b0; olast <= 1'b0; okeep <= '0;
+      ov <= 1'b0; olast <= 1'b0; okeep <= '0; obase <= '0; csum_acc <= '0;
       frame_len <= '0;
       overflow <= 1'b0;
       cpl_beat <= '0;
@@ -170,8 +211,13 @@ module vd_tx_engine #(
           if (d_len == 16'd0 || 32'(d_len) > vd_abi_pkg::MAX_FRAME) begin
             status <= 16'(vd_abi_pkg::ERR_DESC_LEN);
             state  <= S_CPL;
+          end else if (csum_bad) begin
+            // The checksum field must lie inside the frame.
+            status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
+            state  <= S_CPL;
           end else if (rd_req_ready) begin
             wptr <= '0;
+            csum_acc <= '0;
             overflow <= 1'b0;
             state <= S_DATA_WAIT;
           end
@@ -179,6 +225,7 @@ module vd_tx_engine #(
         S_DATA_WAIT: if (rd_rsp_valid) begin
           if (32'(wptr) < DEPTH) mem[wptr] <= rd_rsp_data;
           else overflow <= 1'b1;
+          csum_acc <= csum_acc + beat_sum;
           wptr <= wptr + 1'b1;
           if (rd_rsp_err) status <= 16'(vd_abi_pkg::ERR_DMA);
           if (rd_rsp_last) begin
@@ -191,6 +238,7 @@ module vd_tx_engine #(
           if (adv) begin
             if (issued < nbeats) begin
               od <= mem[rptr];
+              obase <= 16'(32'(issued) * BB);
               ov <= 1'b1;
               olast <= (issued == nbeats - 1'b1);
               okeep <= (issued == nbeats - 1'b1) ? keep_for(frame_len) : '1;
@@ -232,7 +280,7 @@ module vd_tx_engine #(
   // DMA read requests
   always_comb begin
     rd_req_valid = (state == S_DESC_REQ) ||
-                   (state == S_DATA_REQ && d_len != 16'd0 && 32'(d_len) <= vd_abi_pkg::MAX_FRAME);
+                   (state == S_DATA_REQ && d_len != 16'd0 && 32'(d_len) <= vd_abi_pkg::MAX_FRAME && !csum_bad);
     rd_req_addr  = (state == S_DESC_REQ) ? ring_base + 64'({(cons & ring_mask), 4'b0}) : d_addr;
     rd_req_len   = (state == S_DESC_REQ) ? 16'(vd_abi_pkg::DESC_SIZE) : d_len;
     rd_req_tag   = TAG;
@@ -253,7 +301,7 @@ module vd_tx_engine #(
   assign cpl_inc  = cpl_done;
 
   assign tx_tvalid = ov;
-  assign tx_tdata  = od;
+  assign tx_tdata  = od_patched;
   assign tx_tkeep  = okeep;
   assign tx_tlast  = olast;
 
