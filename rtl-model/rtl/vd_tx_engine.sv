@@ -52,6 +52,7 @@ module vd_tx_engine #(
   localparam int BB    = DW / 8;                         // bytes per beat
   localparam int DEPTH = vd_abi_pkg::MAX_FRAME / BB;     // beats per frame buffer
   localparam int AW    = $clog2(DEPTH);
+  localparam int IW    = $clog2(BB) + 1;                // byte index within a beat, plus one bit
   localparam int CPL_BEATS = (DW >= 128) ? 1 : 128 / DW;
   localparam logic [TAGW-1:0] TAG = TAGW'(0);
 
@@ -133,13 +134,14 @@ module vd_tx_engine #(
 
   // The checksum goes into the output beat, not into the buffer memory, so
   // the memory keeps a plain registered read port (block RAM).
+  // The field's two bytes may fall in one beat or straddle two.
+  wire [15:0] fi  = cfield - obase;         // field offset in this beat (wraps if before it)
+  wire [15:0] fi1 = cfield + 16'd1 - obase;
   always_comb begin
     od_patched = od;
     if (csum_en) begin
-      for (int i = 0; i < BB; i++) begin
-        if (32'(obase) + i == 32'(cfield))      od_patched[8*i +: 8] = csum_val[15:8];
-        if (32'(obase) + i == 32'(cfield) + 1)  od_patched[8*i +: 8] = csum_val[7:0];
-      end
+      if (fi < 16'(BB))  od_patched[8*fi[IW-2:0] +: 8]  = csum_val[15:8];
+      if (fi1 < 16'(BB)) od_patched[8*fi1[IW-2:0] +: 8] = csum_val[7:0];
     end
   end
   wire           adv = !ov || tx_tready;
@@ -153,12 +155,21 @@ module vd_tx_engine #(
   endfunction
 
   // Sum of the 16-bit words (relative to start) in the beat being received.
+  // The byte window [lo, hi) of this beat that lies in [start, len) is found
+  // once per beat, so the per-byte work is a compare on small indices.
+  wire [15:0] bbase = 16'(32'(wptr) * BB);
+  logic [IW-1:0] lo, hi;
   always_comb begin
+    lo = (16'(d_cstart) > bbase) ? IW'((16'(d_cstart) - bbase > 16'(BB)) ? 16'(BB) : 16'(d_cstart) - bbase) : '0;
+    hi = (frame_len > bbase) ? IW'(((frame_len - bbase) > 16'(BB)) ? 16'(BB) : frame_len - bbase) : '0;
     beat_sum = '0;
-    for (int i = 0; i < BB; i++) begin
-      if (32'(wptr) * BB + i >= 32'(d_cstart) && 32'(wptr) * BB + i < 32'(frame_len)) begin
-        if (((32'(wptr) * BB + i - 32'(d_cstart)) & 1) == 0) beat_sum = beat_sum + {16'h0, rd_rsp_data[8*i +: 8], 8'h00};
-        else                                                 beat_sum = beat_sum + {24'h0, rd_rsp_data[8*i +: 8]};
+    if (csum_en) begin
+      for (int i = 0; i < BB; i++) begin
+        if (IW'(i) >= lo && IW'(i) < hi) begin
+          // even distance from start: high byte of a word
+          if ((bbase[0] ^ 1'(i) ^ d_cstart[0]) == 1'b0) beat_sum = beat_sum + {16'h0, rd_rsp_data[8*i +: 8], 8'h00};
+          else                                         beat_sum = beat_sum + {24'h0, rd_rsp_data[8*i +: 8]};
+        end
       end
     end
     fold1    = 17'(csum_acc[15:0]) + 17'(csum_acc[31:16]);
