@@ -60,6 +60,7 @@ class RtlNic:
     dma: object = "gen3"
     ring_log2: int = 8
     trace: Optional[str] = None          # FST waveform path; tracing only when asked
+    tx_csum: bool = True                 # let the stack hand UDP checksums to the NIC's RTL
     expect_abi_id: Optional[int] = None  # override the driver's expected ABI id (tests)
 
     def _spec(self) -> "_core.NicSpec":
@@ -81,6 +82,7 @@ class RtlNic:
         s.ring_log2 = self.ring_log2
         s.trace_path = self.trace or ""
         s.expect_abi_id = self.expect_abi_id
+        s.tx_csum = bool(self.tx_csum)
         return s
 
 
@@ -89,6 +91,7 @@ class SoftNic:
     """The same NetDevice in plain C++ (no RTL), at native speed."""
     queues: int = 1
     mtu: int = 1500
+    tx_csum: bool = True                 # finish UDP checksums with the offload/ software model
 
     def _spec(self) -> "_core.NicSpec":
         if not 1 <= self.queues <= abi.MAX_QUEUES:
@@ -99,6 +102,7 @@ class SoftNic:
         s.kind = _core.NicSpec.Kind.SOFT
         s.queues = self.queues
         s.mtu = self.mtu
+        s.tx_csum = bool(self.tx_csum)
         return s
 
 

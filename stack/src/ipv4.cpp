@@ -50,8 +50,8 @@ void Stack::Impl::ipv4_input(Iface& ifc, Packet&& p) {
 
 std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Packet&& p) {
   wire::emit_ipv4(p, {r.src, r.dst, proto, cfg.default_ttl, next_ip_id++});
-  // Checksums are all done in software for now; offload comes later.
-  p.meta = OffloadMeta{};
+  // The IPv4 header checksum is computed here; an L4 checksum request set by
+  // the transport (CHECKSUM_PARTIAL) is kept for the device.
   p.meta.l3_offset = kL3Offset;
   p.meta.l4_offset = kL4Offset;
   const std::size_t n = p.size();

@@ -126,7 +126,11 @@ std::error_code Stack::Impl::udp_output(UdpSocket& s, std::span<const std::uint8
   // The one copy on the way out: application bytes into the DMA buffer.
   if (len) std::memcpy(p.append(len), data.data(), len);
   pool.count_copy_in(len);
-  wire::emit_udp(p, r->src, dst, s.port_, port);
+  // The device finishes the checksum when it can (hardware, or SoftNic's
+  // software model); otherwise the stack computes it here.
+  const bool offload = r->ifc->dev->features().tx_csum_partial;
+  wire::emit_udp(p, r->src, dst, s.port_, port, offload);
+  if (offload) p.meta.csum_start = static_cast<std::uint16_t>(wire::kEthHeaderLen + wire::kIpv4MinHeaderLen);
   const std::size_t n = p.size();
   const std::error_code ec = ipv4_output(*r, wire::kIpProtoUdp, std::move(p));
   if (!ec) count_tx("udp", n);

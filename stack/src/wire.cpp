@@ -145,7 +145,8 @@ void emit_ipv4(Packet& p, const Ipv4Repr& r) {
   store_be16(h + 10, csum::internet_checksum({h, kIpv4MinHeaderLen}));
 }
 
-void emit_udp(Packet& p, Ipv4Addr src, Ipv4Addr dst, std::uint16_t src_port, std::uint16_t dst_port) {
+void emit_udp(Packet& p, Ipv4Addr src, Ipv4Addr dst, std::uint16_t src_port, std::uint16_t dst_port,
+              bool csum_offload) {
   const std::size_t len = kUdpHeaderLen + p.size();
   if (len > 0xffff) throw std::length_error("emit_udp: datagram exceeds 65535 bytes");
   std::uint8_t* h = p.push(kUdpHeaderLen);
@@ -154,6 +155,12 @@ void emit_udp(Packet& p, Ipv4Addr src, Ipv4Addr dst, std::uint16_t src_port, std
   store_be16(h + 4, static_cast<std::uint16_t>(len));
   store_be16(h + 6, 0);
   const std::uint32_t ph = csum::pseudo_header_v4(src.b, dst.b, kIpProtoUdp, static_cast<std::uint16_t>(len));
+  if (csum_offload) {
+    store_be16(h + 6, csum::csum_fold(ph));
+    p.meta.tx_csum_partial = true;
+    p.meta.csum_offset = 6;
+    return;
+  }
   std::uint16_t c = csum::internet_checksum(p.bytes(), ph);
   // RFC 768: a computed zero is sent as all ones; zero means "no checksum".
   if (c == 0) c = 0xffff;

@@ -145,3 +145,27 @@ def test_idle_nic_costs_no_cycles():
     assert after["cycles_evaluated"] == before["cycles_evaluated"]
     assert after["cycles_skipped"] == before["cycles_skipped"]  # nothing woke it: no work, no cycles at all
     assert sim.now_ns >= 100e6
+
+
+def _offload_run(tmp_path, tx_csum, name):
+    pcap = tmp_path / name
+    sim, a, b, _ = make_pair(vd.RtlNic(data_width=512, tx_csum=tx_csum), vd.SoftNic(tx_csum=tx_csum), pcap=pcap)
+    s = b.udp_socket()
+    s.bind(("10.0.0.2", 7))
+    c = a.udp_socket()
+    s.sendto(b"warm", ("10.0.0.1", 9))  # b -> a as well, through SoftNic's software model
+    for n in (1, 2, 3, 100, 1471, 1472):
+        c.sendto(bytes((i * 7) & 0xFF for i in range(n)), ("10.0.0.2", 7))
+    sim.run_for(us=100)
+    sim.flush()
+    assert s.pending == 6
+    return pcap.read_bytes(), a.nic.stats(), b.nic.stats()
+
+
+def test_tx_checksum_offload_on_and_off_put_identical_frames_on_the_wire(tmp_path):
+    on, _, soft_on = _offload_run(tmp_path, True, "on.pcap")
+    off, _, soft_off = _offload_run(tmp_path, False, "off.pcap")
+    assert on == off                     # the RTL and the SoftNic model finish the same checksums the stack would
+    assert soft_on["tx_csum_offloaded"] >= 1 and soft_off["tx_csum_offloaded"] == 0
+    rows = tshark_fields(tmp_path / "on.pcap", "udp.checksum.status")
+    assert [r for r in rows if r[0]] == [("1",)] * 7

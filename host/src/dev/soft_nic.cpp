@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "veridian/offload/csum_offload.hpp"
+
 namespace vd::dev {
 
 namespace {
@@ -13,8 +15,9 @@ SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig c
   features_.tx_queues = cfg.queues;
   features_.rx_queues = cfg.queues;
   features_.mtu = cfg.mtu;
+  features_.tx_csum_partial = cfg.tx_csum;
   for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",
-                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid"})
+                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid", "tx_drop_bad_offload", "tx_csum_offloaded"})
     counters_[k] = 0;
 }
 
@@ -31,6 +34,13 @@ bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
   if (!link_) {
     ++counters_["tx_drop_no_link"];
     return false;
+  }
+  if (p.meta.tx_csum_partial) {
+    if (!features_.tx_csum_partial || !offload::insert_partial(p.bytes(), p.meta.csum_start, p.meta.csum_offset)) {
+      ++counters_["tx_drop_bad_offload"];
+      return false;
+    }
+    ++counters_["tx_csum_offloaded"];
   }
   ++counters_["tx_packets"];
   counters_["tx_bytes"] += p.size();

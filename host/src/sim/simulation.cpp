@@ -24,11 +24,13 @@ Host::Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& s
     c.driver.expect_abi_id = spec.expect_abi_id;
     c.mtu = spec.mtu;
     c.trace_path = spec.trace_path;
+    c.tx_csum = spec.tx_csum;
     nic_ = std::make_unique<dev::RtlNic>(ev, *mem_, host_mac(index + 1), c);
   } else {
     dev::SoftNicConfig c;
     c.queues = spec.queues;
     c.mtu = spec.mtu;
+    c.tx_csum = spec.tx_csum;
     nic_ = std::make_unique<dev::SoftNic>(ev, *mem_, host_mac(index + 1), c);
   }
   stack_ = std::make_unique<stack::Stack>(ev, name_);

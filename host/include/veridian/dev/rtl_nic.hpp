@@ -21,6 +21,7 @@ struct RtlNicConfig {
   TimePs irq_latency = ns_to_ps(200);  // MSI-X write to handler start
   std::size_t buffers = 4096;          // packet buffers in host memory
   std::string trace_path;              // FST waveform; empty = none
+  bool tx_csum = true;                 // use the NIC's TX checksum offload when it has one
 };
 
 struct RtlNicRunStats {

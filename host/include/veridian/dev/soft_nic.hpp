@@ -12,6 +12,7 @@ struct SoftNicConfig {
   std::uint16_t queues = 1;
   std::uint16_t mtu = 1500;
   std::size_t rx_buffers = 1024;
+  bool tx_csum = true;  // offer CHECKSUM_PARTIAL, done by the offload/ reference model
 };
 
 class SoftNic final : public WiredDevice {

@@ -22,6 +22,7 @@ struct NicSpec {
   Kind kind = Kind::Soft;
   std::uint16_t queues = 4;
   std::uint16_t mtu = 1500;
+  bool tx_csum = true;  // offer TX checksum offload to the stack
   // RtlNic only
   unsigned data_width = 512;
   double clock_mhz = 250.0;

@@ -242,7 +242,11 @@ void emit_ipv4(Packet& p, const Ipv4Repr& r);
 
 // Writes the UDP header; length = 8 + current size, checksum over the IPv4
 // pseudo-header, header and payload (a zero result is sent as 0xFFFF).
-void emit_udp(Packet& p, Ipv4Addr src, Ipv4Addr dst, std::uint16_t src_port, std::uint16_t dst_port);
+// With csum_offload the checksum field gets the folded pseudo-header sum and
+// the packet is marked CHECKSUM_PARTIAL for the device to finish (the caller
+// sets meta.csum_start once the outer headers' length is known).
+void emit_udp(Packet& p, Ipv4Addr src, Ipv4Addr dst, std::uint16_t src_port, std::uint16_t dst_port,
+              bool csum_offload = false);
 
 // Writes an ICMP header (type, code, 4 bytes "rest of header") and the
 // checksum over the whole message.
