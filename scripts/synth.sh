@@ -17,7 +17,11 @@ synth_xilinx -top vd_nic_top -flatten
 tee -o $out/stat_dw$DW.txt stat
 YS
 # yosys -q still prints its memory-mapping notes on stderr; keep them in a file
-yosys -q -l "$out/synth_dw$DW.log" -s "$out/synth_dw$DW.ys" >/dev/null 2>"$out/synth_dw$DW.warnings"
+if ! yosys -q -l "$out/synth_dw$DW.log" -s "$out/synth_dw$DW.ys" >/dev/null 2>"$out/synth_dw$DW.warnings"; then
+  echo "synth.sh: yosys failed; the end of its log:" >&2
+  grep -E "ERROR|Error" "$out/synth_dw$DW.log" "$out/synth_dw$DW.warnings" >&2 || tail -20 "$out/synth_dw$DW.log" >&2
+  exit 1
+fi
 /usr/bin/python3 - "$out/stat_dw$DW.txt" "$DW" "$NQ" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()

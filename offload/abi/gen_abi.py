@@ -35,6 +35,7 @@ def flat(spec, abi_id):
         for fname, f in lay["fields"].items():
             out.append((f"{lname}_{fname}_BYTE", f["byte"]))
             out.append((f"{lname}_{fname}_WIDTH", f["width"]))
+    out += [(k, v) for k, v in spec.get("csum_status", {}).items()]
     out += [(k, v) for k, v in spec["errors"].items()]
     names = [n for n, _ in out]
     dup = {n for n in names if names.count(n) > 1}

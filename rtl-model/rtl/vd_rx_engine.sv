@@ -121,6 +121,25 @@ module vd_rx_engine #(
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
 
+  localparam int HB = 96;        // header bytes kept for checksum verification
+  logic [8*HB-1:0] hdr;         // packed: byte j in bits [8j+7:8j]
+  logic [8*HB-1:0] hcv;         // hdr merged with the beat being consumed
+  logic [AW:0] obeat;
+  logic [31:0] csum_s, beat_sum, hsum, psum;
+  logic        is_v4, is_v6, v4_ok, v6_ok, frag, is_tcp, is_udp, udp_zero;
+  logic [5:0]  ihl4;
+  logic [16:0] l3_end, l4_len;
+  logic [6:0]  l4_off;
+  logic [7:0]  proto;
+  logic [15:0] s16, h16, l4v;
+  logic [1:0]  ip_st, l4_st;
+
+  function automatic logic [15:0] fold32(input logic [31:0] x);
+    logic [16:0] a;
+    a = 17'(x[15:0]) + 17'(x[31:16]);
+    fold32 = a[15:0] + 16'(a[16]);
+  endfunction
+
   // data write pipeline: registered read of the slot memory
   logic [AW:0]   issued;
   logic          ov;
@@ -183,6 +202,7 @@ module vd_rx_engine #(
           desc <= desc_next;
           if (rd_rsp_last) begin
             issued <= '0; ov <= 1'b0; rd_ptr <= pslot ? (AW+1)'(DEPTH) : '0;
+            csum_s <= '0;
             if (rd_rsp_err) begin
               status <= 16'(vd_abi_pkg::ERR_DMA);
               ps <= P_CPL;
@@ -200,6 +220,7 @@ module vd_rx_engine #(
             if (adv) begin
               if (issued < nbeats) begin
                 od <= mem[rd_ptr];
+                obeat <= issued;
                 ov <= 1'b1;
                 olast <= (issued == nbeats - 1'b1);
                 rd_ptr <= rd_ptr + 1'b1;
@@ -232,6 +253,68 @@ module vd_rx_engine #(
     end
   end
 
+  // ---------------------------------------------------------------- RX checksum verification
+  // As the frame streams out to host memory, the first HB bytes are kept and
+  // the 16-bit words of the IP datagram (from byte 14 to the IP length) are
+  // summed. When the last beat has gone, the IPv4 header checksum and the
+  // TCP/UDP checksum (via the datagram sum minus the IP header sum plus the
+  // pseudo-header) are known in time for the completion. Untagged Ethernet;
+  // IPv6 with TCP/UDP directly after the fixed header (extension headers and
+  // VLAN tags are reported as not checked).
+  always_ff @(posedge clk) begin
+    if (ps == P_DATA && ov && wr_ready) begin
+      csum_s <= csum_s + beat_sum;
+      hdr <= hcv;
+    end
+  end
+
+  always_comb begin
+    for (int j = 0; j < HB; j++) hcv[8*j +: 8] = (ov && 32'(obeat) == j / BB) ? od[8*(j % BB) +: 8] : hdr[8*j +: 8];
+    is_v4  = {hcv[8*(12) +: 8], hcv[8*(13) +: 8]} == 16'h0800 && hcv[116 +: 4] == 4'd4;
+    is_v6  = {hcv[8*(12) +: 8], hcv[8*(13) +: 8]} == 16'h86DD && hcv[116 +: 4] == 4'd6;
+    ihl4   = {hcv[112 +: 4], 2'b00};
+    l3_end = is_v4 ? 17'd14 + 17'({hcv[8*(16) +: 8], hcv[8*(17) +: 8]}) : 17'd54 + 17'({hcv[8*(18) +: 8], hcv[8*(19) +: 8]});
+    // words of the datagram in the beat being consumed
+    beat_sum = '0;
+    for (int i = 0; i < BB; i++) begin
+      if (32'(obeat) * BB + i >= 14 && 32'(obeat) * BB + i < 32'(plen) &&
+          (32'(obeat) * BB + i < 34 || 32'(obeat) * BB + i < 32'(l3_end))) begin
+        if (((32'(obeat) * BB + i) & 1) == 0) beat_sum = beat_sum + {16'h0, od[8*i +: 8], 8'h00};
+        else                                   beat_sum = beat_sum + {24'h0, od[8*i +: 8]};
+      end
+    end
+    // IP header sum: IHL*4 bytes (IPv4) or the 40-byte fixed header (IPv6)
+    hsum = '0;
+    for (int j = 0; j < 60; j++) begin
+      if ((is_v4 && j < 32'(ihl4)) || (is_v6 && j < 40)) begin
+        if ((j & 1) == 0) hsum = hsum + {16'h0, hcv[8*(14 + j) +: 8], 8'h00};
+        else              hsum = hsum + {24'h0, hcv[8*(14 + j) +: 8]};
+      end
+    end
+    v4_ok  = is_v4 && plen >= 16'd34 && ihl4 >= 6'd20 && 17'({hcv[8*(16) +: 8], hcv[8*(17) +: 8]}) >= 17'(ihl4) && l3_end <= 17'(plen);
+    v6_ok  = is_v6 && plen >= 16'd54 && l3_end <= 17'(plen);
+    l4_off = is_v4 ? 7'd14 + 7'(ihl4) : 7'd54;
+    l4_len = l3_end - 17'(l4_off);
+    proto  = is_v4 ? hcv[8*(23) +: 8] : hcv[8*(20) +: 8];
+    frag   = is_v4 && (hcv[165] || {hcv[160 +: 5], hcv[8*(21) +: 8]} != 13'd0);
+    is_tcp = proto == 8'd6 && l4_len >= 17'd20;
+    is_udp = proto == 8'd17 && l4_len >= 17'd8;
+    udp_zero = {hcv[8*(l4_off + 7'd6) +: 8], hcv[8*(l4_off + 7'd7) +: 8]} == 16'd0;
+    // pseudo-header: addresses, protocol, L4 length
+    psum = 32'(proto) + 32'(l4_len[15:0]) + 32'(l4_len[16]);
+    for (int j = 0; j < 32; j += 2) begin
+      if (is_v4 && j < 8) psum = psum + 32'({hcv[8*(26 + j) +: 8], hcv[8*(27 + j) +: 8]});
+      if (is_v6)          psum = psum + 32'({hcv[8*(22 + j) +: 8], hcv[8*(23 + j) +: 8]});
+    end
+    s16 = fold32(csum_s);
+    h16 = fold32(hsum);
+    l4v = fold32(32'(s16) + 32'({16'h0, ~h16}) + 32'(fold32(psum)));
+    ip_st = v4_ok ? (h16 == 16'hFFFF ? 2'(vd_abi_pkg::CSUM_GOOD) : 2'(vd_abi_pkg::CSUM_BAD)) : 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
+    if (!(v4_ok || v6_ok) || frag || !(is_tcp || is_udp)) l4_st = 2'd0;
+    else if (is_udp && udp_zero)                           l4_st = is_v4 ? 2'd0 : 2'd2;
+    else                                                   l4_st = (l4v == 16'hFFFF || l4v == 16'h0000) ? 2'd1 : 2'd2;
+  end
+
   wire cpl_done = (ps == P_CPL) && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
   assign slot_release = cpl_done || (ps == P_DROP);
   assign cons_inc = cpl_done;
@@ -241,6 +324,7 @@ module vd_rx_engine #(
     cpl = '0;
     cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
     cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? plen : 16'd0;
+    cpl[vd_abi_pkg::CPL_CSUM_LSB +: 8]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? {4'd0, l4_st, ip_st} : 8'd0;
     cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = status;
     cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(q);
     cpl[vd_abi_pkg::CPL_PHASE_LSB]        = ~cpl_prod[size_log2];

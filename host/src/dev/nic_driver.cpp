@@ -169,6 +169,12 @@ void NicDriver::process_rx(unsigned q) {
     p.meta.queue = static_cast<std::uint16_t>(q);
     p.meta.rss_hash = c.rss_hash;
     p.meta.rss_type = c.rss_type;
+    // CSUM: [1:0] IPv4 header, [3:2] TCP/UDP; 0 not checked, 1 good, 2 bad.
+    auto st = [](unsigned v) {
+      return v == 1 ? OffloadMeta::Csum::Good : v == 2 ? OffloadMeta::Csum::Bad : OffloadMeta::Csum::NotChecked;
+    };
+    p.meta.rx_csum_ip = st(c.csum & 3u);
+    p.meta.rx_csum_l4 = st((c.csum >> 2) & 3u);
     ++counters_["rx_packets"];
     counters_["rx_bytes"] += c.len;
     if (rx_) rx_(std::move(p));
