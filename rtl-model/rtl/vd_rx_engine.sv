@@ -94,7 +94,7 @@ module vd_rx_engine #(
   assign rx_tready = 1'b1;
 
   // ---------------------------------------------------------------- process side
-  typedef enum logic [2:0] {P_IDLE, P_DESC_REQ, P_DESC_WAIT, P_DATA, P_CPL, P_DROP} pstate_t;
+  typedef enum logic [2:0] {P_IDLE, P_DESC_REQ, P_DESC_WAIT, P_DATA, P_CSUM, P_CPL, P_DROP} pstate_t;
   pstate_t ps;
   logic          pslot;         // slot being processed (frames are served in arrival order)
   logic [QW-1:0] q;
@@ -123,21 +123,98 @@ module vd_rx_engine #(
 
   localparam int HB = 96;        // header bytes kept for checksum verification
   logic [8*HB-1:0] hdr;         // packed: byte j in bits [8j+7:8j]
-  logic [8*HB-1:0] hcv;         // hdr merged with the beat being consumed
-  logic [AW:0] obeat;
-  logic [31:0] csum_s, beat_sum, hsum, psum;
-  logic        is_v4, is_v6, v4_ok, v6_ok, frag, is_tcp, is_udp, udp_zero;
-  logic [5:0]  ihl4;
-  logic [16:0] l3_end, l4_len;
-  logic [6:0]  l4_off;
-  logic [7:0]  proto;
-  logic [15:0] s16, h16, l4v;
-  logic [1:0]  ip_st, l4_st;
+  logic [AW:0]     obeat;       // index of the beat held in od
+  logic [31:0]     csum_s;      // sum of the IP datagram's 16-bit words so far
+  logic [3:0]      csum_res;    // {l4, ip} status for the completion
 
   function automatic logic [15:0] fold32(input logic [31:0] x);
     logic [16:0] a;
     a = 17'(x[15:0]) + 17'(x[31:16]);
     fold32 = a[15:0] + 16'(a[16]);
+  endfunction
+
+  function automatic logic [7:0] hb(input logic [8*HB-1:0] h, input int unsigned i);
+    hb = h[8*i +: 8];
+  endfunction
+
+  // The header view after beat `k` (data d) has been taken in.
+  function automatic logic [8*HB-1:0] hdr_merge(input logic [8*HB-1:0] h, input logic [DW-1:0] d,
+                                                input logic [AW:0] k);
+    hdr_merge = h;
+    for (int j = 0; j < HB; j++)
+      if (32'(k) == j / BB) hdr_merge[8*j +: 8] = d[8*(j % BB) +: 8];
+  endfunction
+
+  // One past the IP datagram, from the header (IPv4 total length or IPv6 payload length).
+  function automatic logic [16:0] ip_end(input logic [8*HB-1:0] h);
+    ip_end = (hb(h, 12) == 8'h86 && hb(h, 13) == 8'hDD) ? 17'd54 + 17'({hb(h, 18), hb(h, 19)})
+                                                        : 17'd14 + 17'({hb(h, 16), hb(h, 17)});
+  endfunction
+
+  // Sum of the datagram's words in beat k: bytes 14 .. min(IP end, frame end).
+  // Bytes below 34 precede any possible IP end, so the length field is only
+  // needed once it has been seen.
+  function automatic logic [31:0] beat_words(input logic [DW-1:0] d, input logic [AW:0] k,
+                                             input logic [16:0] l3e, input logic [15:0] flen);
+    logic [31:0] acc;
+    int unsigned pos;
+    acc = '0;
+    for (int i = 0; i < BB; i++) begin
+      pos = 32'(k) * BB + i;
+      if (pos >= 14 && pos < 32'(flen) && (pos < 34 || pos < 32'(l3e))) begin
+        if ((pos & 1) == 0) acc = acc + {16'h0, d[8*i +: 8], 8'h00};
+        else                acc = acc + {24'h0, d[8*i +: 8]};
+      end
+    end
+    beat_words = acc;
+  endfunction
+
+  // {l4 status, ip status} once the whole frame has been summed.
+  function automatic logic [3:0] csum_verdict(input logic [8*HB-1:0] h, input logic [31:0] dsum,
+                                              input logic [15:0] flen);
+    logic        v4, v6, ok4, ok6, frag, tcp, udp, uzero;
+    logic [5:0]  ihl4;
+    logic [16:0] l3e, l4len;
+    logic [6:0]  l4o;
+    logic [7:0]  proto;
+    logic [31:0] hsum, psum;
+    logic [15:0] h16, l4v;
+    logic [1:0]  ip_st, l4_st;
+    logic [7:0]  b14;
+    logic [5:0]  b20;  // IPv4 flags (MF) and fragment offset high bits
+    b14   = hb(h, 14);
+    b20   = h[8*20 +: 6];
+    v4    = hb(h, 12) == 8'h08 && hb(h, 13) == 8'h00 && b14[7:4] == 4'd4;
+    v6    = hb(h, 12) == 8'h86 && hb(h, 13) == 8'hDD && b14[7:4] == 4'd6;
+    ihl4  = {b14[3:0], 2'b00};
+    l3e   = ip_end(h);
+    ok4   = v4 && flen >= 16'd34 && ihl4 >= 6'd20 && 17'({hb(h, 16), hb(h, 17)}) >= 17'(ihl4) && l3e <= 17'(flen);
+    ok6   = v6 && flen >= 16'd54 && l3e <= 17'(flen);
+    l4o   = v4 ? 7'd14 + 7'(ihl4) : 7'd54;
+    l4len = l3e - 17'(l4o);
+    proto = v4 ? hb(h, 23) : hb(h, 20);
+    frag  = v4 && (b20[5] || {b20[4:0], hb(h, 21)} != 13'd0);
+    tcp   = proto == 8'd6 && l4len >= 17'd20;
+    udp   = proto == 8'd17 && l4len >= 17'd8;
+    uzero = {hb(h, 32'(l4o) + 6), hb(h, 32'(l4o) + 7)} == 16'd0;
+    hsum = '0;  // IP header: IHL*4 bytes (IPv4) or the 40-byte fixed header (IPv6)
+    for (int j = 0; j < 60; j++)
+      if ((v4 && j < 32'(ihl4)) || (v6 && j < 40))
+        hsum = hsum + (((j & 1) == 0) ? {16'h0, hb(h, 14 + j), 8'h00} : {24'h0, hb(h, 14 + j)});
+    psum = 32'(proto) + 32'(l4len[15:0]) + 32'(l4len[16]);  // pseudo-header
+    for (int j = 0; j < 32; j += 2) begin
+      if (v4 && j < 8) psum = psum + 32'({hb(h, 26 + j), hb(h, 27 + j)});
+      if (v6)          psum = psum + 32'({hb(h, 22 + j), hb(h, 23 + j)});
+    end
+    h16 = fold32(hsum);
+    // L4 sum = datagram sum - IP header sum + pseudo-header (one's complement)
+    l4v = fold32(32'(fold32(dsum)) + 32'({16'h0, ~h16}) + 32'(fold32(psum)));
+    ip_st = ok4 ? (h16 == 16'hFFFF ? 2'(vd_abi_pkg::CSUM_GOOD) : 2'(vd_abi_pkg::CSUM_BAD))
+                : 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
+    if (!(ok4 || ok6) || frag || !(tcp || udp)) l4_st = 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
+    else if (udp && uzero) l4_st = v4 ? 2'(vd_abi_pkg::CSUM_NOT_CHECKED) : 2'(vd_abi_pkg::CSUM_BAD);
+    else l4_st = (l4v == 16'hFFFF || l4v == 16'h0000) ? 2'(vd_abi_pkg::CSUM_GOOD) : 2'(vd_abi_pkg::CSUM_BAD);
+    csum_verdict = {l4_st, ip_st};
   endfunction
 
   // data write pipeline: registered read of the slot memory
@@ -231,10 +308,11 @@ module vd_rx_engine #(
             end
             if (ov && wr_ready && olast) begin
               ov <= 1'b0;
-              ps <= P_CPL;
+              ps <= P_CSUM;
             end
           end
         end
+        P_CSUM: ps <= P_CPL;  // one cycle to finish the checksums
         P_CPL: if (wr_ready) begin
           if (32'(cpl_beat) == CPL_BEATS - 1) begin
             cpl_beat <= '0;
@@ -261,58 +339,19 @@ module vd_rx_engine #(
   // pseudo-header) are known in time for the completion. Untagged Ethernet;
   // IPv6 with TCP/UDP directly after the fixed header (extension headers and
   // VLAN tags are reported as not checked).
+  // Functions run only on the cycles that need them (a beat leaving, or the
+  // one P_CSUM cycle), which keeps the model fast while the NIC is busy
+  // elsewhere.
   always_ff @(posedge clk) begin
     if (ps == P_DATA && ov && wr_ready) begin
-      csum_s <= csum_s + beat_sum;
-      hdr <= hcv;
-    end
-  end
-
-  always_comb begin
-    for (int j = 0; j < HB; j++) hcv[8*j +: 8] = (ov && 32'(obeat) == j / BB) ? od[8*(j % BB) +: 8] : hdr[8*j +: 8];
-    is_v4  = {hcv[8*(12) +: 8], hcv[8*(13) +: 8]} == 16'h0800 && hcv[116 +: 4] == 4'd4;
-    is_v6  = {hcv[8*(12) +: 8], hcv[8*(13) +: 8]} == 16'h86DD && hcv[116 +: 4] == 4'd6;
-    ihl4   = {hcv[112 +: 4], 2'b00};
-    l3_end = is_v4 ? 17'd14 + 17'({hcv[8*(16) +: 8], hcv[8*(17) +: 8]}) : 17'd54 + 17'({hcv[8*(18) +: 8], hcv[8*(19) +: 8]});
-    // words of the datagram in the beat being consumed
-    beat_sum = '0;
-    for (int i = 0; i < BB; i++) begin
-      if (32'(obeat) * BB + i >= 14 && 32'(obeat) * BB + i < 32'(plen) &&
-          (32'(obeat) * BB + i < 34 || 32'(obeat) * BB + i < 32'(l3_end))) begin
-        if (((32'(obeat) * BB + i) & 1) == 0) beat_sum = beat_sum + {16'h0, od[8*i +: 8], 8'h00};
-        else                                   beat_sum = beat_sum + {24'h0, od[8*i +: 8]};
+      if (32'(obeat) * BB < HB) begin  // a beat that carries header bytes
+        hdr    <= hdr_merge(hdr, od, obeat);
+        csum_s <= csum_s + beat_words(od, obeat, ip_end(hdr_merge(hdr, od, obeat)), plen);
+      end else begin
+        csum_s <= csum_s + beat_words(od, obeat, ip_end(hdr), plen);
       end
     end
-    // IP header sum: IHL*4 bytes (IPv4) or the 40-byte fixed header (IPv6)
-    hsum = '0;
-    for (int j = 0; j < 60; j++) begin
-      if ((is_v4 && j < 32'(ihl4)) || (is_v6 && j < 40)) begin
-        if ((j & 1) == 0) hsum = hsum + {16'h0, hcv[8*(14 + j) +: 8], 8'h00};
-        else              hsum = hsum + {24'h0, hcv[8*(14 + j) +: 8]};
-      end
-    end
-    v4_ok  = is_v4 && plen >= 16'd34 && ihl4 >= 6'd20 && 17'({hcv[8*(16) +: 8], hcv[8*(17) +: 8]}) >= 17'(ihl4) && l3_end <= 17'(plen);
-    v6_ok  = is_v6 && plen >= 16'd54 && l3_end <= 17'(plen);
-    l4_off = is_v4 ? 7'd14 + 7'(ihl4) : 7'd54;
-    l4_len = l3_end - 17'(l4_off);
-    proto  = is_v4 ? hcv[8*(23) +: 8] : hcv[8*(20) +: 8];
-    frag   = is_v4 && (hcv[165] || {hcv[160 +: 5], hcv[8*(21) +: 8]} != 13'd0);
-    is_tcp = proto == 8'd6 && l4_len >= 17'd20;
-    is_udp = proto == 8'd17 && l4_len >= 17'd8;
-    udp_zero = {hcv[8*(l4_off + 7'd6) +: 8], hcv[8*(l4_off + 7'd7) +: 8]} == 16'd0;
-    // pseudo-header: addresses, protocol, L4 length
-    psum = 32'(proto) + 32'(l4_len[15:0]) + 32'(l4_len[16]);
-    for (int j = 0; j < 32; j += 2) begin
-      if (is_v4 && j < 8) psum = psum + 32'({hcv[8*(26 + j) +: 8], hcv[8*(27 + j) +: 8]});
-      if (is_v6)          psum = psum + 32'({hcv[8*(22 + j) +: 8], hcv[8*(23 + j) +: 8]});
-    end
-    s16 = fold32(csum_s);
-    h16 = fold32(hsum);
-    l4v = fold32(32'(s16) + 32'({16'h0, ~h16}) + 32'(fold32(psum)));
-    ip_st = v4_ok ? (h16 == 16'hFFFF ? 2'(vd_abi_pkg::CSUM_GOOD) : 2'(vd_abi_pkg::CSUM_BAD)) : 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
-    if (!(v4_ok || v6_ok) || frag || !(is_tcp || is_udp)) l4_st = 2'd0;
-    else if (is_udp && udp_zero)                           l4_st = is_v4 ? 2'd0 : 2'd2;
-    else                                                   l4_st = (l4v == 16'hFFFF || l4v == 16'h0000) ? 2'd1 : 2'd2;
+    if (ps == P_CSUM) csum_res <= csum_verdict(hdr, csum_s, plen);
   end
 
   wire cpl_done = (ps == P_CPL) && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
@@ -324,7 +363,7 @@ module vd_rx_engine #(
     cpl = '0;
     cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
     cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? plen : 16'd0;
-    cpl[vd_abi_pkg::CPL_CSUM_LSB +: 8]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? {4'd0, l4_st, ip_st} : 8'd0;
+    cpl[vd_abi_pkg::CPL_CSUM_LSB +: 8]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? {4'd0, csum_res} : 8'd0;
     cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = status;
     cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(q);
     cpl[vd_abi_pkg::CPL_PHASE_LSB]        = ~cpl_prod[size_log2];
