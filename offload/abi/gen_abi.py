@@ -27,6 +27,8 @@ def flat(spec, abi_id):
     out = [("ABI_ID_VALUE", abi_id), ("ABI_VERSION", spec["version"])]
     out += [(k, v) for k, v in spec["constants"].items()]
     out += [("REG_" + k, int(v["offset"], 16)) for k, v in spec["registers"].items()]
+    for k, v in spec.get("register_arrays", {}).items():
+        out += [("REG_" + k, int(v["offset"], 16)), (k + "_COUNT", v["count"])]
     out += [(k, int(v, 16)) for k, v in spec["queue_blocks"].items()]
     out += [("REG_" + k, int(v["offset"], 16)) for k, v in spec["queue_registers"].items()]
     out += [(k + "_BIT", v) for k, v in spec["bits"].items()]
@@ -36,6 +38,7 @@ def flat(spec, abi_id):
             out.append((f"{lname}_{fname}_BYTE", f["byte"]))
             out.append((f"{lname}_{fname}_WIDTH", f["width"]))
     out += [(k, v) for k, v in spec.get("csum_status", {}).items()]
+    out += [(k, v) for k, v in spec.get("rss_types", {}).items()]
     out += [(k, v) for k, v in spec["errors"].items()]
     names = [n for n, _ in out]
     dup = {n for n in names if names.count(n) > 1}

@@ -31,7 +31,7 @@ LayoutError parse_ipv4(std::span<const std::uint8_t> f, FrameLayout& l) {
   return LayoutError::none;
 }
 
-LayoutError parse_ipv6(std::span<const std::uint8_t> f, FrameLayout& l) {
+LayoutError parse_ipv6(std::span<const std::uint8_t> f, FrameLayout& l, std::size_t window) {
   if (f.size() - l.l3_off < kIpv6HdrLen) return LayoutError::too_short;
   if ((f[l.l3_off] >> 4) != 6) return LayoutError::bad_version;
   const std::size_t plen = be::load16(f, l.l3_off + 4);
@@ -43,6 +43,7 @@ LayoutError parse_ipv6(std::span<const std::uint8_t> f, FrameLayout& l) {
   std::size_t off = l.l3_off + kIpv6HdrLen;
   for (int n = 0; n < kMaxExtHeaders; ++n) {
     if (nh != kIpv6HopByHop && nh != kIpv6Routing && nh != kIpv6DestOpts && nh != kIpv6Fragment) break;
+    if (window < 8 || off > window - 8) break;  // beyond what the parser sees
     if (l.l3_end - off < 8) return LayoutError::too_short;
     const std::uint8_t next = f[off];
     std::size_t len = 8;
@@ -63,7 +64,7 @@ LayoutError parse_ipv6(std::span<const std::uint8_t> f, FrameLayout& l) {
 
 }  // namespace
 
-LayoutResult parse_layout(std::span<const std::uint8_t> frame) {
+LayoutResult parse_layout(std::span<const std::uint8_t> frame, std::size_t window) {
   LayoutResult r;
   if (frame.size() < kEthLen) {
     r.error = LayoutError::too_short;
@@ -83,7 +84,7 @@ LayoutResult parse_layout(std::span<const std::uint8_t> frame) {
   if (type == kEtherTypeIpv4) {
     r.error = parse_ipv4(frame, r.layout);
   } else if (type == kEtherTypeIpv6) {
-    r.error = parse_ipv6(frame, r.layout);
+    r.error = parse_ipv6(frame, r.layout, window);
   } else {
     r.error = LayoutError::not_ip;
   }

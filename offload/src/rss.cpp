@@ -36,8 +36,8 @@ std::string_view to_string(RssType t) {
 }
 
 RssResult rss_classify(std::span<const std::uint8_t> frame, std::span<const std::uint8_t, kRssKeyLen> key,
-                       std::uint32_t enable) {
-  const LayoutResult pr = parse_layout(frame);
+                       std::uint32_t enable, std::size_t parse_window) {
+  const LayoutResult pr = parse_layout(frame, parse_window);
   if (!pr.ok()) return {};
   const FrameLayout& l = pr.layout;
   const bool v4 = l.l3 == L3Type::ipv4;
@@ -52,7 +52,7 @@ RssResult rss_classify(std::span<const std::uint8_t> frame, std::span<const std:
   if (four != RssType::none && !l.fragment) {
     const std::size_t need = l.l4_proto == kProtoTcp ? 20 : 8;
     if (l.l4_len() < need) return {};  // malformed L4 header
-    if (enable & rss_bit(four)) {
+    if ((enable & rss_bit(four)) && l.l4_off + 4 <= parse_window) {
       std::array<std::uint8_t, 36> in{};
       const auto addrs = frame.subspan(addr_off, 2 * addr_len);
       std::size_t n = 0;

@@ -82,7 +82,10 @@ module vd_nic_top #(
   wire is_rxq_wr = csr_wr_en && csr_wr_addr >= 16'(vd_abi_pkg::RXQ_BASE) && csr_wr_addr < 16'(vd_abi_pkg::RXQ_BASE + 32'h1000);
   wire [11:0] q_wr_addr = csr_wr_addr[11:0];
   wire [11:0] q_rd_addr = csr_rd_addr[11:0];
-  logic [31:0] txq_rd_data, rxq_rd_data;
+  logic [31:0] txq_rd_data, rxq_rd_data, rss_rd_data;
+  wire is_rss_rd = csr_rd_addr == 16'(vd_abi_pkg::REG_RSS_TYPES) ||
+                   (csr_rd_addr >= 16'(vd_abi_pkg::REG_RSS_KEY) &&
+                    csr_rd_addr < 16'(vd_abi_pkg::REG_RSS_TABLE + 4 * vd_abi_pkg::RSS_TABLE_COUNT));
 
   // Soft reset is a one-cycle pulse that returns every engine and queue to its reset state.
   logic soft_reset;
@@ -110,6 +113,8 @@ module vd_nic_top #(
           csr_rd_data <= txq_rd_data;
         else if (csr_rd_addr >= 16'(vd_abi_pkg::RXQ_BASE) && csr_rd_addr < 16'(vd_abi_pkg::RXQ_BASE + 32'h1000))
           csr_rd_data <= rxq_rd_data;
+        else if (is_rss_rd)
+          csr_rd_data <= rss_rd_data;
         else begin
           case (32'(csr_rd_addr))
             vd_abi_pkg::REG_ABI_ID:       csr_rd_data <= vd_abi_pkg::ABI_ID_VALUE;
@@ -117,7 +122,9 @@ module vd_nic_top #(
             vd_abi_pkg::REG_FEATURES:     csr_rd_data <= (32'd1 << vd_abi_pkg::FEAT_MULTIQUEUE_BIT) |
                                                          (32'd1 << vd_abi_pkg::FEAT_IRQ_PER_QUEUE_BIT) |
                                                          (32'd1 << vd_abi_pkg::FEAT_TX_CSUM_BIT) |
-                                                         (32'd1 << vd_abi_pkg::FEAT_RX_CSUM_BIT);
+                                                         (32'd1 << vd_abi_pkg::FEAT_RX_CSUM_BIT) |
+                                                         (32'd1 << vd_abi_pkg::FEAT_RSS_BIT) |
+                                                         (32'd1 << vd_abi_pkg::FEAT_RSS_IPV6_BIT);
             vd_abi_pkg::REG_QUEUE_COUNT:  csr_rd_data <= 32'(NQ) | (32'(NQ) << 8);
             vd_abi_pkg::REG_CTRL:         csr_rd_data <= 32'(ctrl_enable);
             vd_abi_pkg::REG_STATUS:       csr_rd_data <= 32'(idle);
@@ -171,6 +178,8 @@ module vd_nic_top #(
 
   vd_rx_engine #(.DW(DW), .NQ(NQ), .TAGW(TAGW)) u_rx (
     .clk, .srst, .enable(ctrl_enable), .default_q,
+    .rss_wr_en(csr_wr_en), .rss_wr_addr(csr_wr_addr), .rss_wr_data(csr_wr_data),
+    .rss_rd_addr(csr_rd_addr), .rss_rd_data,
     .q_wr_en(is_rxq_wr), .q_wr_addr, .q_wr_data(csr_wr_data), .q_rd_addr, .q_rd_data(rxq_rd_data),
     .irq(rx_irq),
     .rd_req_valid(rx_rd_valid), .rd_req_ready(rx_rd_ready), .rd_req_addr(rx_rd_addr),

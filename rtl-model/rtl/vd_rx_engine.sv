@@ -1,8 +1,11 @@
 // RX path: the MAC stream lands in one of two store-and-forward slots (the
 // wire cannot be stopped, so a frame that finds both slots busy is dropped
-// and counted). A full slot is steered to a queue, a descriptor is fetched,
-// the frame is written to host memory by DMA, then a completion is written
-// and the queue's interrupt fires.
+// and counted). While a frame arrives its first PARSE_WINDOW bytes are kept;
+// two cycles after its last beat the RSS unit has classified and hashed it.
+// A full, hashed slot is steered to a queue (RSS indirection table, or the
+// default queue), a descriptor is fetched, the frame is written to host
+// memory by DMA, then a completion is written and the queue's interrupt
+// fires.
 `default_nettype none
 module vd_rx_engine #(
   parameter int DW = 512,
@@ -14,6 +17,12 @@ module vd_rx_engine #(
   input  wire logic          srst,
   input  wire logic          enable,
   input  wire logic [QW-1:0] default_q,
+  // RSS registers (top-level CSR addresses)
+  input  wire logic          rss_wr_en,
+  input  wire logic [15:0]   rss_wr_addr,
+  input  wire logic [31:0]   rss_wr_data,
+  input  wire logic [15:0]   rss_rd_addr,
+  output logic      [31:0]   rss_rd_data,
   // queue register window (RX queues)
   input  wire logic          q_wr_en,
   input  wire logic [11:0]   q_wr_addr,
@@ -65,8 +74,11 @@ module vd_rx_engine #(
 
   // ---------------------------------------------------------------- slots
   logic [DW-1:0] mem [2 * DEPTH];
-  logic [1:0]    full;
+  logic [1:0]    full;          // slot holds a frame (set on its last beat)
+  logic [1:0]    hashed;        // ... and the RSS unit has classified it
   logic [15:0]   slot_len [2];
+  logic [31:0]   slot_hash [2];
+  logic [2:0]    slot_rtype [2];
 
   // receive side
   logic          in_frame, dropping, rx_slot;
@@ -121,7 +133,7 @@ module vd_rx_engine #(
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
 
-  localparam int HB = 96;        // header bytes kept for checksum verification
+  localparam int HB = vd_abi_pkg::PARSE_WINDOW;  // header bytes kept for RSS and checksum verification
   logic [8*HB-1:0] hdr;         // packed: byte j in bits [8j+7:8j]
   logic [AW:0]     obeat;       // index of the beat held in od
   logic [31:0]     csum_s;      // sum of the IP datagram's 16-bit words so far
@@ -217,6 +229,40 @@ module vd_rx_engine #(
     csum_verdict = {l4_st, ip_st};
   endfunction
 
+  // ---------------------------------------------------------------- RSS
+  // The window is filled from the wire as the frame arrives (bytes past the
+  // frame's end hold stale data; the classifier checks every offset against
+  // the frame length). Stage 1 (the cycle after the last beat) hands the
+  // window to the RSS unit; its registered result arrives in stage 2.
+  logic [8*HB-1:0] rx_hdr;
+  logic            rss1_valid, rss1_slot, rss2_slot;
+  logic [15:0]     rss1_len;
+  logic            rss_out_valid;
+  logic [31:0]     rss_out_hash;
+  logic [2:0]      rss_out_type;
+  logic [QW-1:0]   rss_q;
+  wire  [QW-1:0]   steer_q = (slot_rtype[pslot] != 3'd0) ? rss_q : default_q;
+
+  always_ff @(posedge clk) begin
+    if (rx_tvalid && !cur_drop && 32'(cur_beat) * BB < HB) rx_hdr <= hdr_merge(rx_hdr, rx_tdata, cur_beat);
+    if (srst) begin
+      rss1_valid <= 1'b0;
+    end else begin
+      rss1_valid <= rx_tvalid && rx_tlast && !cur_drop && !oversize_now && !rx_tuser && rx_len_now >= 16'(MIN_FRAME);
+    end
+    rss1_slot <= cur_slot;
+    rss1_len  <= rx_len_now;
+    rss2_slot <= rss1_slot;
+  end
+
+  vd_rss #(.NQ(NQ), .HB(HB)) u_rss (
+    .clk, .srst,
+    .csr_wr_en(rss_wr_en), .csr_wr_addr(rss_wr_addr), .csr_wr_data(rss_wr_data),
+    .csr_rd_addr(rss_rd_addr), .csr_rd_data(rss_rd_data),
+    .in_valid(rss1_valid), .in_hdr(rx_hdr), .in_len(rss1_len),
+    .out_valid(rss_out_valid), .out_hash(rss_out_hash), .out_type(rss_out_type),
+    .lk_hash(slot_hash[pslot][$clog2(vd_abi_pkg::RSS_TABLE_SIZE)-1:0]), .lk_queue(rss_q));
+
   // data write pipeline: registered read of the slot memory
   logic [AW:0]   issued;
   logic          ov;
@@ -243,6 +289,7 @@ module vd_rx_engine #(
   always_ff @(posedge clk) begin
     if (srst) begin
       full <= '0;
+      hashed <= '0;
       wslot <= 1'b0;
       in_frame <= 1'b0; dropping <= 1'b0; rx_slot <= 1'b0; rx_beat <= '0; rx_oversize <= 1'b0;
       slot_len[0] <= '0; slot_len[1] <= '0;
@@ -260,19 +307,25 @@ module vd_rx_engine #(
           mem[(AW+1)'(cur_slot ? DEPTH : 0) + cur_beat] <= rx_tdata;
         if (rx_tlast && !cur_drop && !oversize_now && !rx_tuser && rx_len_now >= 16'(MIN_FRAME)) begin
           full[cur_slot] <= 1'b1;
+          hashed[cur_slot] <= 1'b0;
           slot_len[cur_slot] <= rx_len_now;
           wslot <= ~cur_slot;
         end
+      end
+      if (rss_out_valid) begin
+        hashed[rss2_slot] <= 1'b1;
+        slot_hash[rss2_slot] <= rss_out_hash;
+        slot_rtype[rss2_slot] <= rss_out_type;
       end
       if (slot_release) full[pslot] <= 1'b0;
 
       // ---- process
       case (ps)
-        P_IDLE: if (full[pslot]) begin
+        P_IDLE: if (full[pslot] && hashed[pslot]) begin
           plen <= slot_len[pslot];
-          q <= default_q;
+          q <= steer_q;
           status <= '0;
-          ps <= (enable && pending[default_q]) ? P_DESC_REQ : P_DROP;
+          ps <= (enable && pending[steer_q]) ? P_DESC_REQ : P_DROP;
         end
         P_DESC_REQ: if (rd_req_ready) ps <= P_DESC_WAIT;
         P_DESC_WAIT: if (rd_rsp_valid) begin
@@ -364,6 +417,8 @@ module vd_rx_engine #(
     cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
     cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? plen : 16'd0;
     cpl[vd_abi_pkg::CPL_CSUM_LSB +: 8]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? {4'd0, csum_res} : 8'd0;
+    cpl[vd_abi_pkg::CPL_RSS_HASH_LSB +: 32] = slot_hash[pslot];
+    cpl[vd_abi_pkg::CPL_RSS_TYPE_LSB +: 8]  = 8'(slot_rtype[pslot]);
     cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = status;
     cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(q);
     cpl[vd_abi_pkg::CPL_PHASE_LSB]        = ~cpl_prod[size_log2];

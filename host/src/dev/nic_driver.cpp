@@ -82,6 +82,26 @@ void NicDriver::setup_ring(Ring& r, bool tx, unsigned q) {
   nic_.mmio_write(reg(abi::REG_Q_CTRL), 1u << abi::QCTRL_ENABLE_BIT);
 }
 
+void NicDriver::set_rss(const RssConfig& c) {
+  if (!((features_ >> abi::FEAT_RSS_BIT) & 1u)) throw std::runtime_error("NicDriver: the NIC has no RSS");
+  validate_rss(c, cfg_.queues);
+  // Off while the key and table change, so no frame is steered by half a configuration.
+  nic_.mmio_write(abi::REG_RSS_TYPES, 0);
+  for (unsigned w = 0; w < abi::RSS_KEY_COUNT; ++w) {
+    const std::uint32_t v = std::uint32_t(c.key[4 * w]) << 24 | std::uint32_t(c.key[4 * w + 1]) << 16 |
+                            std::uint32_t(c.key[4 * w + 2]) << 8 | c.key[4 * w + 3];
+    nic_.mmio_write(abi::REG_RSS_KEY + 4 * w, v);
+  }
+  if (!c.table.empty())
+    for (unsigned i = 0; i < abi::RSS_TABLE_COUNT; ++i)
+      nic_.mmio_write(abi::REG_RSS_TABLE + 4 * i, c.table[i % c.table.size()]);
+  nic_.mmio_write(abi::REG_RSS_TYPES, c.types);
+  // MMIO writes are posted: read back so the whole configuration has landed
+  // before the caller goes on (as a kernel driver flushes with a read).
+  if (nic_.mmio_read(abi::REG_RSS_TYPES) != c.types)
+    throw std::runtime_error("NicDriver: the NIC did not take the RSS configuration");
+}
+
 std::size_t NicDriver::tx_in_flight(std::uint16_t q) const {
   return q < txr_.size() ? RingIndex::used(txr_[q].prod, txr_[q].cpl_cons) : 0;
 }

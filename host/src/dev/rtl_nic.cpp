@@ -22,6 +22,8 @@ RtlNic::RtlNic(Scheduler& sched, HostMemory& mem, MacAddr mac, RtlNicConfig cfg)
   features_.rx_queues = driver_.queues();
   features_.mtu = cfg_.mtu;
   features_.tx_csum_partial = cfg_.tx_csum && ((driver_.nic_features() >> abi::FEAT_TX_CSUM_BIT) & 1u);
+  features_.rx_csum = (driver_.nic_features() >> abi::FEAT_RX_CSUM_BIT) & 1u;
+  features_.rx_hash = (driver_.nic_features() >> abi::FEAT_RSS_BIT) & 1u;
   extra_["tx_drop_no_link"] = 0;
   extra_["tx_drop_oversize"] = 0;
 
@@ -76,6 +78,12 @@ void RtlNic::wake() {
   scheduled_ = true;
   const TimePs t = std::max(sched_.now(), cycle_time(model_->cycle()));
   timer_ = sched_.schedule_at(t, [this] { run(); });
+}
+
+void RtlNic::set_rss(const RssConfig& c) {
+  catch_up();  // the register writes happen at the current simulated time
+  driver_.set_rss(c);
+  wake();
 }
 
 void RtlNic::run() {

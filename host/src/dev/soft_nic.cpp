@@ -2,7 +2,9 @@
 
 #include <cstring>
 
+#include "veridian/abi.hpp"
 #include "veridian/offload/csum_offload.hpp"
+#include "veridian/offload/rss.hpp"
 
 namespace vd::dev {
 
@@ -16,6 +18,7 @@ SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig c
   features_.rx_queues = cfg.queues;
   features_.mtu = cfg.mtu;
   features_.tx_csum_partial = cfg.tx_csum;
+  features_.rx_hash = true;
   for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",
                         "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid", "tx_drop_bad_offload", "tx_csum_offloaded"})
     counters_[k] = 0;
@@ -67,11 +70,23 @@ void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
     ++counters_["rx_drop_no_buffer"];
     return;
   }
+  if (rss_.types != 0) {
+    // The same classifier and parse window as the RTL NIC, so both devices steer alike.
+    const auto r = offload::rss_classify(frame, rss_.key, rss_.types, abi::PARSE_WINDOW);
+    p.meta.rss_hash = r.hash;
+    p.meta.rss_type = static_cast<std::uint8_t>(r.type);
+    if (r.type != offload::RssType::none) p.meta.queue = offload::rss_queue(r.hash, rss_.table);
+  }
   // Models the NIC's DMA write into a host buffer: not a CPU copy, so not counted as one.
   std::memcpy(p.append(frame.size()), frame.data(), frame.size());
   ++counters_["rx_packets"];
   counters_["rx_bytes"] += frame.size();
   if (rx_) rx_(std::move(p));
+}
+
+void SoftNic::set_rss(const RssConfig& c) {
+  validate_rss(c, features_.rx_queues);
+  rss_ = c;
 }
 
 }  // namespace vd::dev

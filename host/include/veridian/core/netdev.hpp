@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "veridian/core/hostmem.hpp"
 
@@ -25,6 +27,21 @@ struct DeviceFeatures {
   std::uint16_t rx_queues = 1;
   std::uint16_t mtu = 1500;
 };
+
+// Receive-side scaling set-up (see offload/rss.hpp for the hash and the
+// classifier). `types` enables hash types: bit (1 << RSS type value), the
+// RSS_TYPE_* codes of the ABI; 0 turns RSS off. `table` maps the hash's low
+// bits to an RX queue: a power-of-two length up to 128 (the NIC's table is
+// 128 entries; a shorter one is repeated, which gives the same queue as
+// hash % size).
+struct RssConfig {
+  std::array<std::uint8_t, 40> key{};
+  std::vector<std::uint16_t> table;
+  std::uint32_t types = 0;
+};
+
+// Throws std::invalid_argument naming what is wrong.
+void validate_rss(const RssConfig& c, std::uint16_t rx_queues);
 
 // Named counters ("tx_packets", "rx_drop_no_desc", ...). A map keeps the
 // device-specific counters visible to Python and reports without a schema.
@@ -49,6 +66,10 @@ class NetDevice {
   virtual void set_rx_handler(RxHandler h) = 0;
 
   virtual Counters stats() const = 0;
+
+  // Programs RSS; throws std::invalid_argument on a bad configuration and
+  // std::runtime_error if the device has no RSS.
+  virtual void set_rss(const RssConfig& c);
 };
 
 }  // namespace vd

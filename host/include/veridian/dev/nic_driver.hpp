@@ -46,6 +46,8 @@ class NicDriver {
   void init();
 
   bool transmit(Packet&& frame, std::uint16_t queue);
+  // Programs the NIC's RSS registers (validated against the enabled queues).
+  void set_rss(const RssConfig& c);
   // Interrupt entry: processes the completions of every queue in mask,
   // refills RX and re-arms. RX frames go to the handler.
   void handle_irq(std::uint32_t mask);

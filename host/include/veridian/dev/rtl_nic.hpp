@@ -43,6 +43,7 @@ class RtlNic final : public WiredDevice {
   bool transmit(Packet&& frame, std::uint16_t queue) override;
   void set_rx_handler(RxHandler h) override { driver_.set_rx_handler(std::move(h)); }
   Counters stats() const override;
+  void set_rss(const RssConfig& c) override;
   void frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) override;
 
   // MMIO read of a NIC register (costs NIC cycles, like a real read).

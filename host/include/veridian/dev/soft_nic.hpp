@@ -26,6 +26,7 @@ class SoftNic final : public WiredDevice {
   bool transmit(Packet&& frame, std::uint16_t queue) override;
   void set_rx_handler(RxHandler h) override { rx_ = std::move(h); }
   Counters stats() const override { return counters_; }
+  void set_rss(const RssConfig& c) override;
   void frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) override;
 
  private:
@@ -35,6 +36,7 @@ class SoftNic final : public WiredDevice {
   DeviceFeatures features_;
   BufferPool pool_;
   RxHandler rx_;
+  RssConfig rss_;
   Counters counters_;
 };
 

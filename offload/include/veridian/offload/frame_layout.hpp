@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "veridian/core/bytes.hpp"
@@ -56,6 +57,10 @@ struct LayoutResult {
 
 // Parses up to (not including) the L4 header. The L4 header itself is not
 // validated: callers check l4_len() against what they need.
-LayoutResult parse_layout(std::span<const std::uint8_t> frame);
+// `window` models a hardware parser that sees only the frame's first
+// `window` bytes: an IPv6 extension header that does not lie wholly inside
+// it ends the walk there (l4_proto is then that header's type, so callers see
+// an unknown L4). Lengths are still checked against the whole frame.
+LayoutResult parse_layout(std::span<const std::uint8_t> frame, std::size_t window = SIZE_MAX);
 
 }  // namespace vd::offload

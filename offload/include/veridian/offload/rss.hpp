@@ -55,8 +55,11 @@ struct RssResult {
 // Input layout: src addr, dst addr, src port, dst port, all network order.
 // IPv6 uses the header's addresses (no home-address / routing-header
 // substitution).
+// `parse_window` models the NIC's parser, which sees only the first
+// PARSE_WINDOW bytes: an extension header or L4 ports past it give the
+// 2-tuple hash (see parse_layout). The default sees the whole frame.
 RssResult rss_classify(std::span<const std::uint8_t> frame, std::span<const std::uint8_t, kRssKeyLen> key,
-                       std::uint32_t enable = kRssEnableAll);
+                       std::uint32_t enable = kRssEnableAll, std::size_t parse_window = SIZE_MAX);
 
 // Indirection: queue = table[hash % table.size()]. With the usual
 // power-of-two table this uses the hash's low bits, as Linux does

@@ -1,0 +1,206 @@
+// Receive-side scaling: the RSS registers (types, 40-byte Toeplitz key,
+// indirection table) and the classifier + hash over a frame's first HB bytes.
+//
+// The classifier mirrors offload::rss_classify with parse_window = HB:
+// Ethernet with at most one 802.1Q tag, IPv4 with options, IPv6 with up to 8
+// hop-by-hop / routing / destination-options / fragment headers (a header
+// not wholly inside the window ends the walk, giving the 2-tuple), TCP/UDP
+// 4-tuple unless a fragment, 2-tuple otherwise, per-type enables. The hash is
+// the Toeplitz hash over a zero-padded 36-byte input (zero bits add nothing,
+// so padding does not change it).
+//
+// Timing: a frame's header goes in on `in_valid`; hash and type come out one
+// cycle later (`out_valid`). The queue lookup is combinational.
+`default_nettype none
+module vd_rss #(
+  parameter int NQ = 16,
+  parameter int HB = 128,
+  parameter int QW = $clog2(NQ),
+  parameter int TS = vd_abi_pkg::RSS_TABLE_SIZE,
+  parameter int TW = $clog2(TS)
+) (
+  input  wire logic            clk,
+  input  wire logic            srst,
+  // registers (top-level CSR addresses)
+  input  wire logic            csr_wr_en,
+  input  wire logic [15:0]     csr_wr_addr,
+  input  wire logic [31:0]     csr_wr_data,
+  input  wire logic [15:0]     csr_rd_addr,
+  output logic      [31:0]     csr_rd_data,
+  // classify + hash
+  input  wire logic            in_valid,
+  input  wire logic [8*HB-1:0] in_hdr,      // byte j in bits [8j+7:8j]
+  input  wire logic [15:0]     in_len,      // frame length (bytes)
+  output logic                 out_valid,
+  output logic      [31:0]     out_hash,
+  output logic      [2:0]      out_type,
+  // indirection
+  input  wire logic [TW-1:0]   lk_hash,     // the hash's low bits pick the entry
+  output logic      [QW-1:0]   lk_queue
+);
+
+  initial begin
+    if (HB < 64 || HB > 256) $error("vd_rss: HB must be in 64..256");
+  end
+
+  logic [6:0]       types;      // bit t enables RSS type t
+  logic [319:0]     key;        // key byte 0 in bits [319:312]
+  logic [TS*QW-1:0] tbl;        // entry i in bits [QW*i +: QW]
+
+  wire [15:0] key_off = csr_wr_addr - 16'(vd_abi_pkg::REG_RSS_KEY);
+  wire [15:0] tbl_off = csr_wr_addr - 16'(vd_abi_pkg::REG_RSS_TABLE);
+  wire [15:0] key_roff = csr_rd_addr - 16'(vd_abi_pkg::REG_RSS_KEY);
+  wire [15:0] tbl_roff = csr_rd_addr - 16'(vd_abi_pkg::REG_RSS_TABLE);
+
+  // Reset: RSS off, key zero, table spread over the queues (entry i -> i mod NQ, as Linux's default).
+  function automatic logic [TS*QW-1:0] spread();
+    for (int i = 0; i < TS; i++) spread[QW*i +: QW] = QW'(i % NQ);
+  endfunction
+
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      types <= '0;
+      key   <= '0;
+      tbl   <= spread();
+    end else if (csr_wr_en) begin
+      if (csr_wr_addr == 16'(vd_abi_pkg::REG_RSS_TYPES)) types <= csr_wr_data[6:0];
+      if (csr_wr_addr >= 16'(vd_abi_pkg::REG_RSS_KEY) && key_off < 16'(4 * vd_abi_pkg::RSS_KEY_COUNT) &&
+          key_off[1:0] == 2'b00)
+        key[319 - 32 * key_off[5:2] -: 32] <= csr_wr_data;
+      if (csr_wr_addr >= 16'(vd_abi_pkg::REG_RSS_TABLE) && tbl_off < 16'(4 * TS) && tbl_off[1:0] == 2'b00)
+        tbl[QW * tbl_off[TW+1:2] +: QW] <= csr_wr_data[QW-1:0];
+    end
+  end
+
+  always_comb begin
+    csr_rd_data = 32'hdead_beef;
+    if (csr_rd_addr == 16'(vd_abi_pkg::REG_RSS_TYPES)) csr_rd_data = 32'(types);
+    if (csr_rd_addr >= 16'(vd_abi_pkg::REG_RSS_KEY) && key_roff < 16'(4 * vd_abi_pkg::RSS_KEY_COUNT))
+      csr_rd_data = key[319 - 32 * key_roff[5:2] -: 32];
+    if (csr_rd_addr >= 16'(vd_abi_pkg::REG_RSS_TABLE) && tbl_roff < 16'(4 * TS))
+      csr_rd_data = 32'(tbl[QW * tbl_roff[TW+1:2] +: QW]);
+  end
+
+  assign lk_queue = tbl[QW * lk_hash +: QW];
+
+  // ---------------------------------------------------------------- classifier
+  // Byte i of the window; 0 past it (callers bound-check against the window first).
+  function automatic logic [7:0] hv(input logic [8*HB-1:0] h, input logic [16:0] i);
+    hv = (i < 17'(HB)) ? h[8 * i[7:0] +: 8] : 8'd0;
+  endfunction
+
+  // Byte k after the Ethernet header (k is a constant where called; vlan picks one of two places).
+  function automatic logic [7:0] l3b(input logic [8*HB-1:0] h, input logic vlan, input int unsigned k);
+    l3b = vlan ? h[8 * (18 + k) +: 8] : h[8 * (14 + k) +: 8];
+  endfunction
+
+  function automatic logic [34:0] classify(input logic [8*HB-1:0] h, input logic [15:0] flen,
+                                           input logic [6:0] en, input logic [319:0] k);
+    logic        vlan, v4, v6, ok, frag, walk;
+    logic [15:0] et;
+    logic [16:0] l3, ihl, total, l3end, off, l4, len17, fl;
+    logic [7:0]  vihl, nh, nxt, proto;
+    logic [5:0]  f6;  // IPv4 MF flag and fragment offset high bits
+    logic [2:0]  two, four, typ;
+    logic [287:0] in;
+    logic [31:0] hsh;
+    fl   = 17'(flen);
+    vlan = h[8*12 +: 8] == 8'h81 && h[8*13 +: 8] == 8'h00;
+    et   = vlan ? {h[8*16 +: 8], h[8*17 +: 8]} : {h[8*12 +: 8], h[8*13 +: 8]};
+    l3   = vlan ? 17'd18 : 17'd14;
+    ok   = !(vlan && fl < 17'd18);
+    v4   = et == 16'h0800;
+    v6   = et == 16'h86DD;
+    if (!v4 && !v6) ok = 1'b0;
+    vihl  = l3b(h, vlan, 0);
+    ihl   = 17'({vihl[3:0], 2'b00});
+    frag  = 1'b0;
+    proto = 8'd0;
+    l4    = '0;
+    l3end = '0;
+    if (v4) begin
+      total = 17'({l3b(h, vlan, 2), l3b(h, vlan, 3)});
+      f6    = 6'(l3b(h, vlan, 6));
+      if (fl < l3 + 17'd20 || vihl[7:4] != 4'd4 || ihl < 17'd20 || fl < l3 + ihl ||
+          total < ihl || l3 + total > fl)
+        ok = 1'b0;
+      frag  = f6[5] || {f6[4:0], l3b(h, vlan, 7)} != 13'd0;
+      proto = l3b(h, vlan, 9);
+      l4    = l3 + ihl;
+      l3end = l3 + total;
+    end
+    if (v6) begin
+      if (fl < l3 + 17'd40 || vihl[7:4] != 4'd6 ||
+          l3 + 17'd40 + 17'({l3b(h, vlan, 4), l3b(h, vlan, 5)}) > fl)
+        ok = 1'b0;
+      l3end = l3 + 17'd40 + 17'({l3b(h, vlan, 4), l3b(h, vlan, 5)});
+      nh    = l3b(h, vlan, 6);
+      off   = l3 + 17'd40;
+      walk  = 1'b1;
+      for (int n = 0; n < 8; n++) begin
+        if (walk && ok) begin
+          if (nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) walk = 1'b0;
+          else if (off + 17'd8 > 17'(HB)) walk = 1'b0;          // past the parser's window
+          else if (l3end < off + 17'd8) ok = 1'b0;
+          else begin
+            nxt = hv(h, off);
+            if (nh == 8'd44) begin
+              frag  = 1'b1;
+              len17 = 17'd8;
+            end else begin
+              len17 = {6'd0, hv(h, off + 17'd1), 3'd0} + 17'd8;
+            end
+            if (l3end < off + len17) ok = 1'b0;
+            else begin
+              off = off + len17;
+              nh  = nxt;
+            end
+          end
+        end
+      end
+      l4    = off;
+      proto = nh;
+    end
+    two  = v4 ? 3'(vd_abi_pkg::RSS_TYPE_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_IPV6);
+    four = 3'(vd_abi_pkg::RSS_TYPE_NONE);
+    if (proto == 8'd6)  four = v4 ? 3'(vd_abi_pkg::RSS_TYPE_TCP_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_TCP_IPV6);
+    if (proto == 8'd17) four = v4 ? 3'(vd_abi_pkg::RSS_TYPE_UDP_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_UDP_IPV6);
+    typ = 3'(vd_abi_pkg::RSS_TYPE_NONE);
+    if (ok) begin
+      if (four != 3'd0 && !frag && (l3end - l4) < ((proto == 8'd6) ? 17'd20 : 17'd8))
+        typ = 3'(vd_abi_pkg::RSS_TYPE_NONE);                    // TCP/UDP header cut short
+      else if (four != 3'd0 && !frag && en[four] && l4 + 17'd4 <= 17'(HB))
+        typ = four;
+      else if (en[two])
+        typ = two;
+    end
+    // Hash input: source and destination address, then the ports for a 4-tuple.
+    in = '0;
+    for (int j = 0; j < 32; j++) begin
+      if (v4 && j < 8) in[287 - 8*j -: 8] = l3b(h, vlan, 12 + j);
+      if (v6)          in[287 - 8*j -: 8] = l3b(h, vlan, 8 + j);
+    end
+    if (typ == four)
+      for (int j = 0; j < 4; j++) begin
+        if (v4) in[287 - 8*(8 + j) -: 8]  = hv(h, l4 + 17'(j));
+        else    in[287 - 8*(32 + j) -: 8] = hv(h, l4 + 17'(j));
+      end
+    // Toeplitz: every set input bit i XORs in key bits [i, i+32).
+    hsh = '0;
+    for (int i = 0; i < 288; i++)
+      if (in[287 - i]) hsh = hsh ^ k[319 - i -: 32];
+    classify = {typ, (typ == 3'd0) ? 32'd0 : hsh};
+  endfunction
+
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      out_valid <= 1'b0;
+      out_hash  <= '0;
+      out_type  <= '0;
+    end else begin
+      out_valid <= in_valid;
+      if (in_valid) {out_type, out_hash} <= classify(in_hdr, in_len, types, key);
+    end
+  end
+endmodule
+`default_nettype wire
