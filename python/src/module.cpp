@@ -8,6 +8,7 @@
 
 #include "veridian/abi.hpp"
 #include "veridian/sim/simulation.hpp"
+#include "veridian/sim/testbench.hpp"
 
 namespace py = pybind11;
 using namespace vd;
@@ -164,6 +165,80 @@ PYBIND11_MODULE(_veridian, m) {
         std::string_view v = frame;
         h.nic().inject(std::vector<std::uint8_t>(v.begin(), v.end()), fcs_error);
       }, py::arg("frame"), py::arg("fcs_error") = false);
+
+  // NicTestbench: raw NIC tests (veridian.NicTestbench wraps it).
+  py::class_<sim::NicTestbench>(m, "NicTestbench")
+      .def(py::init([](const sim::NicSpec& nic_spec, double rate_gbps, double latency_ns) {
+             if (!(rate_gbps > 0)) throw py::value_error("rate_gbps must be > 0");
+             if (latency_ns < 0) throw py::value_error("latency_ns must be >= 0");
+             return std::make_unique<sim::NicTestbench>(
+                 nic_spec, sim::LinkConfig{rate_gbps, static_cast<TimePs>(latency_ns * 1000.0)});
+           }),
+           py::arg("spec"), py::arg("rate_gbps") = 100.0, py::arg("latency_ns") = 0.0)
+      .def("set_rss", [](sim::NicTestbench& tb, py::bytes key, std::vector<std::uint16_t> table, std::uint32_t types) {
+        std::string_view k = key;
+        if (k.size() != 40) throw py::value_error("set_rss: key must be 40 bytes, got " + std::to_string(k.size()));
+        RssConfig c;
+        std::copy(k.begin(), k.end(), c.key.begin());
+        c.table = std::move(table);
+        c.types = types;
+        tb.set_rss(c);
+      })
+      .def("inject", [](sim::NicTestbench& tb, py::bytes frame) {
+        std::string_view v = frame;
+        if (v.empty()) throw py::value_error("inject: empty frame");
+        tb.inject(std::vector<std::uint8_t>(v.begin(), v.end()));
+      })
+      .def("send", [](sim::NicTestbench& tb, py::bytes frame, bool ip, bool l4, bool partial, std::uint16_t start,
+                      std::uint16_t offset, std::uint16_t mss, std::uint16_t queue) {
+        std::string_view v = frame;
+        sim::TxRequest r{ip, l4, partial, start, offset, mss, queue};
+        return tb.send({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, r);
+      })
+      .def("run_until_idle", [](sim::NicTestbench& tb, TimePs timeout) {
+        py::gil_scoped_release nogil;
+        return tb.run_until_idle(timeout);
+      })
+      .def("take_rx", [](sim::NicTestbench& tb) {
+        py::list out;
+        for (auto& c : tb.take_rx())
+          out.append(py::make_tuple(py::bytes(reinterpret_cast<const char*>(c.data.data()), c.data.size()), c.queue,
+                                    c.rss_hash, c.rss_type, c.csum_ip, c.csum_l4, c.time));
+        return out;
+      })
+      .def("take_wire", [](sim::NicTestbench& tb) {
+        py::list out;
+        for (auto& f : tb.take_wire())
+          out.append(py::make_tuple(py::bytes(reinterpret_cast<const char*>(f.data.data()), f.data.size()), f.time));
+        return out;
+      })
+      .def_property_readonly("now_ps", [](sim::NicTestbench& tb) { return tb.events().now(); })
+      .def_property_readonly("kind", [](sim::NicTestbench& tb) { return tb.nic().kind(); })
+      .def("features", [](sim::NicTestbench& tb) {
+        const auto& f = tb.nic().features();
+        py::dict d;
+        d["tx_csum_ip"] = f.tx_csum_ip;
+        d["tx_csum_l4"] = f.tx_csum_l4;
+        d["tx_csum_partial"] = f.tx_csum_partial;
+        d["tso"] = f.tso;
+        d["rx_csum"] = f.rx_csum;
+        d["rx_hash"] = f.rx_hash;
+        d["tx_queues"] = f.tx_queues;
+        d["rx_queues"] = f.rx_queues;
+        return d;
+      })
+      .def("nic_stats", [](sim::NicTestbench& tb) { return tb.nic().stats(); })
+      .def("cycles", [](sim::NicTestbench& tb) -> py::object {
+        auto* r = tb.rtl_nic();
+        if (!r) return py::none();
+        return py::int_(r->model().cycle());
+      })
+      .def("read_reg", [](sim::NicTestbench& tb, std::uint32_t addr) {
+        auto* r = tb.rtl_nic();
+        if (!r) throw py::type_error("read_reg: the testbench's NIC is a SoftNic, not an RtlNic");
+        if (addr % 4 || addr > 0xffff) throw py::value_error("read_reg: register address must be 4-aligned and < 0x10000");
+        return r->read_reg(addr);
+      });
 
   py::class_<sim::Simulation>(m, "Simulation")
       .def(py::init<std::uint64_t>(), py::arg("seed") = 1)

@@ -28,7 +28,7 @@ from . import abi
 
 __all__ = [
     "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "DmaConfig",
-    "AbiMismatchError", "abi", "rtl_widths",
+    "AbiMismatchError", "abi", "rtl_widths", "NicTestbench",
 ]
 
 AbiMismatchError = _core.AbiMismatchError
@@ -301,3 +301,6 @@ class Simulation:
     @property
     def events_run(self) -> int:
         return self._s.events_run
+
+
+from .testbench import NicTestbench  # noqa: E402  (needs RtlNic/SoftNic above)

@@ -96,102 +96,93 @@ module vd_rss #(
 
   function automatic logic [34:0] classify(input logic [8*HB-1:0] h, input logic [15:0] flen,
                                            input logic [6:0] en, input logic [319:0] k);
-    logic        vlan, v4, v6, ok, frag, walk;
+    logic        vlan, v4, v6, ok, ok4, frag, frag4, walk, act, stop, bad, step;
+    logic [7:0]  b0, b1;
     logic [15:0] et;
-    logic [16:0] l3, ihl, total, l3end, off, l4, len17, fl;
-    logic [7:0]  vihl, nh, nxt, proto;
+    logic [16:0] l3, ihl, total, l3end, end6, off, l4, len17, fl;
+    logic [7:0]  vihl, nh, proto;
     logic [5:0]  f6;  // IPv4 MF flag and fragment offset high bits
     logic [2:0]  two, four, typ;
+    logic        short4, use4;
     logic [287:0] in;
+    logic [255:0] a6;
+    logic [63:0]  a4;
+    logic [31:0]  pt;
     logic [31:0] hsh;
+    // Straight-line code: every byte is read unconditionally and results are
+    // picked with expressions, so synthesis never carries the window through
+    // a branch.
     fl   = 17'(flen);
     vlan = h[8*12 +: 8] == 8'h81 && h[8*13 +: 8] == 8'h00;
     et   = vlan ? {h[8*16 +: 8], h[8*17 +: 8]} : {h[8*12 +: 8], h[8*13 +: 8]};
     l3   = vlan ? 17'd18 : 17'd14;
-    ok   = !(vlan && fl < 17'd18);
     v4   = et == 16'h0800;
     v6   = et == 16'h86DD;
-    if (!v4 && !v6) ok = 1'b0;
-    vihl  = l3b(h, vlan, 0);
-    ihl   = 17'({vihl[3:0], 2'b00});
+    vihl = l3b(h, vlan, 0);
+    ihl  = 17'({vihl[3:0], 2'b00});
+    // IPv4
+    total = 17'({l3b(h, vlan, 2), l3b(h, vlan, 3)});
+    f6    = 6'(l3b(h, vlan, 6));
+    ok4   = !(fl < l3 + 17'd20 || vihl[7:4] != 4'd4 || ihl < 17'd20 || fl < l3 + ihl ||
+              total < ihl || l3 + total > fl);
+    frag4 = f6[5] || {f6[4:0], l3b(h, vlan, 7)} != 13'd0;
+    // IPv6 and its extension headers
+    end6  = l3 + 17'd40 + 17'({l3b(h, vlan, 4), l3b(h, vlan, 5)});
+    ok    = !(fl < l3 + 17'd40 || vihl[7:4] != 4'd6 || end6 > fl);
     frag  = 1'b0;
-    proto = 8'd0;
-    l4    = '0;
-    l3end = '0;
-    if (v4) begin
-      total = 17'({l3b(h, vlan, 2), l3b(h, vlan, 3)});
-      f6    = 6'(l3b(h, vlan, 6));
-      if (fl < l3 + 17'd20 || vihl[7:4] != 4'd4 || ihl < 17'd20 || fl < l3 + ihl ||
-          total < ihl || l3 + total > fl)
-        ok = 1'b0;
-      frag  = f6[5] || {f6[4:0], l3b(h, vlan, 7)} != 13'd0;
-      proto = l3b(h, vlan, 9);
-      l4    = l3 + ihl;
-      l3end = l3 + total;
+    nh    = l3b(h, vlan, 6);
+    off   = l3 + 17'd40;
+    walk  = 1'b1;
+    for (int n = 0; n < 8; n++) begin
+      b0    = hv(h, off);
+      b1    = hv(h, off + 17'd1);
+      len17 = (nh == 8'd44) ? 17'd8 : {6'd0, b1, 3'd0} + 17'd8;
+      act   = walk && ok;
+      stop  = (nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) ||
+              off + 17'd8 > 17'(HB);                            // not an extension header, or past the window
+      bad   = !stop && (end6 < off + 17'd8 || end6 < off + len17);
+      step  = act && !stop && !bad;
+      ok    = ok && !(act && bad);
+      frag  = frag || (step && nh == 8'd44);
+      walk  = step;
+      off   = step ? off + len17 : off;
+      nh    = step ? b0 : nh;
     end
-    if (v6) begin
-      if (fl < l3 + 17'd40 || vihl[7:4] != 4'd6 ||
-          l3 + 17'd40 + 17'({l3b(h, vlan, 4), l3b(h, vlan, 5)}) > fl)
-        ok = 1'b0;
-      l3end = l3 + 17'd40 + 17'({l3b(h, vlan, 4), l3b(h, vlan, 5)});
-      nh    = l3b(h, vlan, 6);
-      off   = l3 + 17'd40;
-      walk  = 1'b1;
-      for (int n = 0; n < 8; n++) begin
-        if (walk && ok) begin
-          if (nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) walk = 1'b0;
-          else if (off + 17'd8 > 17'(HB)) walk = 1'b0;          // past the parser's window
-          else if (l3end < off + 17'd8) ok = 1'b0;
-          else begin
-            nxt = hv(h, off);
-            if (nh == 8'd44) begin
-              frag  = 1'b1;
-              len17 = 17'd8;
-            end else begin
-              len17 = {6'd0, hv(h, off + 17'd1), 3'd0} + 17'd8;
-            end
-            if (l3end < off + len17) ok = 1'b0;
-            else begin
-              off = off + len17;
-              nh  = nxt;
-            end
-          end
-        end
-      end
-      l4    = off;
-      proto = nh;
-    end
+    // the L3 that applies
+    ok    = !(vlan && fl < 17'd18) && ((v4 && ok4) || (v6 && ok));
+    frag  = v4 ? frag4 : frag;
+    proto = v4 ? l3b(h, vlan, 9) : nh;
+    l4    = v4 ? l3 + ihl : off;
+    l3end = v4 ? l3 + total : end6;
     two  = v4 ? 3'(vd_abi_pkg::RSS_TYPE_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_IPV6);
-    four = 3'(vd_abi_pkg::RSS_TYPE_NONE);
-    if (proto == 8'd6)  four = v4 ? 3'(vd_abi_pkg::RSS_TYPE_TCP_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_TCP_IPV6);
-    if (proto == 8'd17) four = v4 ? 3'(vd_abi_pkg::RSS_TYPE_UDP_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_UDP_IPV6);
-    typ = 3'(vd_abi_pkg::RSS_TYPE_NONE);
-    if (ok) begin
-      if (four != 3'd0 && !frag && (l3end - l4) < ((proto == 8'd6) ? 17'd20 : 17'd8))
-        typ = 3'(vd_abi_pkg::RSS_TYPE_NONE);                    // TCP/UDP header cut short
-      else if (four != 3'd0 && !frag && en[four] && l4 + 17'd4 <= 17'(HB))
-        typ = four;
-      else if (en[two])
-        typ = two;
-    end
-    // Hash input: source and destination address, then the ports for a 4-tuple.
-    in = '0;
-    for (int j = 0; j < 32; j++) begin
-      if (v4 && j < 8) in[287 - 8*j -: 8] = l3b(h, vlan, 12 + j);
-      if (v6)          in[287 - 8*j -: 8] = l3b(h, vlan, 8 + j);
-    end
-    if (typ == four)
-      for (int j = 0; j < 4; j++) begin
-        if (v4) in[287 - 8*(8 + j) -: 8]  = hv(h, l4 + 17'(j));
-        else    in[287 - 8*(32 + j) -: 8] = hv(h, l4 + 17'(j));
-      end
+    four = (proto == 8'd6)  ? (v4 ? 3'(vd_abi_pkg::RSS_TYPE_TCP_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_TCP_IPV6)) :
+           (proto == 8'd17) ? (v4 ? 3'(vd_abi_pkg::RSS_TYPE_UDP_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_UDP_IPV6)) :
+                              3'(vd_abi_pkg::RSS_TYPE_NONE);
+    short4 = four != 3'd0 && !frag && (l3end - l4) < ((proto == 8'd6) ? 17'd20 : 17'd8);  // TCP/UDP header cut short
+    use4   = four != 3'd0 && !frag && en[four] && l4 + 17'd4 <= 17'(HB);
+    typ    = (!ok || short4) ? 3'(vd_abi_pkg::RSS_TYPE_NONE) :
+             use4 ? four : en[two] ? two : 3'(vd_abi_pkg::RSS_TYPE_NONE);
+    // Hash input: source and destination address, then the ports for a
+    // 4-tuple. Written as whole-vector expressions (no conditional slice
+    // assignments), which keeps synthesis from building a mux per byte.
+    for (int j = 0; j < 32; j++) a6[255 - 8*j -: 8] = l3b(h, vlan, 8 + j);
+    for (int j = 0; j < 8; j++)  a4[63 - 8*j -: 8]  = l3b(h, vlan, 12 + j);
+    for (int j = 0; j < 4; j++)  pt[31 - 8*j -: 8]  = hv(h, l4 + 17'(j));
+    in = v4 ? {a4, use4 ? pt : 32'd0, 192'd0} : {a6, use4 ? pt : 32'd0};
     // Toeplitz: every set input bit i XORs in key bits [i, i+32).
     hsh = '0;
-    for (int i = 0; i < 288; i++)
-      if (in[287 - i]) hsh = hsh ^ k[319 - i -: 32];
+    for (int i = 0; i < 288; i++) hsh = hsh ^ (k[319 - i -: 32] & {32{in[287 - i]}});
     classify = {typ, (typ == 3'd0) ? 32'd0 : hsh};
   endfunction
 
+  // The same logic for both tools, evaluated differently: Verilator runs the
+  // classifier only on cycles with a frame (keeping simulation fast), while
+  // for synthesis it is one combinational cone feeding the register (yosys
+  // would otherwise carry the function's temporaries through the enable's
+  // mux tree, which it handles very slowly).
+`ifdef SYNTHESIS
+  wire [34:0] cls = classify(in_hdr, in_len, types, key);
+`endif
   always_ff @(posedge clk) begin
     if (srst) begin
       out_valid <= 1'b0;
@@ -199,7 +190,11 @@ module vd_rss #(
       out_type  <= '0;
     end else begin
       out_valid <= in_valid;
+`ifdef SYNTHESIS
+      if (in_valid) {out_type, out_hash} <= cls;
+`else
       if (in_valid) {out_type, out_hash} <= classify(in_hdr, in_len, types, key);
+`endif
     end
   end
 endmodule

@@ -152,9 +152,10 @@ module vd_rx_engine #(
   // The header view after beat `k` (data d) has been taken in.
   function automatic logic [8*HB-1:0] hdr_merge(input logic [8*HB-1:0] h, input logic [DW-1:0] d,
                                                 input logic [AW:0] k);
-    hdr_merge = h;
+    // One 8-bit mux per byte (a conditional slice assignment would make
+    // synthesis build a whole-vector mux per byte).
     for (int j = 0; j < HB; j++)
-      if (32'(k) == j / BB) hdr_merge[8*j +: 8] = d[8*(j % BB) +: 8];
+      hdr_merge[8*j +: 8] = (32'(k) == j / BB) ? d[8*(j % BB) +: 8] : h[8*j +: 8];
   endfunction
 
   // One past the IP datagram, from the header (IPv4 total length or IPv6 payload length).

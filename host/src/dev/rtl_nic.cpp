@@ -6,11 +6,22 @@
 
 namespace vd::dev {
 
+namespace {
+std::size_t buffer_size(std::uint16_t mtu) {
+  const std::size_t need = BufferPool::kDefaultHeadroom + std::size_t(mtu) + 18;  // + Ethernet + VLAN tag
+  return (need + 255) / 256 * 256;
+}
+std::size_t buffer_count(const RtlNicConfig& c) {
+  if (c.buffers) return c.buffers;
+  return 2 * std::size_t(c.driver.queues) * (std::size_t(1) << c.driver.ring_log2) * 2;
+}
+}  // namespace
+
 RtlNic::RtlNic(Scheduler& sched, HostMemory& mem, MacAddr mac, RtlNicConfig cfg)
     : sched_(sched),
       mac_(mac),
       cfg_(cfg),
-      pool_(mem, 10240, cfg.buffers),
+      pool_(mem, buffer_size(cfg.mtu), buffer_count(cfg)),
       model_(rtl::NicModel::create(cfg.model, mem)),
       driver_(*model_, mem, pool_, cfg.driver),
       period_ps_(static_cast<TimePs>(std::llround(1e6 / cfg.model.clock_mhz))) {

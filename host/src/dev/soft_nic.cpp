@@ -1,15 +1,35 @@
 #include "veridian/dev/soft_nic.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "veridian/abi.hpp"
 #include "veridian/offload/csum_offload.hpp"
+#include "veridian/offload/frame_layout.hpp"
 #include "veridian/offload/rss.hpp"
+#include "veridian/offload/tso.hpp"
 
 namespace vd::dev {
 
 namespace {
 constexpr std::size_t kEthHeader = 14, kVlanTag = 4, kMinFrame = 14;
+
+// Full checksum insertion by the reference model, keeping only the layers asked for.
+void insert_requested(std::span<std::uint8_t> f, bool ip, bool l4) {
+  const auto pl = offload::parse_layout(f);
+  if (!pl.ok()) return;  // nothing the model can fill in: sent as it is
+  const auto& l = pl.layout;
+  std::size_t l4_field = 0;
+  if (l.l4_proto == offload::kProtoTcp && l.l4_len() >= 20) l4_field = l.l4_off + 16;
+  if (l.l4_proto == offload::kProtoUdp && l.l4_len() >= 8) l4_field = l.l4_off + 6;
+  const std::size_t ip_field = l.l3 == offload::L3Type::ipv4 ? l.l3_off + 10 : 0;
+  std::uint8_t keep_ip[2] = {}, keep_l4[2] = {};
+  if (ip_field) std::copy_n(f.begin() + ip_field, 2, keep_ip);
+  if (l4_field) std::copy_n(f.begin() + l4_field, 2, keep_l4);
+  offload::insert_full(f);
+  if (!ip && ip_field) std::copy_n(keep_ip, 2, f.begin() + ip_field);
+  if (!l4 && l4_field) std::copy_n(keep_l4, 2, f.begin() + l4_field);
+}
 }
 
 SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig cfg)
@@ -18,9 +38,13 @@ SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig c
   features_.rx_queues = cfg.queues;
   features_.mtu = cfg.mtu;
   features_.tx_csum_partial = cfg.tx_csum;
+  features_.tx_csum_ip = cfg.tx_csum;
+  features_.tx_csum_l4 = cfg.tx_csum;
+  features_.tso = cfg.tx_csum;
+  features_.rx_csum = true;
   features_.rx_hash = true;
   for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",
-                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid", "tx_drop_bad_offload", "tx_csum_offloaded"})
+                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid", "tx_drop_bad_offload", "tx_csum_offloaded", "tx_tso_sends"})
     counters_[k] = 0;
 }
 
@@ -30,7 +54,7 @@ bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
     ++counters_["tx_drop_invalid"];
     return false;
   }
-  if (p.size() > std::size_t(cfg_.mtu) + kEthHeader + kVlanTag) {
+  if (p.size() > std::size_t(cfg_.mtu) + kEthHeader + kVlanTag && !p.meta.tso_mss) {
     ++counters_["tx_drop_oversize"];
     return false;
   }
@@ -43,6 +67,29 @@ bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
       ++counters_["tx_drop_bad_offload"];
       return false;
     }
+    ++counters_["tx_csum_offloaded"];
+  }
+  if (p.meta.tso_mss) {
+    // TSO by the reference model: every segment gets all its checksums.
+    auto r = features_.tso ? offload::tso_segment(p.bytes(), p.meta.tso_mss) : offload::TsoResult{};
+    if (!features_.tso || !r.ok()) {
+      ++counters_["tx_drop_bad_offload"];
+      return false;
+    }
+    ++counters_["tx_tso_sends"];
+    for (auto& s : r.segments) {
+      ++counters_["tx_packets"];
+      counters_["tx_bytes"] += s.size();
+      link_->send(side_, std::move(s), sched_.now());
+    }
+    return true;
+  }
+  if (p.meta.tx_csum_ip || p.meta.tx_csum_l4) {
+    if (!features_.tx_csum_ip) {
+      ++counters_["tx_drop_bad_offload"];
+      return false;
+    }
+    insert_requested(p.bytes(), p.meta.tx_csum_ip, p.meta.tx_csum_l4);
     ++counters_["tx_csum_offloaded"];
   }
   ++counters_["tx_packets"];
@@ -70,6 +117,9 @@ void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
     ++counters_["rx_drop_no_buffer"];
     return;
   }
+  const auto cs = offload::verify(frame);
+  p.meta.rx_csum_ip = static_cast<OffloadMeta::Csum>(cs.ip);
+  p.meta.rx_csum_l4 = static_cast<OffloadMeta::Csum>(cs.l4);
   if (rss_.types != 0) {
     // The same classifier and parse window as the RTL NIC, so both devices steer alike.
     const auto r = offload::rss_classify(frame, rss_.key, rss_.types, abi::PARSE_WINDOW);

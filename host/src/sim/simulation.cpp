@@ -12,8 +12,7 @@ MacAddr host_mac(std::size_t index) {
 }
 }  // namespace
 
-Host::Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec)
-    : name_(std::move(name)), spec_(spec), mem_(std::make_unique<HostMemory>(std::size_t(64) << 20)) {
+std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, MacAddr mac, const NicSpec& spec) {
   if (spec.kind == NicSpec::Kind::Rtl) {
     dev::RtlNicConfig c;
     c.model.data_width = spec.data_width;
@@ -25,14 +24,18 @@ Host::Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& s
     c.mtu = spec.mtu;
     c.trace_path = spec.trace_path;
     c.tx_csum = spec.tx_csum;
-    nic_ = std::make_unique<dev::RtlNic>(ev, *mem_, host_mac(index + 1), c);
-  } else {
-    dev::SoftNicConfig c;
-    c.queues = spec.queues;
-    c.mtu = spec.mtu;
-    c.tx_csum = spec.tx_csum;
-    nic_ = std::make_unique<dev::SoftNic>(ev, *mem_, host_mac(index + 1), c);
+    return std::make_unique<dev::RtlNic>(sched, mem, mac, c);
   }
+  dev::SoftNicConfig c;
+  c.queues = spec.queues;
+  c.mtu = spec.mtu;
+  c.tx_csum = spec.tx_csum;
+  return std::make_unique<dev::SoftNic>(sched, mem, mac, c);
+}
+
+Host::Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec)
+    : name_(std::move(name)), spec_(spec), mem_(std::make_unique<HostMemory>(std::size_t(256) << 20)) {
+  nic_ = make_nic(ev, *mem_, host_mac(index + 1), spec);
   stack_ = std::make_unique<stack::Stack>(ev, name_);
   ifindex_ = stack_->add_interface(*nic_);
 }

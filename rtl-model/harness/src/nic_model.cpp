@@ -220,7 +220,7 @@ class NicModelImpl final : public NicModel {
       const std::size_t n = std::min<std::size_t>(bb_, f.bytes.size() - rx_off_);
       m.mac_rx_tvalid = 1;
       sig_put(m.mac_rx_tdata, f.bytes.data() + rx_off_, n);
-      m.mac_rx_tkeep = static_cast<decltype(+m.mac_rx_tkeep)>(n >= 64 ? ~0ull : ((1ull << n) - 1));
+      m.mac_rx_tkeep = static_cast<std::remove_reference_t<decltype(m.mac_rx_tkeep)>>(n >= 64 ? ~0ull : ((1ull << n) - 1));
       m.mac_rx_tlast = (rx_off_ + n >= f.bytes.size()) ? 1 : 0;
       m.mac_rx_tuser = (m.mac_rx_tlast && f.err) ? 1 : 0;
     } else {

@@ -19,7 +19,9 @@ struct RtlNicConfig {
   DriverConfig driver{};
   std::uint16_t mtu = 1500;
   TimePs irq_latency = ns_to_ps(200);  // MSI-X write to handler start
-  std::size_t buffers = 4096;          // packet buffers in host memory
+  // Packet buffers in host memory; 0 = enough to fill every RX and TX ring
+  // twice over. Each holds headroom plus one MTU-sized frame.
+  std::size_t buffers = 0;
   std::string trace_path;              // FST waveform; empty = none
   bool tx_csum = true;                 // use the NIC's TX checksum offload when it has one
 };

@@ -32,6 +32,9 @@ struct NicSpec {
   std::string trace_path;
 };
 
+// Builds the NIC a spec describes (RtlNic runs its driver's init here).
+std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, MacAddr mac, const NicSpec& spec);
+
 class Host {
  public:
   Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec);
