@@ -19,6 +19,7 @@ module vd_queue_regs #(
   output logic      [63:0]  ring_base,
   output logic      [63:0]  cpl_base,
   output logic      [3:0]   size_log2,
+  output logic      [15:0]  prod,       // the driver's producer index
   output logic      [15:0]  cons,
   output logic      [15:0]  cpl_prod,
   // engine updates for queue sel
@@ -117,6 +118,7 @@ module vd_queue_regs #(
     ring_base = r_ring[sel];
     cpl_base  = r_cpl[sel];
     size_log2 = r_log2[sel];
+    prod      = r_prod[sel];
     cons      = r_cons[sel];
     cpl_prod  = r_cprod[sel];
     for (int i = 0; i < NQ; i++) pending[i] = r_en[i] && (r_prod[i] != r_cons[i]);

@@ -106,32 +106,167 @@ module vd_rx_engine #(
   assign rx_tready = 1'b1;
 
   // ---------------------------------------------------------------- process side
-  typedef enum logic [2:0] {P_IDLE, P_DESC_REQ, P_DESC_WAIT, P_DATA, P_CSUM, P_CPL, P_DROP} pstate_t;
+  typedef enum logic [2:0] {P_IDLE, P_DESC, P_DATA, P_CSUM, P_CPL, P_DROP} pstate_t;
   pstate_t ps;
   logic          pslot;         // slot being processed (frames are served in arrival order)
   logic [QW-1:0] q;
-  /* verilator lint_off UNUSEDSIGNAL */  // bytes 10..15 of an RX descriptor are reserved
-  logic [127:0]  desc;
-  /* verilator lint_on UNUSEDSIGNAL */
   logic [15:0]   status;
   logic [15:0]   plen;
-  wire  [63:0]   d_addr = desc[vd_abi_pkg::RX_DESC_ADDR_LSB +: 64];
-  wire  [15:0]   d_len  = desc[vd_abi_pkg::RX_DESC_LEN_LSB +: 16];
+  logic [63:0]   d_addr;        // the frame's RX descriptor, from the descriptor cache
+  logic [15:0]   d_len;
   wire  [AW:0]   nbeats = (AW+1)'((32'(plen) + BB - 1) / BB);
 
   logic [63:0] ring_base, cpl_base;
   logic [3:0]  size_log2;
-  logic [15:0] cons, cpl_prod;
+  logic [15:0] prod, cons, cpl_prod;
   logic        cons_inc, cpl_inc;
   logic [NQ-1:0] pending;
 
   vd_queue_regs #(.NQ(NQ)) u_regs (
     .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
     .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
-    .ring_base, .cpl_base, .size_log2, .cons, .cpl_prod,
+    .ring_base, .cpl_base, .size_log2, .prod, .cons, .cpl_prod,
     .cons_inc, .cpl_inc, .irq, .pending);
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
+
+  // ---------------------------------------------------------------- descriptor cache
+  // Each queue keeps up to DC descriptors fetched ahead. While a frame of
+  // queue q is being processed and q's cache is at most half full, one DMA
+  // read fetches up to the free space (not past the ring's end) in a single
+  // burst, so the descriptor latency overlaps the data writes and is paid
+  // once per several frames instead of once per frame. Space is reserved at
+  // issue; entries land as the response beats arrive (several per beat on a
+  // wide bus). A read error marks its entries, which complete with ERR_DMA.
+  localparam int DC  = 16;
+  localparam int CW  = $clog2(DC);
+  localparam int DE  = 81;                        // {err, len[15:0], addr[63:0]}
+  localparam int DPB = (BB >= 16) ? BB / 16 : 1;  // descriptors per response beat
+  logic [NQ*16-1:0]     fidx_v;                   // per queue: next ring index to fetch (free-running)
+  logic [NQ*(CW+1)-1:0] ccnt_v;                   // per queue: cached descriptors
+  logic [NQ*CW-1:0]     chead_v;                  // per queue: oldest cached entry
+  logic [NQ-1:0]        need_v;                   // per queue: posted descriptors not yet fetched (a doorbell since)
+  logic [DC*DE-1:0]     dcq [NQ];
+  logic                 pf_busy, pf_half;
+  logic [QW-1:0]        pf_q;
+  logic [CW-1:0]        pf_pos;                   // where the next landing descriptor goes
+  logic [CW:0]          pf_left;                  // descriptors still to land
+  /* verilator lint_off UNUSEDSIGNAL */  // used on a 64-bit bus only
+  logic [63:0]          pf_lo;                    // 64-bit bus: the first half of a descriptor
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  wire [15:0]   q_fidx  = fidx_v[16*q +: 16];
+  wire [CW:0]   q_ccnt  = ccnt_v[(CW+1)*q +: (CW+1)];
+  wire [CW-1:0] q_chead = chead_v[CW*q +: CW];
+  wire [DE-1:0] q_ent   = dcq[q][DE*q_chead +: DE];
+  wire [15:0]   avail   = prod - q_fidx;
+  wire [15:0]   to_end  = 16'(32'd1 << size_log2) - (q_fidx & ring_mask);
+  wire [15:0]   space   = 16'(DC) - 16'(q_ccnt);
+  wire [15:0]   pf_n0   = (avail < space) ? avail : space;
+  wire [CW:0]   pf_n    = (CW+1)'((pf_n0 < to_end) ? pf_n0 : to_end);
+  wire          pf_want = !pf_busy && enable && ps != P_DROP && avail != 16'd0 && 32'(q_ccnt) <= DC / 2;
+
+  // With no frame waiting, the idle process side walks `q` over the queues
+  // whose caches are low, so their descriptors are fetched before frames
+  // for them arrive.
+  logic [QW-1:0] refill_q;
+  logic          refill_found;
+  always_comb begin
+    refill_q = q;
+    refill_found = 1'b0;
+    for (int i = 1; i <= NQ; i++) begin
+      if (!refill_found && pending[QW'((32'(q) + i) % NQ)] && need_v[(32'(q) + i) % NQ] &&
+          32'(ccnt_v[(CW+1)*((32'(q) + i) % NQ) +: (CW+1)]) <= DC / 2) begin
+        refill_q = QW'((32'(q) + i) % NQ);
+        refill_found = 1'b1;
+      end
+    end
+  end
+  wire          pf_issue = pf_want && rd_req_ready;
+  wire          pop      = (ps == P_DESC) && q_ccnt != '0;
+
+  // Landing: a beat's descriptors (wide bus) or a whole descriptor every second beat (64-bit bus).
+  logic [DPB*128-1:0] land_data;
+  logic               land;
+  logic [CW:0]        land_cnt;
+  if (DW >= 128) begin : g_land_wide
+    assign land_data = rd_rsp_data[DPB*128-1:0];
+    assign land      = rd_rsp_valid;
+    assign land_cnt  = (32'(pf_left) < DPB) ? pf_left : (CW+1)'(DPB);
+  end else begin : g_land_narrow
+    assign land_data = {rd_rsp_data[63:0], pf_lo};
+    assign land      = rd_rsp_valid && pf_half;
+    assign land_cnt  = (pf_left != '0) ? (CW+1)'(1) : '0;
+  end
+
+  // The queue's cache with `cnt` descriptors from `d` written from entry `pos` on
+  // (one mux per entry, so synthesis keeps it small).
+  /* verilator lint_off UNUSEDSIGNAL */  // descriptor bytes 10..15 are reserved
+  function automatic logic [DC*DE-1:0] dc_put(input logic [DC*DE-1:0] v, input logic [CW-1:0] pos,
+                                              input logic [CW:0] cnt, input logic [DPB*128-1:0] d,
+                                              input logic err);
+    logic [CW-1:0] i;
+    for (int e = 0; e < DC; e++) begin
+      i = CW'(e) - pos;
+      dc_put[DE*e +: DE] = ((CW+1)'(i) < cnt && 32'(i) < DPB)
+          ? {err, d[128*(32'(i) % DPB) + vd_abi_pkg::RX_DESC_LEN_LSB +: 16],
+                  d[128*(32'(i) % DPB) + vd_abi_pkg::RX_DESC_ADDR_LSB +: 64]}
+          : v[DE*e +: DE];
+    end
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  // Queue-disable writes rewind the queue in vd_queue_regs; the cache follows.
+  wire [11:0]   qctl_off = q_wr_addr % 12'(vd_abi_pkg::Q_STRIDE);
+  wire          qctl_wr  = q_wr_en && q_wr_addr < 12'(NQ * vd_abi_pkg::Q_STRIDE) &&
+                           qctl_off == 12'(vd_abi_pkg::REG_Q_CTRL) && !q_wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
+  wire [QW-1:0] qctl_q   = QW'(q_wr_addr / 12'(vd_abi_pkg::Q_STRIDE));
+  wire          qprod_wr = q_wr_en && q_wr_addr < 12'(NQ * vd_abi_pkg::Q_STRIDE) &&
+                           qctl_off == 12'(vd_abi_pkg::REG_Q_PROD);
+
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      fidx_v <= '0; ccnt_v <= '0; chead_v <= '0; need_v <= '0;
+      pf_busy <= 1'b0; pf_half <= 1'b0; pf_q <= '0; pf_pos <= '0; pf_left <= '0;
+    end else begin
+      if (pf_issue) begin
+        pf_busy <= 1'b1;
+        pf_half <= 1'b0;
+        pf_q    <= q;
+        pf_pos  <= q_chead + CW'(q_ccnt);
+        pf_left <= pf_n;
+        fidx_v[16*q +: 16] <= q_fidx + 16'(pf_n);
+      end
+      if (rd_rsp_valid && pf_busy) begin
+        pf_half <= !pf_half;
+        if (DW < 128 && !pf_half) pf_lo <= rd_rsp_data[63:0];
+        if (rd_rsp_last) pf_busy <= 1'b0;
+      end
+      if (land && pf_busy) begin
+        dcq[pf_q] <= dc_put(dcq[pf_q], pf_pos, land_cnt, land_data, rd_rsp_err);
+        pf_pos  <= pf_pos + CW'(land_cnt);
+        pf_left <= pf_left - land_cnt;
+      end
+      // count: landings add, a pop takes one (same queue: both at once)
+      if (land && pf_busy && pop && pf_q == q)
+        ccnt_v[(CW+1)*q +: (CW+1)] <= q_ccnt + land_cnt - 1'b1;
+      else begin
+        if (land && pf_busy) ccnt_v[(CW+1)*pf_q +: (CW+1)] <= ccnt_v[(CW+1)*pf_q +: (CW+1)] + land_cnt;
+        if (pop) ccnt_v[(CW+1)*q +: (CW+1)] <= q_ccnt - 1'b1;
+      end
+      if (pop) chead_v[CW*q +: CW] <= q_chead + 1'b1;
+      // need: set by a doorbell, cleared once everything posted is fetched
+      if ((pf_issue && 16'(pf_n) == avail) || (!pf_busy && avail == 16'd0)) need_v[q] <= 1'b0;
+      if (qprod_wr) need_v[qctl_q] <= 1'b1;
+      if (qctl_wr) begin
+        fidx_v[16*qctl_q +: 16] <= '0;
+        ccnt_v[(CW+1)*qctl_q +: (CW+1)] <= '0;
+        chead_v[CW*qctl_q +: CW] <= '0;
+        if (pf_q == qctl_q) pf_left <= '0;  // a read in flight for it lands nowhere
+        need_v[qctl_q] <= 1'b0;
+      end
+    end
+  end
 
   localparam int HB = vd_abi_pkg::PARSE_WINDOW;  // header bytes kept for RSS and checksum verification
   logic [8*HB-1:0] hdr;         // packed: byte j in bits [8j+7:8j]
@@ -211,13 +346,14 @@ module vd_rx_engine #(
     udp   = proto == 8'd17 && l4len >= 17'd8;
     uzero = {hb(h, 32'(l4o) + 6), hb(h, 32'(l4o) + 7)} == 16'd0;
     hsum = '0;  // IP header: IHL*4 bytes (IPv4) or the 40-byte fixed header (IPv6)
+    // Sums written as masked adds (no reads under a condition: see vd_rss).
     for (int j = 0; j < 60; j++)
-      if ((v4 && j < 32'(ihl4)) || (v6 && j < 40))
-        hsum = hsum + (((j & 1) == 0) ? {16'h0, hb(h, 14 + j), 8'h00} : {24'h0, hb(h, 14 + j)});
+      hsum = hsum + ((((v4 && j < 32'(ihl4)) || (v6 && j < 40)) ? 32'hFFFF_FFFF : 32'h0) &
+                     (((j & 1) == 0) ? {16'h0, hb(h, 14 + j), 8'h00} : {24'h0, hb(h, 14 + j)}));
     psum = 32'(proto) + 32'(l4len[15:0]) + 32'(l4len[16]);  // pseudo-header
     for (int j = 0; j < 32; j += 2) begin
-      if (v4 && j < 8) psum = psum + 32'({hb(h, 26 + j), hb(h, 27 + j)});
-      if (v6)          psum = psum + 32'({hb(h, 22 + j), hb(h, 23 + j)});
+      psum = psum + ((v4 && j < 8) ? 32'({hb(h, 26 + j), hb(h, 27 + j)}) : 32'd0)
+                  + (v6 ? 32'({hb(h, 22 + j), hb(h, 23 + j)}) : 32'd0);
     end
     h16 = fold32(hsum);
     // L4 sum = datagram sum - IP header sum + pseudo-header (one's complement)
@@ -276,14 +412,11 @@ module vd_rx_engine #(
   logic [$clog2(CPL_BEATS+1)-1:0] cpl_beat;
   logic         slot_release;
 
-  // A 16-byte descriptor or completion is one beat on a wide bus and two on a 64-bit one.
-  logic [127:0]  desc_next;
+  // A 16-byte completion is one beat on a wide bus and two on a 64-bit one.
   logic [DW-1:0] cpl_word;
   if (DW >= 128) begin : g_wide
-    assign desc_next = rd_rsp_data[127:0];
     assign cpl_word  = DW'(cpl);
   end else begin : g_narrow
-    assign desc_next = {rd_rsp_data[63:0], desc[127:64]};
     assign cpl_word  = cpl_beat[0] ? cpl[127:64] : cpl[63:0];
   end
 
@@ -294,7 +427,7 @@ module vd_rx_engine #(
       wslot <= 1'b0;
       in_frame <= 1'b0; dropping <= 1'b0; rx_slot <= 1'b0; rx_beat <= '0; rx_oversize <= 1'b0;
       slot_len[0] <= '0; slot_len[1] <= '0;
-      ps <= P_IDLE; pslot <= 1'b0; q <= '0; desc <= '0; status <= '0; plen <= '0;
+      ps <= P_IDLE; pslot <= 1'b0; q <= '0; d_addr <= '0; d_len <= '0; status <= '0; plen <= '0;
       issued <= '0; ov <= 1'b0; olast <= 1'b0; rd_ptr <= '0; cpl_beat <= '0;
     end else begin
       // ---- receive
@@ -326,20 +459,22 @@ module vd_rx_engine #(
           plen <= slot_len[pslot];
           q <= steer_q;
           status <= '0;
-          ps <= (enable && pending[steer_q]) ? P_DESC_REQ : P_DROP;
+          ps <= (enable && pending[steer_q]) ? P_DESC : P_DROP;
+        end else if (!pf_busy && !pf_want && refill_found) begin
+          q <= refill_q;
         end
-        P_DESC_REQ: if (rd_req_ready) ps <= P_DESC_WAIT;
-        P_DESC_WAIT: if (rd_rsp_valid) begin
-          desc <= desc_next;
-          if (rd_rsp_last) begin
-            issued <= '0; ov <= 1'b0; rd_ptr <= pslot ? (AW+1)'(DEPTH) : '0;
-            csum_s <= '0;
-            if (rd_rsp_err) begin
-              status <= 16'(vd_abi_pkg::ERR_DMA);
-              ps <= P_CPL;
-            end else begin
-              ps <= P_DATA;
-            end
+        // Wait for the queue's next descriptor in the cache (the prefetcher
+        // fetches it if it is not there yet: pending means one is posted).
+        P_DESC: if (pop) begin
+          d_addr <= q_ent[63:0];
+          d_len  <= q_ent[79:64];
+          issued <= '0; ov <= 1'b0; rd_ptr <= pslot ? (AW+1)'(DEPTH) : '0;
+          csum_s <= '0;
+          if (q_ent[80]) begin
+            status <= 16'(vd_abi_pkg::ERR_DMA);
+            ps <= P_CPL;
+          end else begin
+            ps <= P_DATA;
           end
         end
         P_DATA: begin
@@ -395,7 +530,11 @@ module vd_rx_engine #(
   // VLAN tags are reported as not checked).
   // Functions run only on the cycles that need them (a beat leaving, or the
   // one P_CSUM cycle), which keeps the model fast while the NIC is busy
-  // elsewhere.
+  // elsewhere. For synthesis the verdict is one combinational cone into the
+  // register (same logic; see vd_rss for why yosys wants it that way).
+`ifdef SYNTHESIS
+  wire [3:0] verdict = csum_verdict(hdr, csum_s, plen);
+`endif
   always_ff @(posedge clk) begin
     if (ps == P_DATA && ov && wr_ready) begin
       if (32'(obeat) * BB < HB) begin  // a beat that carries header bytes
@@ -405,7 +544,11 @@ module vd_rx_engine #(
         csum_s <= csum_s + beat_words(od, obeat, ip_end(hdr), plen);
       end
     end
+`ifdef SYNTHESIS
+    if (ps == P_CSUM) csum_res <= verdict;
+`else
     if (ps == P_CSUM) csum_res <= csum_verdict(hdr, csum_s, plen);
+`endif
   end
 
   wire cpl_done = (ps == P_CPL) && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
@@ -426,9 +569,9 @@ module vd_rx_engine #(
   end
 
   always_comb begin
-    rd_req_valid = (ps == P_DESC_REQ);
-    rd_req_addr  = ring_base + 64'({(cons & ring_mask), 4'b0});
-    rd_req_len   = 16'(vd_abi_pkg::DESC_SIZE);
+    rd_req_valid = pf_want;
+    rd_req_addr  = ring_base + 64'({(q_fidx & ring_mask), 4'b0});
+    rd_req_len   = 16'({pf_n, 4'b0});
     rd_req_tag   = TAG;
   end
 
@@ -455,6 +598,8 @@ module vd_rx_engine #(
   assign ev_drop_err    = rx_tvalid && rx_tlast && !cur_drop && (oversize_now || rx_tuser || rx_len_now < 16'(MIN_FRAME));
   assign ev_drop_full   = rx_tvalid && rx_tlast && cur_drop;
   assign ev_desc_err    = cpl_done && status != 16'(vd_abi_pkg::ERR_OK);
-  assign busy           = (ps != P_IDLE) || in_frame || (full != 2'b00);
+  // Prefetch work counts as busy, so skipping idle cycles never skips it.
+  assign busy           = (ps != P_IDLE) || in_frame || (full != 2'b00) || pf_busy ||
+                          (enable && (pf_want || refill_found));
 endmodule
 `default_nettype wire

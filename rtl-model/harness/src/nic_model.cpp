@@ -302,6 +302,7 @@ class NicModelImpl final : public NicModel {
       wr_active_ = true;
       wr_addr_ = m.dma_wr_addr;
       wr_len_ = m.dma_wr_len;
+      wr_start_ = cycle_;
       wr_buf_.clear();
     }
     const std::size_t off = wr_buf_.size();
@@ -316,7 +317,10 @@ class NicModelImpl final : public NicModel {
       } else {
         stats_.dma_write_bytes += n;
       }
-      wr_link_free_ = std::max(double(cycle_), wr_link_free_) + link_cycles(n);
+      // A posted write streams onto the link as its beats arrive: it holds
+      // the link for its serialisation time from its first beat (or from
+      // when the previous write left the link), not after its last beat.
+      wr_link_free_ = std::max(double(wr_start_), wr_link_free_) + link_cycles(n);
     }
   }
 
@@ -352,6 +356,7 @@ class NicModelImpl final : public NicModel {
   std::uint64_t lat_cycles_ = 0;
   double dma_bytes_per_cycle_ = 1, mac_bytes_per_cycle_ = 0;
   double rd_link_free_ = 0, wr_link_free_ = 0, mac_free_ = 0;
+  std::uint64_t wr_start_ = 0;
   std::deque<std::pair<std::uint32_t, std::uint32_t>> mmio_q_;
   bool rd_pending_ = false;
   std::uint32_t rd_addr_ = 0, rd_data_ = 0;
