@@ -84,15 +84,13 @@ module vd_rss #(
   assign lk_queue = tbl[QW * lk_hash +: QW];
 
   // ---------------------------------------------------------------- classifier
+  // Header bytes are read with macros, not functions: Verilator clears every
+  // function's wide temporaries each cycle, so a 1 Kbit argument per call
+  // site costs simulation speed whether the function runs or not.
   // Byte i of the window; 0 past it (callers bound-check against the window first).
-  function automatic logic [7:0] hv(input logic [8*HB-1:0] h, input logic [16:0] i);
-    hv = (i < 17'(HB)) ? h[8 * i[7:0] +: 8] : 8'd0;
-  endfunction
-
-  // Byte k after the Ethernet header (k is a constant where called; vlan picks one of two places).
-  function automatic logic [7:0] l3b(input logic [8*HB-1:0] h, input logic vlan, input int unsigned k);
-    l3b = vlan ? h[8 * (18 + k) +: 8] : h[8 * (14 + k) +: 8];
-  endfunction
+`define VD_HV(h, i) (((i) < 17'(HB)) ? h[8 * 8'(i) +: 8] : 8'd0)
+  // Byte k after the Ethernet header (vlan picks one of two places).
+`define VD_L3B(h, vlan, k) ((vlan) ? h[8 * (18 + (k)) +: 8] : h[8 * (14 + (k)) +: 8])
 
   function automatic logic [34:0] classify(input logic [8*HB-1:0] h, input logic [15:0] flen,
                                            input logic [6:0] en, input logic [319:0] k);
@@ -118,24 +116,24 @@ module vd_rss #(
     l3   = vlan ? 17'd18 : 17'd14;
     v4   = et == 16'h0800;
     v6   = et == 16'h86DD;
-    vihl = l3b(h, vlan, 0);
+    vihl = `VD_L3B(h, vlan, 0);
     ihl  = 17'({vihl[3:0], 2'b00});
     // IPv4
-    total = 17'({l3b(h, vlan, 2), l3b(h, vlan, 3)});
-    f6    = 6'(l3b(h, vlan, 6));
+    total = 17'({`VD_L3B(h, vlan, 2), `VD_L3B(h, vlan, 3)});
+    f6    = 6'(`VD_L3B(h, vlan, 6));
     ok4   = !(fl < l3 + 17'd20 || vihl[7:4] != 4'd4 || ihl < 17'd20 || fl < l3 + ihl ||
               total < ihl || l3 + total > fl);
-    frag4 = f6[5] || {f6[4:0], l3b(h, vlan, 7)} != 13'd0;
+    frag4 = f6[5] || {f6[4:0], `VD_L3B(h, vlan, 7)} != 13'd0;
     // IPv6 and its extension headers
-    end6  = l3 + 17'd40 + 17'({l3b(h, vlan, 4), l3b(h, vlan, 5)});
+    end6  = l3 + 17'd40 + 17'({`VD_L3B(h, vlan, 4), `VD_L3B(h, vlan, 5)});
     ok    = !(fl < l3 + 17'd40 || vihl[7:4] != 4'd6 || end6 > fl);
     frag  = 1'b0;
-    nh    = l3b(h, vlan, 6);
+    nh    = `VD_L3B(h, vlan, 6);
     off   = l3 + 17'd40;
     walk  = 1'b1;
     for (int n = 0; n < 8; n++) begin
-      b0    = hv(h, off);
-      b1    = hv(h, off + 17'd1);
+      b0    = `VD_HV(h, off);
+      b1    = `VD_HV(h, off + 17'd1);
       len17 = (nh == 8'd44) ? 17'd8 : {6'd0, b1, 3'd0} + 17'd8;
       act   = walk && ok;
       stop  = (nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) ||
@@ -151,7 +149,7 @@ module vd_rss #(
     // the L3 that applies
     ok    = !(vlan && fl < 17'd18) && ((v4 && ok4) || (v6 && ok));
     frag  = v4 ? frag4 : frag;
-    proto = v4 ? l3b(h, vlan, 9) : nh;
+    proto = v4 ? `VD_L3B(h, vlan, 9) : nh;
     l4    = v4 ? l3 + ihl : off;
     l3end = v4 ? l3 + total : end6;
     two  = v4 ? 3'(vd_abi_pkg::RSS_TYPE_IPV4) : 3'(vd_abi_pkg::RSS_TYPE_IPV6);
@@ -165,9 +163,9 @@ module vd_rss #(
     // Hash input: source and destination address, then the ports for a
     // 4-tuple. Written as whole-vector expressions (no conditional slice
     // assignments), which keeps synthesis from building a mux per byte.
-    for (int j = 0; j < 32; j++) a6[255 - 8*j -: 8] = l3b(h, vlan, 8 + j);
-    for (int j = 0; j < 8; j++)  a4[63 - 8*j -: 8]  = l3b(h, vlan, 12 + j);
-    for (int j = 0; j < 4; j++)  pt[31 - 8*j -: 8]  = hv(h, l4 + 17'(j));
+    for (int j = 0; j < 32; j++) a6[255 - 8*j -: 8] = `VD_L3B(h, vlan, 8 + j);
+    for (int j = 0; j < 8; j++)  a4[63 - 8*j -: 8]  = `VD_L3B(h, vlan, 12 + j);
+    for (int j = 0; j < 4; j++)  pt[31 - 8*j -: 8]  = `VD_HV(h, l4 + 17'(j));
     in = v4 ? {a4, use4 ? pt : 32'd0, 192'd0} : {a6, use4 ? pt : 32'd0};
     // Toeplitz: every set input bit i XORs in key bits [i, i+32).
     hsh = '0;
@@ -198,4 +196,6 @@ module vd_rss #(
     end
   end
 endmodule
+`undef VD_HV
+`undef VD_L3B
 `default_nettype wire

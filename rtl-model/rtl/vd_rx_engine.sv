@@ -146,7 +146,11 @@ module vd_rx_engine #(
   logic [NQ*(CW+1)-1:0] ccnt_v;                   // per queue: cached descriptors
   logic [NQ*CW-1:0]     chead_v;                  // per queue: oldest cached entry
   logic [NQ-1:0]        need_v;                   // per queue: posted descriptors not yet fetched (a doorbell since)
-  logic [DC*DE-1:0]     dcq [NQ];
+  // Storage: DPB lanes, entry e of a queue in lane e % DPB, so the DPB
+  // descriptors of one beat (consecutive entries) go to DPB different lanes:
+  // each lane is a plain memory with one write and one read port.
+  localparam int LD = DC / DPB;                   // entries per queue per lane
+  logic [DE-1:0]        lane_rd [DPB];
   logic                 pf_busy, pf_half;
   logic [QW-1:0]        pf_q;
   logic [CW-1:0]        pf_pos;                   // where the next landing descriptor goes
@@ -158,7 +162,7 @@ module vd_rx_engine #(
   wire [15:0]   q_fidx  = fidx_v[16*q +: 16];
   wire [CW:0]   q_ccnt  = ccnt_v[(CW+1)*q +: (CW+1)];
   wire [CW-1:0] q_chead = chead_v[CW*q +: CW];
-  wire [DE-1:0] q_ent   = dcq[q][DE*q_chead +: DE];
+  wire [DE-1:0] q_ent   = lane_rd[32'(q_chead) % DPB];
   wire [15:0]   avail   = prod - q_fidx;
   wire [15:0]   to_end  = 16'(32'd1 << size_log2) - (q_fidx & ring_mask);
   wire [15:0]   space   = 16'(DC) - 16'(q_ccnt);
@@ -199,22 +203,21 @@ module vd_rx_engine #(
     assign land_cnt  = (pf_left != '0) ? (CW+1)'(1) : '0;
   end
 
-  // The queue's cache with `cnt` descriptors from `d` written from entry `pos` on
-  // (one mux per entry, so synthesis keeps it small).
-  /* verilator lint_off UNUSEDSIGNAL */  // descriptor bytes 10..15 are reserved
-  function automatic logic [DC*DE-1:0] dc_put(input logic [DC*DE-1:0] v, input logic [CW-1:0] pos,
-                                              input logic [CW:0] cnt, input logic [DPB*128-1:0] d,
-                                              input logic err);
-    logic [CW-1:0] i;
-    for (int e = 0; e < DC; e++) begin
-      i = CW'(e) - pos;
-      dc_put[DE*e +: DE] = ((CW+1)'(i) < cnt && 32'(i) < DPB)
-          ? {err, d[128*(32'(i) % DPB) + vd_abi_pkg::RX_DESC_LEN_LSB +: 16],
-                  d[128*(32'(i) % DPB) + vd_abi_pkg::RX_DESC_ADDR_LSB +: 64]}
-          : v[DE*e +: DE];
+  // Lane l takes descriptor i = (l - pos) mod DPB of the landing beat, if i < cnt.
+  for (genvar l = 0; l < DPB; l++) begin : g_lane
+    logic [DE-1:0] mem_l [NQ * LD];
+    wire  [CW-1:0] i_l   = CW'(l) - pf_pos;             // which of the beat's descriptors
+    wire  [31:0]   di    = 32'(i_l) % DPB;
+    wire  [CW-1:0] e_l   = pf_pos + CW'(di);            // the entry it lands in (e_l % DPB == l)
+    wire           we    = land && pf_busy && (CW+1)'(di) < land_cnt;
+    always_ff @(posedge clk) begin
+      if (we)
+        mem_l[32'(pf_q) * LD + 32'(e_l) / DPB] <=
+            {rd_rsp_err, land_data[128*di + vd_abi_pkg::RX_DESC_LEN_LSB +: 16],
+                         land_data[128*di + vd_abi_pkg::RX_DESC_ADDR_LSB +: 64]};
     end
-  endfunction
-  /* verilator lint_on UNUSEDSIGNAL */
+    assign lane_rd[l] = mem_l[32'(q) * LD + 32'(q_chead) / DPB];
+  end
 
   // Queue-disable writes rewind the queue in vd_queue_regs; the cache follows.
   wire [11:0]   qctl_off = q_wr_addr % 12'(vd_abi_pkg::Q_STRIDE);
@@ -243,7 +246,6 @@ module vd_rx_engine #(
         if (rd_rsp_last) pf_busy <= 1'b0;
       end
       if (land && pf_busy) begin
-        dcq[pf_q] <= dc_put(dcq[pf_q], pf_pos, land_cnt, land_data, rd_rsp_err);
         pf_pos  <= pf_pos + CW'(land_cnt);
         pf_left <= pf_left - land_cnt;
       end
@@ -280,24 +282,18 @@ module vd_rx_engine #(
     fold32 = a[15:0] + 16'(a[16]);
   endfunction
 
-  function automatic logic [7:0] hb(input logic [8*HB-1:0] h, input int unsigned i);
-    hb = h[8*i +: 8];
-  endfunction
-
-  // The header view after beat `k` (data d) has been taken in.
-  function automatic logic [8*HB-1:0] hdr_merge(input logic [8*HB-1:0] h, input logic [DW-1:0] d,
-                                                input logic [AW:0] k);
-    // One 8-bit mux per byte (a conditional slice assignment would make
-    // synthesis build a whole-vector mux per byte).
-    for (int j = 0; j < HB; j++)
-      hdr_merge[8*j +: 8] = (32'(k) == j / BB) ? d[8*(j % BB) +: 8] : h[8*j +: 8];
-  endfunction
-
-  // One past the IP datagram, from the header (IPv4 total length or IPv6 payload length).
-  function automatic logic [16:0] ip_end(input logic [8*HB-1:0] h);
-    ip_end = (hb(h, 12) == 8'h86 && hb(h, 13) == 8'hDD) ? 17'd54 + 17'({hb(h, 18), hb(h, 19)})
-                                                        : 17'd14 + 17'({hb(h, 16), hb(h, 17)});
-  endfunction
+  // Header bytes are read with macros, not functions: Verilator clears every
+  // function's wide temporaries on every cycle, called or not, which made a
+  // 1 Kbit argument per call site the model's main cost.
+  // Byte i of header vector h.
+`define VD_B(h, i) h[8*(i) +: 8]
+  // Byte j of the header once the beat in od (beat obeat) has been taken in.
+`define VD_MB(j) ((32'(obeat) == (j) / BB) ? od[8*((j) % BB) +: 8] : hdr[8*(j) +: 8])
+  // One past the IP datagram, from a header byte reader (IPv4 total length or IPv6 payload length).
+`define VD_IP_END(B) (((B(12)) == 8'h86 && (B(13)) == 8'hDD) ? 17'd54 + 17'({B(18), B(19)}) \
+                                                             : 17'd14 + 17'({B(16), B(17)}))
+`define VD_HB(i) `VD_B(h, i)
+`define VD_HDR(i) `VD_B(hdr, i)
 
   // Sum of the datagram's words in beat k: bytes 14 .. min(IP end, frame end).
   // Bytes below 34 precede any possible IP end, so the length field is only
@@ -330,30 +326,30 @@ module vd_rx_engine #(
     logic [1:0]  ip_st, l4_st;
     logic [7:0]  b14;
     logic [5:0]  b20;  // IPv4 flags (MF) and fragment offset high bits
-    b14   = hb(h, 14);
+    b14   = `VD_B(h, 14);
     b20   = h[8*20 +: 6];
-    v4    = hb(h, 12) == 8'h08 && hb(h, 13) == 8'h00 && b14[7:4] == 4'd4;
-    v6    = hb(h, 12) == 8'h86 && hb(h, 13) == 8'hDD && b14[7:4] == 4'd6;
+    v4    = `VD_B(h, 12) == 8'h08 && `VD_B(h, 13) == 8'h00 && b14[7:4] == 4'd4;
+    v6    = `VD_B(h, 12) == 8'h86 && `VD_B(h, 13) == 8'hDD && b14[7:4] == 4'd6;
     ihl4  = {b14[3:0], 2'b00};
-    l3e   = ip_end(h);
-    ok4   = v4 && flen >= 16'd34 && ihl4 >= 6'd20 && 17'({hb(h, 16), hb(h, 17)}) >= 17'(ihl4) && l3e <= 17'(flen);
+    l3e   = `VD_IP_END(`VD_HB);
+    ok4   = v4 && flen >= 16'd34 && ihl4 >= 6'd20 && 17'({`VD_B(h, 16), `VD_B(h, 17)}) >= 17'(ihl4) && l3e <= 17'(flen);
     ok6   = v6 && flen >= 16'd54 && l3e <= 17'(flen);
     l4o   = v4 ? 7'd14 + 7'(ihl4) : 7'd54;
     l4len = l3e - 17'(l4o);
-    proto = v4 ? hb(h, 23) : hb(h, 20);
-    frag  = v4 && (b20[5] || {b20[4:0], hb(h, 21)} != 13'd0);
+    proto = v4 ? `VD_B(h, 23) : `VD_B(h, 20);
+    frag  = v4 && (b20[5] || {b20[4:0], `VD_B(h, 21)} != 13'd0);
     tcp   = proto == 8'd6 && l4len >= 17'd20;
     udp   = proto == 8'd17 && l4len >= 17'd8;
-    uzero = {hb(h, 32'(l4o) + 6), hb(h, 32'(l4o) + 7)} == 16'd0;
+    uzero = {`VD_B(h, 32'(l4o) + 6), `VD_B(h, 32'(l4o) + 7)} == 16'd0;
     hsum = '0;  // IP header: IHL*4 bytes (IPv4) or the 40-byte fixed header (IPv6)
     // Sums written as masked adds (no reads under a condition: see vd_rss).
     for (int j = 0; j < 60; j++)
       hsum = hsum + ((((v4 && j < 32'(ihl4)) || (v6 && j < 40)) ? 32'hFFFF_FFFF : 32'h0) &
-                     (((j & 1) == 0) ? {16'h0, hb(h, 14 + j), 8'h00} : {24'h0, hb(h, 14 + j)}));
+                     (((j & 1) == 0) ? {16'h0, `VD_B(h, 14 + j), 8'h00} : {24'h0, `VD_B(h, 14 + j)}));
     psum = 32'(proto) + 32'(l4len[15:0]) + 32'(l4len[16]);  // pseudo-header
     for (int j = 0; j < 32; j += 2) begin
-      psum = psum + ((v4 && j < 8) ? 32'({hb(h, 26 + j), hb(h, 27 + j)}) : 32'd0)
-                  + (v6 ? 32'({hb(h, 22 + j), hb(h, 23 + j)}) : 32'd0);
+      psum = psum + ((v4 && j < 8) ? 32'({`VD_B(h, 26 + j), `VD_B(h, 27 + j)}) : 32'd0)
+                  + (v6 ? 32'({`VD_B(h, 22 + j), `VD_B(h, 23 + j)}) : 32'd0);
     end
     h16 = fold32(hsum);
     // L4 sum = datagram sum - IP header sum + pseudo-header (one's complement)
@@ -381,7 +377,10 @@ module vd_rx_engine #(
   wire  [QW-1:0]   steer_q = (slot_rtype[pslot] != 3'd0) ? rss_q : default_q;
 
   always_ff @(posedge clk) begin
-    if (rx_tvalid && !cur_drop && 32'(cur_beat) * BB < HB) rx_hdr <= hdr_merge(rx_hdr, rx_tdata, cur_beat);
+    // the beat's bytes into the window (one 8-bit mux per byte)
+    if (rx_tvalid && !cur_drop && 32'(cur_beat) * BB < HB)
+      for (int j = 0; j < HB; j++)
+        rx_hdr[8*j +: 8] <= (32'(cur_beat) == j / BB) ? rx_tdata[8*(j % BB) +: 8] : rx_hdr[8*j +: 8];
     if (srst) begin
       rss1_valid <= 1'b0;
     end else begin
@@ -538,10 +537,10 @@ module vd_rx_engine #(
   always_ff @(posedge clk) begin
     if (ps == P_DATA && ov && wr_ready) begin
       if (32'(obeat) * BB < HB) begin  // a beat that carries header bytes
-        hdr    <= hdr_merge(hdr, od, obeat);
-        csum_s <= csum_s + beat_words(od, obeat, ip_end(hdr_merge(hdr, od, obeat)), plen);
+        for (int j = 0; j < HB; j++) hdr[8*j +: 8] <= `VD_MB(j);
+        csum_s <= csum_s + beat_words(od, obeat, `VD_IP_END(`VD_MB), plen);
       end else begin
-        csum_s <= csum_s + beat_words(od, obeat, ip_end(hdr), plen);
+        csum_s <= csum_s + beat_words(od, obeat, `VD_IP_END(`VD_HDR), plen);
       end
     end
 `ifdef SYNTHESIS
@@ -602,4 +601,9 @@ module vd_rx_engine #(
   assign busy           = (ps != P_IDLE) || in_frame || (full != 2'b00) || pf_busy ||
                           (enable && (pf_want || refill_found));
 endmodule
+`undef VD_B
+`undef VD_MB
+`undef VD_IP_END
+`undef VD_HB
+`undef VD_HDR
 `default_nettype wire
