@@ -90,6 +90,8 @@ PYBIND11_MODULE(_veridian, m) {
       .def_readwrite("clock_mhz", &sim::NicSpec::clock_mhz)
       .def_readwrite("dma", &sim::NicSpec::dma)
       .def_readwrite("ring_log2", &sim::NicSpec::ring_log2)
+      .def_readwrite("irq_frames", &sim::NicSpec::irq_frames)
+      .def_readwrite("irq_delay_ns", &sim::NicSpec::irq_delay_ns)
       .def_readwrite("expect_abi_id", &sim::NicSpec::expect_abi_id)
       .def_readwrite("trace_path", &sim::NicSpec::trace_path);
 

@@ -62,6 +62,8 @@ class RtlNic:
     trace: Optional[str] = None          # FST waveform path; tracing only when asked
     tx_csum: bool = True                 # let the stack hand UDP checksums to the NIC's RTL
     expect_abi_id: Optional[int] = None  # override the driver's expected ABI id (tests)
+    irq_frames: int = 1                  # interrupt moderation: completions per interrupt
+    irq_delay_ns: float = 0.0            # ... or this long after the first one (0: no timer)
 
     def _spec(self) -> "_core.NicSpec":
         if self.data_width not in rtl_widths():
@@ -83,6 +85,12 @@ class RtlNic:
         s.trace_path = self.trace or ""
         s.expect_abi_id = self.expect_abi_id
         s.tx_csum = bool(self.tx_csum)
+        if not 0 <= self.irq_frames <= 0xFFFF:
+            raise ValueError("irq_frames must be in 0..65535")
+        if not 0 <= self.irq_delay_ns <= 0xFFFF * abi.IRQ_MOD_UNIT * 1000.0 / self.clock_mhz:
+            raise ValueError("irq_delay_ns out of range")
+        s.irq_frames = int(self.irq_frames)
+        s.irq_delay_ns = float(self.irq_delay_ns)
         return s
 
 

@@ -1,6 +1,11 @@
 // Per-queue register file shared by the TX and RX engines: ring bases, size,
 // enable, the driver's producer index (doorbell), the NIC's consumer and
-// completion indices, and the interrupt arm bit.
+// completion indices, the interrupt arm bit and interrupt moderation.
+//
+// Moderation: while armed, a completion fires the interrupt once the count
+// since the last interrupt reaches MOD_N (0/1: every completion); otherwise
+// the first such completion starts a timer of MOD_T * IRQ_MOD_UNIT cycles,
+// and the interrupt fires when it runs out.
 `default_nettype none
 module vd_queue_regs #(
   parameter int NQ = 16,
@@ -26,6 +31,7 @@ module vd_queue_regs #(
   input  wire logic         cons_inc,
   input  wire logic         cpl_inc,    // a completion was written: advance, maybe fire the IRQ
   output logic      [NQ-1:0] irq,
+  output logic               tmr_busy,  // a moderation timer is running (the NIC is not idle)
   // which queues have descriptors posted and are enabled
   output logic      [NQ-1:0] pending
 );
@@ -37,6 +43,11 @@ module vd_queue_regs #(
   logic [15:0] r_cons [NQ];
   logic [15:0] r_cprod[NQ];
   logic        r_arm  [NQ];
+  logic [31:0] r_mod  [NQ];      // {timer units, count}
+  logic [NQ*16-1:0] cnt_v;       // completions since the last interrupt
+  logic [NQ*24-1:0] tmr_v;       // moderation timer, cycles left
+  logic [NQ-1:0]    tmr_on;
+  localparam int unsigned UNIT = vd_abi_pkg::IRQ_MOD_UNIT;
 
   localparam int unsigned STRIDE = vd_abi_pkg::Q_STRIDE;
   wire [QW-1:0] wq = QW'(wr_addr / 12'(STRIDE));
@@ -44,16 +55,35 @@ module vd_queue_regs #(
   wire [QW-1:0] rq = QW'(rd_addr / 12'(STRIDE));
   wire [5:0]    ro = 6'(rd_addr % 12'(STRIDE));
   wire          wr_hit = wr_en && (wr_addr < 12'(NQ * STRIDE));
+  // Completions written but not consumed, as an IRQ_ARM write states them
+  // (a completion being written this cycle included).
+  wire [15:0]   arm_pend = r_cprod[wq] + 16'((cpl_inc && sel == wq) ? 1 : 0) - wr_data[31:16];
 
   always_ff @(posedge clk) begin
     if (srst) begin
       for (int i = 0; i < NQ; i++) begin
         r_ring[i] <= '0; r_cpl[i] <= '0; r_log2[i] <= 4'(vd_abi_pkg::MIN_RING_LOG2);
         r_en[i] <= 1'b0; r_prod[i] <= '0; r_cons[i] <= '0; r_cprod[i] <= '0; r_arm[i] <= 1'b0;
+        r_mod[i] <= '0;
       end
       irq <= '0;
+      cnt_v <= '0; tmr_v <= '0; tmr_on <= '0;
     end else begin
       irq <= '0;
+      // moderation timers run down; one that runs out fires an armed queue
+      for (int i = 0; i < NQ; i++) begin
+        if (tmr_on[i]) begin
+          tmr_v[24*i +: 24] <= tmr_v[24*i +: 24] - 24'd1;
+          if (tmr_v[24*i +: 24] <= 24'd1) begin
+            tmr_on[i] <= 1'b0;
+            if (r_arm[i]) begin
+              irq[i] <= 1'b1;
+              r_arm[i] <= 1'b0;
+              cnt_v[16*i +: 16] <= '0;
+            end
+          end
+        end
+      end
       if (wr_hit) begin
         case (32'(wo))
           vd_abi_pkg::REG_Q_RING_LO:   r_ring[wq][31:0]  <= wr_data;
@@ -76,11 +106,22 @@ module vd_queue_regs #(
           vd_abi_pkg::REG_Q_PROD:    r_prod[wq] <= wr_data[15:0];
           vd_abi_pkg::REG_Q_IRQ_ARM: begin
             // The driver arms with the completion count it has consumed. If
-            // the NIC has already written more, fire at once: otherwise a
+            // the NIC has already written more, those count towards the
+            // moderation threshold (with no moderation: fire at once), or a
             // completion landing just before the arm would never be signalled.
-            if (wr_data[0] && (wr_data[31:16] != r_cprod[wq] || (cpl_inc && sel == wq))) irq[wq] <= 1'b1;
-            else r_arm[wq] <= wr_data[0];
+            if (wr_data[0] && arm_pend != 16'd0 && (r_mod[wq][15:0] <= 16'd1 || arm_pend >= r_mod[wq][15:0])) begin
+              irq[wq] <= 1'b1;
+              cnt_v[16*wq +: 16] <= '0;
+            end else begin
+              r_arm[wq] <= wr_data[0];
+              cnt_v[16*wq +: 16] <= arm_pend;
+              if (wr_data[0] && arm_pend != 16'd0 && r_mod[wq][31:16] != 16'd0 && !tmr_on[wq]) begin
+                tmr_on[wq] <= 1'b1;
+                tmr_v[24*wq +: 24] <= 24'(r_mod[wq][31:16]) * 24'(UNIT);
+              end
+            end
           end
+          vd_abi_pkg::REG_Q_IRQ_MOD: r_mod[wq] <= wr_data;
           default: ;
         endcase
       end
@@ -88,8 +129,18 @@ module vd_queue_regs #(
       if (cpl_inc) begin
         r_cprod[sel] <= r_cprod[sel] + 16'd1;
         if (r_arm[sel]) begin
-          irq[sel]   <= 1'b1;
-          r_arm[sel] <= 1'b0;
+          if (r_mod[sel][15:0] <= 16'd1 || cnt_v[16*sel +: 16] + 16'd1 >= r_mod[sel][15:0]) begin
+            irq[sel]   <= 1'b1;
+            r_arm[sel] <= 1'b0;
+            cnt_v[16*sel +: 16] <= '0;
+            tmr_on[sel] <= 1'b0;
+          end else begin
+            cnt_v[16*sel +: 16] <= cnt_v[16*sel +: 16] + 16'd1;
+            if (r_mod[sel][31:16] != 16'd0 && !tmr_on[sel]) begin
+              tmr_on[sel] <= 1'b1;
+              tmr_v[24*sel +: 24] <= 24'(r_mod[sel][31:16]) * 24'(UNIT);
+            end
+          end
         end
       end
     end
@@ -109,10 +160,13 @@ module vd_queue_regs #(
         vd_abi_pkg::REG_Q_CONS:      rd_data = 32'(r_cons[rq]);
         vd_abi_pkg::REG_Q_IRQ_ARM:   rd_data = 32'(r_arm[rq]);
         vd_abi_pkg::REG_Q_CPL_PROD:  rd_data = 32'(r_cprod[rq]);
+        vd_abi_pkg::REG_Q_IRQ_MOD:   rd_data = r_mod[rq];
         default: rd_data = '0;
       endcase
     end
   end
+
+  assign tmr_busy = |tmr_on;
 
   always_comb begin
     ring_base = r_ring[sel];

@@ -121,12 +121,13 @@ module vd_rx_engine #(
   logic [15:0] prod, cons, cpl_prod;
   logic        cons_inc, cpl_inc;
   logic [NQ-1:0] pending;
+  logic          tmr_busy;       // an interrupt moderation timer is running
 
   vd_queue_regs #(.NQ(NQ)) u_regs (
     .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
     .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
     .ring_base, .cpl_base, .size_log2, .prod, .cons, .cpl_prod,
-    .cons_inc, .cpl_inc, .irq, .pending);
+    .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
 
@@ -598,7 +599,7 @@ module vd_rx_engine #(
   assign ev_drop_full   = rx_tvalid && rx_tlast && cur_drop;
   assign ev_desc_err    = cpl_done && status != 16'(vd_abi_pkg::ERR_OK);
   // Prefetch work counts as busy, so skipping idle cycles never skips it.
-  assign busy           = (ps != P_IDLE) || in_frame || (full != 2'b00) || pf_busy ||
+  assign busy           = (ps != P_IDLE) || in_frame || (full != 2'b00) || pf_busy || tmr_busy ||
                           (enable && (pf_want || refill_found));
 endmodule
 `undef VD_B

@@ -71,6 +71,7 @@ module vd_tx_engine #(
   logic [15:0] cons, cpl_prod;
   logic        cons_inc, cpl_inc;
   logic [NQ-1:0] pending;
+  logic          tmr_busy;       // an interrupt moderation timer is running
   /* verilator lint_off UNUSEDSIGNAL */  // TX learns of posted descriptors from `pending`
   logic [15:0] tx_prod;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -79,7 +80,7 @@ module vd_tx_engine #(
     .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
     .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
     .ring_base, .cpl_base, .size_log2, .prod(tx_prod), .cons, .cpl_prod,
-    .cons_inc, .cpl_inc, .irq, .pending);
+    .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
 
@@ -322,6 +323,6 @@ module vd_tx_engine #(
   assign ev_tx_pkt   = ov && tx_tready && olast;
   assign ev_tx_len   = frame_len;
   assign ev_desc_err = cpl_done && status != 16'(vd_abi_pkg::ERR_OK);
-  assign busy        = (state != S_IDLE) || (enable && |pending);
+  assign busy        = (state != S_IDLE) || (enable && |pending) || tmr_busy;
 endmodule
 `default_nettype wire

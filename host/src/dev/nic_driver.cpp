@@ -79,6 +79,9 @@ void NicDriver::setup_ring(Ring& r, bool tx, unsigned q) {
   nic_.mmio_write(reg(abi::REG_Q_CPL_LO), static_cast<std::uint32_t>(r.cpl));
   nic_.mmio_write(reg(abi::REG_Q_CPL_HI), static_cast<std::uint32_t>(r.cpl >> 32));
   nic_.mmio_write(reg(abi::REG_Q_SIZE_LOG2), r.log2);
+  const std::uint32_t units =
+      std::min<std::uint32_t>(0xffff, (cfg_.irq_delay_cycles + abi::IRQ_MOD_UNIT - 1) / abi::IRQ_MOD_UNIT);
+  nic_.mmio_write(reg(abi::REG_Q_IRQ_MOD), units << 16 | cfg_.irq_frames);
   nic_.mmio_write(reg(abi::REG_Q_CTRL), 1u << abi::QCTRL_ENABLE_BIT);
 }
 

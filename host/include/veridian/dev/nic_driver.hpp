@@ -26,6 +26,11 @@ struct DriverConfig {
   std::uint16_t queues = 4;      // queue pairs the driver enables (<= what the NIC has)
   unsigned ring_log2 = 8;        // entries per ring = 2^ring_log2
   std::optional<std::uint32_t> expect_abi_id;  // tests use this to provoke a mismatch
+  // Interrupt moderation for every ring: an interrupt per irq_frames
+  // completions, or irq_delay_cycles after the first unsignalled one
+  // (0 = no timer; rounded up to the NIC's IRQ_MOD_UNIT).
+  std::uint16_t irq_frames = 1;
+  std::uint32_t irq_delay_cycles = 0;
 };
 
 // Ring index arithmetic on free-running 16-bit indices (exposed for unit tests).
