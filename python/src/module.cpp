@@ -91,6 +91,7 @@ PYBIND11_MODULE(_veridian, m) {
       .def_readwrite("dma", &sim::NicSpec::dma)
       .def_readwrite("ring_log2", &sim::NicSpec::ring_log2)
       .def_readwrite("irq_frames", &sim::NicSpec::irq_frames)
+      .def_readwrite("rx_csum", &sim::NicSpec::rx_csum)
       .def_readwrite("irq_delay_ns", &sim::NicSpec::irq_delay_ns)
       .def_readwrite("expect_abi_id", &sim::NicSpec::expect_abi_id)
       .def_readwrite("trace_path", &sim::NicSpec::trace_path);

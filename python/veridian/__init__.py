@@ -62,6 +62,7 @@ class RtlNic:
     trace: Optional[str] = None          # FST waveform path; tracing only when asked
     tx_csum: bool = True                 # let the stack hand UDP checksums to the NIC's RTL
     expect_abi_id: Optional[int] = None  # override the driver's expected ABI id (tests)
+    rx_csum: bool = True                 # let the RTL verify RX checksums (per-queue switch in the NIC)
     irq_frames: int = 1                  # interrupt moderation: completions per interrupt
     irq_delay_ns: float = 0.0            # ... or this long after the first one (0: no timer)
 
@@ -90,6 +91,7 @@ class RtlNic:
         if not 0 <= self.irq_delay_ns <= 0xFFFF * abi.IRQ_MOD_UNIT * 1000.0 / self.clock_mhz:
             raise ValueError("irq_delay_ns out of range")
         s.irq_frames = int(self.irq_frames)
+        s.rx_csum = bool(self.rx_csum)
         s.irq_delay_ns = float(self.irq_delay_ns)
         return s
 

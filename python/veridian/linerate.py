@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     lines = [f"# Veridian RTL NIC line rate, DW={a.width}, 250 MHz, {a.frames} frames per run, 100 GbE "
              f"(preamble and gap counted); fraction of line rate",
              f"{'size':>6} | {'TX gen3':>8} {'TX gen4':>8} | {'RX gen3':>8} {'RX gen4':>8} | "
-             f"{'TX cyc/frame':>12} {'RX cyc/frame':>12} {'line cyc/frame':>14}"]
+             f"{'TX cycles/frame':>15} {'line cycles/frame':>17}"]
     print(lines[0])
     print(lines[1])
     for size in sizes:
@@ -107,8 +107,7 @@ def main(argv=None) -> int:
         line_cycles = (size + WIRE_EXTRA) * 8 / LINE_GBPS / 4.0  # 4 ns per cycle at 250 MHz
         line = (f"{size:>6} | {r['tx', 'gen3']['frac']:>8.1%} {r['tx', 'gen4']['frac']:>8.1%} | "
                 f"{r['rx', 'gen3']['frac']:>8.1%} {r['rx', 'gen4']['frac']:>8.1%} | "
-                f"{r['tx', 'gen4']['cycles_per_frame']:>12.1f} {r['rx', 'gen4']['cycles_per_frame']:>12.1f} "
-                f"{line_cycles:>14.1f}")
+                f"{r['tx', 'gen4']['cycles_per_frame']:>15.1f} {line_cycles:>17.1f}")
         print(line, flush=True)
         lines.append(line)
     lines.append(f"# {time.time() - t0:.0f} s wall")

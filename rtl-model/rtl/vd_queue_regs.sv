@@ -25,6 +25,7 @@ module vd_queue_regs #(
   output logic      [63:0]  cpl_base,
   output logic      [3:0]   size_log2,
   output logic      [15:0]  prod,       // the driver's producer index
+  output logic              no_csum,    // QCTRL_RX_NO_CSUM
   output logic      [15:0]  cons,
   output logic      [15:0]  cpl_prod,
   // engine updates for queue sel
@@ -39,6 +40,7 @@ module vd_queue_regs #(
   logic [63:0] r_cpl  [NQ];
   logic [3:0]  r_log2 [NQ];
   logic        r_en   [NQ];
+  logic        r_nocs [NQ];      // QCTRL_RX_NO_CSUM
   logic [15:0] r_prod [NQ];
   logic [15:0] r_cons [NQ];
   logic [15:0] r_cprod[NQ];
@@ -63,7 +65,7 @@ module vd_queue_regs #(
     if (srst) begin
       for (int i = 0; i < NQ; i++) begin
         r_ring[i] <= '0; r_cpl[i] <= '0; r_log2[i] <= 4'(vd_abi_pkg::MIN_RING_LOG2);
-        r_en[i] <= 1'b0; r_prod[i] <= '0; r_cons[i] <= '0; r_cprod[i] <= '0; r_arm[i] <= 1'b0;
+        r_en[i] <= 1'b0; r_nocs[i] <= 1'b0; r_prod[i] <= '0; r_cons[i] <= '0; r_cprod[i] <= '0; r_arm[i] <= 1'b0;
         r_mod[i] <= '0;
       end
       irq <= '0;
@@ -98,6 +100,7 @@ module vd_queue_regs #(
           end
           vd_abi_pkg::REG_Q_CTRL: begin
             r_en[wq] <= wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
+            r_nocs[wq] <= wr_data[vd_abi_pkg::QCTRL_RX_NO_CSUM_BIT];
             if (!wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT]) begin
               // Disabling a queue rewinds it, as a driver expects before re-init.
               r_prod[wq] <= '0; r_cons[wq] <= '0; r_cprod[wq] <= '0; r_arm[wq] <= 1'b0;
@@ -155,7 +158,7 @@ module vd_queue_regs #(
         vd_abi_pkg::REG_Q_CPL_LO:    rd_data = r_cpl[rq][31:0];
         vd_abi_pkg::REG_Q_CPL_HI:    rd_data = r_cpl[rq][63:32];
         vd_abi_pkg::REG_Q_SIZE_LOG2: rd_data = 32'(r_log2[rq]);
-        vd_abi_pkg::REG_Q_CTRL:      rd_data = 32'(r_en[rq]);
+        vd_abi_pkg::REG_Q_CTRL:      rd_data = 32'(r_en[rq]) | (32'(r_nocs[rq]) << vd_abi_pkg::QCTRL_RX_NO_CSUM_BIT);
         vd_abi_pkg::REG_Q_PROD:      rd_data = 32'(r_prod[rq]);
         vd_abi_pkg::REG_Q_CONS:      rd_data = 32'(r_cons[rq]);
         vd_abi_pkg::REG_Q_IRQ_ARM:   rd_data = 32'(r_arm[rq]);
@@ -173,6 +176,7 @@ module vd_queue_regs #(
     cpl_base  = r_cpl[sel];
     size_log2 = r_log2[sel];
     prod      = r_prod[sel];
+    no_csum   = r_nocs[sel];
     cons      = r_cons[sel];
     cpl_prod  = r_cprod[sel];
     for (int i = 0; i < NQ; i++) pending[i] = r_en[i] && (r_prod[i] != r_cons[i]);

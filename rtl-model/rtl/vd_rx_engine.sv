@@ -73,16 +73,22 @@ module vd_rx_engine #(
   localparam int MIN_FRAME = 14;
 
   // ---------------------------------------------------------------- slots
-  logic [DW-1:0] mem [2 * DEPTH];
-  logic [1:0]    full;          // slot holds a frame (set on its last beat)
-  logic [1:0]    hashed;        // ... and the RSS unit has classified it
-  logic [15:0]   slot_len [2];
-  logic [31:0]   slot_hash [2];
-  logic [2:0]    slot_rtype [2];
+  // NS slots form a FIFO: the wire fills slot wslot while the process side
+  // empties slot pslot, so a burst of NS frames can wait out a stall.
+  localparam int NS  = 4;
+  localparam int SW  = $clog2(NS);
+  localparam int MAW = $clog2(NS * DEPTH);
+  logic [DW-1:0] mem [NS * DEPTH];
+  logic [NS-1:0] full;          // slot holds a frame (set on its last beat)
+  logic [NS-1:0] hashed;        // ... and the RSS unit has classified it
+  logic [15:0]   slot_len [NS];
+  logic [31:0]   slot_hash [NS];
+  logic [2:0]    slot_rtype [NS];
 
   // receive side
-  logic          in_frame, dropping, rx_slot;
-  logic          wslot;         // next slot to fill; slots form a 2-entry FIFO with pslot
+  logic          in_frame, dropping;
+  logic [SW-1:0] rx_slot;
+  logic [SW-1:0] wslot;         // next slot to fill
   logic [AW:0]   rx_beat;
   logic          rx_oversize;
 
@@ -94,10 +100,10 @@ module vd_rx_engine #(
   endfunction
 
   wire        free_slot_avail = !full[wslot];
-  wire        free_slot       = wslot;
+  wire [SW-1:0] free_slot     = wslot;
   wire        start           = rx_tvalid && !in_frame;
   wire        cur_drop        = start ? !free_slot_avail : dropping;
-  wire        cur_slot        = start ? free_slot : rx_slot;
+  wire [SW-1:0] cur_slot      = start ? free_slot : rx_slot;
   wire [AW:0] cur_beat        = start ? '0 : rx_beat;
   wire [15:0] rx_len_now      = 16'(32'(cur_beat) * BB) + keep_bytes(rx_tkeep);
   // The flag belongs to the frame in progress: a new frame starts clean.
@@ -108,7 +114,7 @@ module vd_rx_engine #(
   // ---------------------------------------------------------------- process side
   typedef enum logic [2:0] {P_IDLE, P_DESC, P_DATA, P_CSUM, P_CPL, P_DROP} pstate_t;
   pstate_t ps;
-  logic          pslot;         // slot being processed (frames are served in arrival order)
+  logic [SW-1:0] pslot;         // slot being processed (frames are served in arrival order)
   logic [QW-1:0] q;
   logic [15:0]   status;
   logic [15:0]   plen;
@@ -119,6 +125,7 @@ module vd_rx_engine #(
   logic [63:0] ring_base, cpl_base;
   logic [3:0]  size_log2;
   logic [15:0] prod, cons, cpl_prod;
+  logic        no_csum;       // this queue does not want checksums verified
   logic        cons_inc, cpl_inc;
   logic [NQ-1:0] pending;
   logic          tmr_busy;       // an interrupt moderation timer is running
@@ -126,7 +133,7 @@ module vd_rx_engine #(
   vd_queue_regs #(.NQ(NQ)) u_regs (
     .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
     .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
-    .ring_base, .cpl_base, .size_log2, .prod, .cons, .cpl_prod,
+    .ring_base, .cpl_base, .size_log2, .prod, .no_csum, .cons, .cpl_prod,
     .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
@@ -369,7 +376,8 @@ module vd_rx_engine #(
   // the frame length). Stage 1 (the cycle after the last beat) hands the
   // window to the RSS unit; its registered result arrives in stage 2.
   logic [8*HB-1:0] rx_hdr;
-  logic            rss1_valid, rss1_slot, rss2_slot;
+  logic            rss1_valid;
+  logic [SW-1:0]   rss1_slot, rss2_slot;
   logic [15:0]     rss1_len;
   logic            rss_out_valid;
   logic [31:0]     rss_out_hash;
@@ -405,7 +413,7 @@ module vd_rx_engine #(
   logic          ov;
   logic [DW-1:0] od;
   logic          olast;
-  logic [AW:0]   rd_ptr;
+  logic [MAW-1:0] rd_ptr;
   wire           adv = !ov || wr_ready;
 
   logic [127:0] cpl;
@@ -424,10 +432,9 @@ module vd_rx_engine #(
     if (srst) begin
       full <= '0;
       hashed <= '0;
-      wslot <= 1'b0;
-      in_frame <= 1'b0; dropping <= 1'b0; rx_slot <= 1'b0; rx_beat <= '0; rx_oversize <= 1'b0;
-      slot_len[0] <= '0; slot_len[1] <= '0;
-      ps <= P_IDLE; pslot <= 1'b0; q <= '0; d_addr <= '0; d_len <= '0; status <= '0; plen <= '0;
+      wslot <= '0;
+      in_frame <= 1'b0; dropping <= 1'b0; rx_slot <= '0; rx_beat <= '0; rx_oversize <= 1'b0;
+      ps <= P_IDLE; pslot <= '0; q <= '0; d_addr <= '0; d_len <= '0; status <= '0; plen <= '0;
       issued <= '0; ov <= 1'b0; olast <= 1'b0; rd_ptr <= '0; cpl_beat <= '0;
     end else begin
       // ---- receive
@@ -438,12 +445,12 @@ module vd_rx_engine #(
         rx_beat  <= cur_beat + 1'b1;
         rx_oversize <= oversize_now;
         if (!cur_drop && !oversize_now)
-          mem[(AW+1)'(cur_slot ? DEPTH : 0) + cur_beat] <= rx_tdata;
+          mem[MAW'(32'(cur_slot) * DEPTH) + MAW'(cur_beat)] <= rx_tdata;
         if (rx_tlast && !cur_drop && !oversize_now && !rx_tuser && rx_len_now >= 16'(MIN_FRAME)) begin
           full[cur_slot] <= 1'b1;
           hashed[cur_slot] <= 1'b0;
           slot_len[cur_slot] <= rx_len_now;
-          wslot <= ~cur_slot;
+          wslot <= cur_slot + 1'b1;
         end
       end
       if (rss_out_valid) begin
@@ -468,7 +475,7 @@ module vd_rx_engine #(
         P_DESC: if (pop) begin
           d_addr <= q_ent[63:0];
           d_len  <= q_ent[79:64];
-          issued <= '0; ov <= 1'b0; rd_ptr <= pslot ? (AW+1)'(DEPTH) : '0;
+          issued <= '0; ov <= 1'b0; rd_ptr <= MAW'(32'(pslot) * DEPTH);
           csum_s <= '0;
           if (q_ent[80]) begin
             status <= 16'(vd_abi_pkg::ERR_DMA);
@@ -505,14 +512,14 @@ module vd_rx_engine #(
         P_CPL: if (wr_ready) begin
           if (32'(cpl_beat) == CPL_BEATS - 1) begin
             cpl_beat <= '0;
-            pslot <= ~pslot;
+            pslot <= pslot + 1'b1;
             ps <= P_IDLE;
           end else begin
             cpl_beat <= cpl_beat + 1'b1;
           end
         end
         P_DROP: begin
-          pslot <= ~pslot;
+          pslot <= pslot + 1'b1;
           ps <= P_IDLE;
         end
         default: ps <= P_IDLE;
@@ -560,7 +567,7 @@ module vd_rx_engine #(
     cpl = '0;
     cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
     cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? plen : 16'd0;
-    cpl[vd_abi_pkg::CPL_CSUM_LSB +: 8]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? {4'd0, csum_res} : 8'd0;
+    cpl[vd_abi_pkg::CPL_CSUM_LSB +: 8]    = (status == 16'(vd_abi_pkg::ERR_OK) && !no_csum) ? {4'd0, csum_res} : 8'd0;
     cpl[vd_abi_pkg::CPL_RSS_HASH_LSB +: 32] = slot_hash[pslot];
     cpl[vd_abi_pkg::CPL_RSS_TYPE_LSB +: 8]  = 8'(slot_rtype[pslot]);
     cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = status;
@@ -599,7 +606,7 @@ module vd_rx_engine #(
   assign ev_drop_full   = rx_tvalid && rx_tlast && cur_drop;
   assign ev_desc_err    = cpl_done && status != 16'(vd_abi_pkg::ERR_OK);
   // Prefetch work counts as busy, so skipping idle cycles never skips it.
-  assign busy           = (ps != P_IDLE) || in_frame || (full != 2'b00) || pf_busy || tmr_busy ||
+  assign busy           = (ps != P_IDLE) || in_frame || (full != '0) || pf_busy || tmr_busy ||
                           (enable && (pf_want || refill_found));
 endmodule
 `undef VD_B

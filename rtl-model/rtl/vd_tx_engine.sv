@@ -74,12 +74,13 @@ module vd_tx_engine #(
   logic          tmr_busy;       // an interrupt moderation timer is running
   /* verilator lint_off UNUSEDSIGNAL */  // TX learns of posted descriptors from `pending`
   logic [15:0] tx_prod;
+  logic        tx_no_csum;  // an RX-only control
   /* verilator lint_on UNUSEDSIGNAL */
 
   vd_queue_regs #(.NQ(NQ)) u_regs (
     .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
     .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
-    .ring_base, .cpl_base, .size_log2, .prod(tx_prod), .cons, .cpl_prod,
+    .ring_base, .cpl_base, .size_log2, .prod(tx_prod), .no_csum(tx_no_csum), .cons, .cpl_prod,
     .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);

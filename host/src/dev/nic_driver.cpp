@@ -82,7 +82,8 @@ void NicDriver::setup_ring(Ring& r, bool tx, unsigned q) {
   const std::uint32_t units =
       std::min<std::uint32_t>(0xffff, (cfg_.irq_delay_cycles + abi::IRQ_MOD_UNIT - 1) / abi::IRQ_MOD_UNIT);
   nic_.mmio_write(reg(abi::REG_Q_IRQ_MOD), units << 16 | cfg_.irq_frames);
-  nic_.mmio_write(reg(abi::REG_Q_CTRL), 1u << abi::QCTRL_ENABLE_BIT);
+  nic_.mmio_write(reg(abi::REG_Q_CTRL), 1u << abi::QCTRL_ENABLE_BIT |
+                                           (!tx && !cfg_.rx_csum ? 1u << abi::QCTRL_RX_NO_CSUM_BIT : 0u));
 }
 
 void NicDriver::set_rss(const RssConfig& c) {

@@ -33,7 +33,7 @@ RtlNic::RtlNic(Scheduler& sched, HostMemory& mem, MacAddr mac, RtlNicConfig cfg)
   features_.rx_queues = driver_.queues();
   features_.mtu = cfg_.mtu;
   features_.tx_csum_partial = cfg_.tx_csum && ((driver_.nic_features() >> abi::FEAT_TX_CSUM_BIT) & 1u);
-  features_.rx_csum = (driver_.nic_features() >> abi::FEAT_RX_CSUM_BIT) & 1u;
+  features_.rx_csum = cfg_.driver.rx_csum && ((driver_.nic_features() >> abi::FEAT_RX_CSUM_BIT) & 1u);
   features_.rx_hash = (driver_.nic_features() >> abi::FEAT_RSS_BIT) & 1u;
   extra_["tx_drop_no_link"] = 0;
   extra_["tx_drop_oversize"] = 0;

@@ -23,6 +23,7 @@ std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, Ma
     c.driver.ring_log2 = spec.ring_log2;
     c.driver.expect_abi_id = spec.expect_abi_id;
     c.driver.irq_frames = spec.irq_frames;
+    c.driver.rx_csum = spec.rx_csum;
     c.driver.irq_delay_cycles = static_cast<std::uint32_t>(std::ceil(spec.irq_delay_ns * spec.clock_mhz / 1000.0));
     c.mtu = spec.mtu;
     c.trace_path = spec.trace_path;

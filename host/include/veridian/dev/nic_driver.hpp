@@ -29,6 +29,7 @@ struct DriverConfig {
   // Interrupt moderation for every ring: an interrupt per irq_frames
   // completions, or irq_delay_cycles after the first unsignalled one
   // (0 = no timer; rounded up to the NIC's IRQ_MOD_UNIT).
+  bool rx_csum = true;  // let the NIC verify RX checksums (else QCTRL_RX_NO_CSUM on every RX ring)
   std::uint16_t irq_frames = 1;
   std::uint32_t irq_delay_cycles = 0;
 };

@@ -28,6 +28,7 @@ struct NicSpec {
   double clock_mhz = 250.0;
   rtl::DmaConfig dma{};
   unsigned ring_log2 = 8;
+  bool rx_csum = true;               // RtlNic: let the RTL verify RX checksums
   std::uint16_t irq_frames = 1;      // interrupt moderation: completions per interrupt
   double irq_delay_ns = 0;           // ... or this long after the first (0 = no timer)
   std::optional<std::uint32_t> expect_abi_id;
