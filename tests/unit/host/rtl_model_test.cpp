@@ -904,7 +904,7 @@ TEST_P(RtlModel, TxPartialChecksumMatchesTheReferenceModel) {
   ASSERT_NE(r.reg(vd::abi::REG_FEATURES) & (1u << vd::abi::FEAT_TX_CSUM_BIT), 0u);
   std::mt19937 rng(20261125u + GetParam());
   std::uniform_int_distribution<std::size_t> len_d(16, vd::abi::MAX_FRAME);
-  constexpr int kFrames = 400;
+  constexpr int kFrames = 10000;
   for (int k = 0; k < kFrames; ++k) {
     const std::size_t n = k < 40 ? 16 + std::size_t(k) : len_d(rng);
     Bytes f = random_frame(rng, n);
@@ -1001,7 +1001,7 @@ TEST_P(RtlModel, RxChecksumStatusMatchesTheReferenceModel) {
   r.drv->init();
   ASSERT_NE(r.reg(vd::abi::REG_FEATURES) & (1u << vd::abi::FEAT_RX_CSUM_BIT), 0u);
   std::mt19937 rng(777u + GetParam());
-  constexpr int kFrames = 1500;
+  constexpr int kFrames = 10000;
   int good_l4 = 0, bad_l4 = 0, bad_ip = 0;
   for (int k = 0; k < kFrames; ++k) {
     const Bytes f = random_ip_frame(rng);
