@@ -65,9 +65,9 @@ std::string_view to_string(CsumStatus s) {
   return "?";
 }
 
-RxCsum verify(std::span<const std::uint8_t> frame) {
+RxCsum verify(std::span<const std::uint8_t> frame, std::size_t parse_window) {
   RxCsum r;
-  const LayoutResult pr = parse_layout(frame);
+  const LayoutResult pr = parse_layout(frame, parse_window);
   if (!pr.ok()) return r;
   const FrameLayout& l = pr.layout;
   if (l.l3 == L3Type::ipv4) {
@@ -75,6 +75,7 @@ RxCsum verify(std::span<const std::uint8_t> frame) {
   }
   const std::size_t field = l4_csum_field(l);
   if (field == 0) return r;
+  if (parse_window < 8 || l.l4_off > parse_window - 8) return r;  // past what the parser sees
   if (l.l4_proto == kProtoUdp && be::load16(frame, field) == 0) {
     r.l4 = l.l3 == L3Type::ipv4 ? CsumStatus::not_checked : CsumStatus::bad;
     return r;

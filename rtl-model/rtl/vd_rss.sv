@@ -34,6 +34,15 @@ module vd_rss #(
   output logic                 out_valid,
   output logic      [31:0]     out_hash,
   output logic      [2:0]      out_type,
+  // the parse, for the RX checksum verifier (valid with out_valid)
+  output logic                 out_ok,      // Ethernet + IPv4/IPv6 (+ extension headers) parsed
+  output logic                 out_vlan,    // one 802.1Q tag: IP starts at 18, else 14
+  output logic                 out_v4,
+  output logic                 out_frag,
+  output logic      [7:0]      out_proto,   // L4 protocol (last next-header for IPv6)
+  output logic      [7:0]      out_l4,      // L4 offset, when out_l4win
+  output logic                 out_l4win,   // the L4 header's first 8 bytes lie in the window
+  output logic      [16:0]     out_l3end,   // one past the IP datagram
   // indirection
   input  wire logic [TW-1:0]   lk_hash,     // the hash's low bits pick the entry
   output logic      [QW-1:0]   lk_queue
@@ -92,7 +101,9 @@ module vd_rss #(
   // Byte k after the Ethernet header (vlan picks one of two places).
 `define VD_L3B(h, vlan, k) ((vlan) ? h[8 * (18 + (k)) +: 8] : h[8 * (14 + (k)) +: 8])
 
-  function automatic logic [34:0] classify(input logic [8*HB-1:0] h, input logic [15:0] flen,
+  // Returns {parse[37:0], type[2:0], hash[31:0]}; parse is
+  // {l3end[16:0], l4win, l4[7:0], proto[7:0], frag, v4, vlan, ok}.
+  function automatic logic [72:0] classify(input logic [8*HB-1:0] h, input logic [15:0] flen,
                                            input logic [6:0] en, input logic [319:0] k);
     logic        vlan, v4, v6, ok, ok4, frag, frag4, walk, act, stop, bad, step;
     logic [7:0]  b0, b1;
@@ -170,7 +181,8 @@ module vd_rss #(
     // Toeplitz: every set input bit i XORs in key bits [i, i+32).
     hsh = '0;
     for (int i = 0; i < 288; i++) hsh = hsh ^ (k[319 - i -: 32] & {32{in[287 - i]}});
-    classify = {typ, (typ == 3'd0) ? 32'd0 : hsh};
+    classify = {l3end, l4 + 17'd8 <= 17'(HB), 8'(l4), proto, frag, v4, vlan, ok,
+                typ, (typ == 3'd0) ? 32'd0 : hsh};
   endfunction
 
   // The same logic for both tools, evaluated differently: Verilator runs the
@@ -179,19 +191,22 @@ module vd_rss #(
   // would otherwise carry the function's temporaries through the enable's
   // mux tree, which it handles very slowly).
 `ifdef SYNTHESIS
-  wire [34:0] cls = classify(in_hdr, in_len, types, key);
+  wire [72:0] cls = classify(in_hdr, in_len, types, key);
 `endif
   always_ff @(posedge clk) begin
     if (srst) begin
       out_valid <= 1'b0;
       out_hash  <= '0;
       out_type  <= '0;
+      {out_l3end, out_l4win, out_l4, out_proto, out_frag, out_v4, out_vlan, out_ok} <= '0;
     end else begin
       out_valid <= in_valid;
 `ifdef SYNTHESIS
-      if (in_valid) {out_type, out_hash} <= cls;
+      if (in_valid) {out_l3end, out_l4win, out_l4, out_proto, out_frag, out_v4, out_vlan, out_ok,
+                     out_type, out_hash} <= cls;
 `else
-      if (in_valid) {out_type, out_hash} <= classify(in_hdr, in_len, types, key);
+      if (in_valid) {out_l3end, out_l4win, out_l4, out_proto, out_frag, out_v4, out_vlan, out_ok,
+                     out_type, out_hash} <= classify(in_hdr, in_len, types, key);
 `endif
     end
   end

@@ -84,6 +84,7 @@ module vd_rx_engine #(
   logic [15:0]   slot_len [NS];
   logic [31:0]   slot_hash [NS];
   logic [2:0]    slot_rtype [NS];
+  logic [37:0]   slot_pi [NS];   // the RSS unit's parse, for the checksum verifier
 
   // receive side
   logic          in_frame, dropping;
@@ -283,6 +284,7 @@ module vd_rx_engine #(
   logic [AW:0]     obeat;       // index of the beat held in od
   logic [31:0]     csum_s;      // sum of the IP datagram's 16-bit words so far
   logic [3:0]      csum_res;    // {l4, ip} status for the completion
+  logic [37:0]     ppi;         // the frame's parse (from the RSS unit)
 
   function automatic logic [15:0] fold32(input logic [31:0] x);
     logic [16:0] a;
@@ -297,23 +299,19 @@ module vd_rx_engine #(
 `define VD_B(h, i) h[8*(i) +: 8]
   // Byte j of the header once the beat in od (beat obeat) has been taken in.
 `define VD_MB(j) ((32'(obeat) == (j) / BB) ? od[8*((j) % BB) +: 8] : hdr[8*(j) +: 8])
-  // One past the IP datagram, from a header byte reader (IPv4 total length or IPv6 payload length).
-`define VD_IP_END(B) (((B(12)) == 8'h86 && (B(13)) == 8'hDD) ? 17'd54 + 17'({B(18), B(19)}) \
-                                                             : 17'd14 + 17'({B(16), B(17)}))
-`define VD_HB(i) `VD_B(h, i)
-`define VD_HDR(i) `VD_B(hdr, i)
 
   // Sum of the datagram's words in beat k: bytes 14 .. min(IP end, frame end).
   // Bytes below 34 precede any possible IP end, so the length field is only
   // needed once it has been seen.
   function automatic logic [31:0] beat_words(input logic [DW-1:0] d, input logic [AW:0] k,
-                                             input logic [16:0] l3e, input logic [15:0] flen);
+                                             input logic [4:0] l3, input logic [16:0] l3e,
+                                             input logic [15:0] flen);
     logic [31:0] acc;
     int unsigned pos;
     acc = '0;
     for (int i = 0; i < BB; i++) begin
       pos = 32'(k) * BB + i;
-      if (pos >= 14 && pos < 32'(flen) && (pos < 34 || pos < 32'(l3e))) begin
+      if (pos >= 32'(l3) && pos < 32'(flen) && pos < 32'(l3e)) begin
         if ((pos & 1) == 0) acc = acc + {16'h0, d[8*i +: 8], 8'h00};
         else                acc = acc + {24'h0, d[8*i +: 8]};
       end
@@ -321,50 +319,41 @@ module vd_rx_engine #(
     beat_words = acc;
   endfunction
 
-  // {l4 status, ip status} once the whole frame has been summed.
+  // {l4 status, ip status} once the whole frame has been summed, from the
+  // header window, the datagram sum and the RSS unit's parse of the frame
+  // (pi: {l3end[16:0], l4win, l4[7:0], proto[7:0], frag, v4, vlan, ok}).
   function automatic logic [3:0] csum_verdict(input logic [8*HB-1:0] h, input logic [31:0] dsum,
-                                              input logic [15:0] flen);
-    logic        v4, v6, ok4, ok6, frag, tcp, udp, uzero;
-    logic [5:0]  ihl4;
-    logic [16:0] l3e, l4len;
-    logic [6:0]  l4o;
-    logic [7:0]  proto;
+                                              input logic [37:0] pi);
+    logic        ok, vlan, v4, frag, l4win, tcp, udp, uzero;
+    logic [7:0]  proto, l4;
+    logic [16:0] l3end, l4len;
+    logic [4:0]  l3;
     logic [31:0] hsum, psum;
     logic [15:0] h16, l4v;
     logic [1:0]  ip_st, l4_st;
-    logic [7:0]  b14;
-    logic [5:0]  b20;  // IPv4 flags (MF) and fragment offset high bits
-    b14   = `VD_B(h, 14);
-    b20   = h[8*20 +: 6];
-    v4    = `VD_B(h, 12) == 8'h08 && `VD_B(h, 13) == 8'h00 && b14[7:4] == 4'd4;
-    v6    = `VD_B(h, 12) == 8'h86 && `VD_B(h, 13) == 8'hDD && b14[7:4] == 4'd6;
-    ihl4  = {b14[3:0], 2'b00};
-    l3e   = `VD_IP_END(`VD_HB);
-    ok4   = v4 && flen >= 16'd34 && ihl4 >= 6'd20 && 17'({`VD_B(h, 16), `VD_B(h, 17)}) >= 17'(ihl4) && l3e <= 17'(flen);
-    ok6   = v6 && flen >= 16'd54 && l3e <= 17'(flen);
-    l4o   = v4 ? 7'd14 + 7'(ihl4) : 7'd54;
-    l4len = l3e - 17'(l4o);
-    proto = v4 ? `VD_B(h, 23) : `VD_B(h, 20);
-    frag  = v4 && (b20[5] || {b20[4:0], `VD_B(h, 21)} != 13'd0);
+    {l3end, l4win, l4, proto, frag, v4, vlan, ok} = pi;
+    l3    = vlan ? 5'd18 : 5'd14;
+    l4len = l3end - 17'(l4);
     tcp   = proto == 8'd6 && l4len >= 17'd20;
     udp   = proto == 8'd17 && l4len >= 17'd8;
-    uzero = {`VD_B(h, 32'(l4o) + 6), `VD_B(h, 32'(l4o) + 7)} == 16'd0;
-    hsum = '0;  // IP header: IHL*4 bytes (IPv4) or the 40-byte fixed header (IPv6)
-    // Sums written as masked adds (no reads under a condition: see vd_rss).
-    for (int j = 0; j < 60; j++)
-      hsum = hsum + ((((v4 && j < 32'(ihl4)) || (v6 && j < 40)) ? 32'hFFFF_FFFF : 32'h0) &
-                     (((j & 1) == 0) ? {16'h0, `VD_B(h, 14 + j), 8'h00} : {24'h0, `VD_B(h, 14 + j)}));
+    uzero = {`VD_B(h, 32'(l4) + 6), `VD_B(h, 32'(l4) + 7)} == 16'd0;
+    // IP header and extension headers: bytes [l3, l4). Masked adds, no reads
+    // under a condition (see vd_rss).
+    hsum = '0;
+    for (int j = 14; j < HB; j++)
+      hsum = hsum + (((j >= 32'(l3) && j < 32'(l4)) ? 32'hFFFF_FFFF : 32'h0) &
+                     (((j & 1) == 0) ? {16'h0, `VD_B(h, j), 8'h00} : {24'h0, `VD_B(h, j)}));
     psum = 32'(proto) + 32'(l4len[15:0]) + 32'(l4len[16]);  // pseudo-header
     for (int j = 0; j < 32; j += 2) begin
-      psum = psum + ((v4 && j < 8) ? 32'({`VD_B(h, 26 + j), `VD_B(h, 27 + j)}) : 32'd0)
-                  + (v6 ? 32'({`VD_B(h, 22 + j), `VD_B(h, 23 + j)}) : 32'd0);
+      psum = psum + ((v4 && j < 8) ? 32'({`VD_B(h, 32'(l3) + 12 + j), `VD_B(h, 32'(l3) + 13 + j)}) : 32'd0)
+                  + (!v4 ? 32'({`VD_B(h, 32'(l3) + 8 + j), `VD_B(h, 32'(l3) + 9 + j)}) : 32'd0);
     end
     h16 = fold32(hsum);
-    // L4 sum = datagram sum - IP header sum + pseudo-header (one's complement)
+    // L4 sum = datagram sum - headers' sum + pseudo-header (one's complement)
     l4v = fold32(32'(fold32(dsum)) + 32'({16'h0, ~h16}) + 32'(fold32(psum)));
-    ip_st = ok4 ? (h16 == 16'hFFFF ? 2'(vd_abi_pkg::CSUM_GOOD) : 2'(vd_abi_pkg::CSUM_BAD))
-                : 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
-    if (!(ok4 || ok6) || frag || !(tcp || udp)) l4_st = 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
+    ip_st = (ok && v4) ? (h16 == 16'hFFFF ? 2'(vd_abi_pkg::CSUM_GOOD) : 2'(vd_abi_pkg::CSUM_BAD))
+                       : 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
+    if (!ok || frag || !(tcp || udp) || !l4win) l4_st = 2'(vd_abi_pkg::CSUM_NOT_CHECKED);
     else if (udp && uzero) l4_st = v4 ? 2'(vd_abi_pkg::CSUM_NOT_CHECKED) : 2'(vd_abi_pkg::CSUM_BAD);
     else l4_st = (l4v == 16'hFFFF || l4v == 16'h0000) ? 2'(vd_abi_pkg::CSUM_GOOD) : 2'(vd_abi_pkg::CSUM_BAD);
     csum_verdict = {l4_st, ip_st};
@@ -382,6 +371,7 @@ module vd_rx_engine #(
   logic            rss_out_valid;
   logic [31:0]     rss_out_hash;
   logic [2:0]      rss_out_type;
+  logic [37:0]     rss_out_pi;
   logic [QW-1:0]   rss_q;
   wire  [QW-1:0]   steer_q = (slot_rtype[pslot] != 3'd0) ? rss_q : default_q;
 
@@ -406,6 +396,9 @@ module vd_rx_engine #(
     .csr_rd_addr(rss_rd_addr), .csr_rd_data(rss_rd_data),
     .in_valid(rss1_valid), .in_hdr(rx_hdr), .in_len(rss1_len),
     .out_valid(rss_out_valid), .out_hash(rss_out_hash), .out_type(rss_out_type),
+    .out_ok(rss_out_pi[0]), .out_vlan(rss_out_pi[1]), .out_v4(rss_out_pi[2]), .out_frag(rss_out_pi[3]),
+    .out_proto(rss_out_pi[11:4]), .out_l4(rss_out_pi[19:12]), .out_l4win(rss_out_pi[20]),
+    .out_l3end(rss_out_pi[37:21]),
     .lk_hash(slot_hash[pslot][$clog2(vd_abi_pkg::RSS_TABLE_SIZE)-1:0]), .lk_queue(rss_q));
 
   // data write pipeline: registered read of the slot memory
@@ -457,6 +450,7 @@ module vd_rx_engine #(
         hashed[rss2_slot] <= 1'b1;
         slot_hash[rss2_slot] <= rss_out_hash;
         slot_rtype[rss2_slot] <= rss_out_type;
+        slot_pi[rss2_slot] <= rss_out_pi;
       end
       if (slot_release) full[pslot] <= 1'b0;
 
@@ -464,6 +458,7 @@ module vd_rx_engine #(
       case (ps)
         P_IDLE: if (full[pslot] && hashed[pslot]) begin
           plen <= slot_len[pslot];
+          ppi <= slot_pi[pslot];
           q <= steer_q;
           status <= '0;
           ps <= (enable && pending[steer_q]) ? P_DESC : P_DROP;
@@ -540,21 +535,19 @@ module vd_rx_engine #(
   // elsewhere. For synthesis the verdict is one combinational cone into the
   // register (same logic; see vd_rss for why yosys wants it that way).
 `ifdef SYNTHESIS
-  wire [3:0] verdict = csum_verdict(hdr, csum_s, plen);
+  wire [3:0] verdict = csum_verdict(hdr, csum_s, ppi);
 `endif
   always_ff @(posedge clk) begin
     if (ps == P_DATA && ov && wr_ready) begin
       if (32'(obeat) * BB < HB) begin  // a beat that carries header bytes
         for (int j = 0; j < HB; j++) hdr[8*j +: 8] <= `VD_MB(j);
-        csum_s <= csum_s + beat_words(od, obeat, `VD_IP_END(`VD_MB), plen);
-      end else begin
-        csum_s <= csum_s + beat_words(od, obeat, `VD_IP_END(`VD_HDR), plen);
       end
+      csum_s <= csum_s + beat_words(od, obeat, ppi[1] ? 5'd18 : 5'd14, ppi[37:21], plen);
     end
 `ifdef SYNTHESIS
     if (ps == P_CSUM) csum_res <= verdict;
 `else
-    if (ps == P_CSUM) csum_res <= csum_verdict(hdr, csum_s, plen);
+    if (ps == P_CSUM) csum_res <= csum_verdict(hdr, csum_s, ppi);
 `endif
   end
 
@@ -611,7 +604,4 @@ module vd_rx_engine #(
 endmodule
 `undef VD_B
 `undef VD_MB
-`undef VD_IP_END
-`undef VD_HB
-`undef VD_HDR
 `default_nettype wire

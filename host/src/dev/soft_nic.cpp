@@ -117,7 +117,7 @@ void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
     ++counters_["rx_drop_no_buffer"];
     return;
   }
-  const auto cs = offload::verify(frame);
+  const auto cs = offload::verify(frame, abi::PARSE_WINDOW);  // the RTL NIC's parser window
   p.meta.rx_csum_ip = static_cast<OffloadMeta::Csum>(cs.ip);
   p.meta.rx_csum_l4 = static_cast<OffloadMeta::Csum>(cs.l4);
   if (rss_.types != 0) {

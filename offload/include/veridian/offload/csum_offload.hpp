@@ -47,6 +47,10 @@ struct RxCsum {
 // lengths), fragments, other protocols and L4 headers shorter than their
 // minimum are not_checked. UDP checksum 0 over IPv4 means "none sent":
 // not_checked (accepted); over IPv6 it is forbidden: bad.
-RxCsum verify(std::span<const std::uint8_t> frame);
+// `parse_window` models the NIC, which parses only the first PARSE_WINDOW
+// bytes: an extension-header chain that leaves the window (see parse_layout),
+// or an L4 header whose first 8 bytes do not lie inside it, gives L4
+// not_checked. The default sees the whole frame.
+RxCsum verify(std::span<const std::uint8_t> frame, std::size_t parse_window = SIZE_MAX);
 
 }  // namespace vd::offload
