@@ -22,6 +22,7 @@ struct RtlNicConfig {
   std::size_t buffers = 4096;          // packet buffers in host memory
   std::string trace_path;              // FST waveform; empty = none
   bool tx_csum = true;                 // use the NIC's TX checksum offload when it has one
+  bool tso = true;                     // advertise TSO when the NIC has it (FEATURES.TSO)
 };
 
 struct RtlNicRunStats {
