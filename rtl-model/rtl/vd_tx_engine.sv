@@ -63,7 +63,7 @@ module vd_tx_engine #(
 
   typedef enum logic [4:0] {S_IDLE, S_DESC_REQ, S_DESC_WAIT, S_DATA_REQ, S_DATA_WAIT, S_EMIT, S_CPL,
                             S_HDR_REQ, S_HDR_WAIT, S_P_IP, S_P_DEC, S_P_EXT, S_P_L4, S_CHECK, S_HSUM,
-                            S_SEG, S_XREQ, S_FIN} state_t;
+                            S_SEG, S_XREQ, S_PREP, S_PREP2} state_t;
   state_t state;
 
   // ---------------------------------------------------------------- queues
@@ -133,12 +133,13 @@ module vd_tx_engine #(
   // ---------------------------------------------------------------- header engine (full checksum, TSO)
   // The first HBYTES bytes of the frame are read once into `hdr` and parsed
   // over a few cycles; the checksum bases of the unchanging header words are
-  // summed one word per cycle; per frame / segment the patched header `hout`
-  // replaces the first patch_len bytes of the output.
+  // summed one word per cycle; per frame / segment the patched header bytes
+  // (hbeat, built as each of the first beats is issued) replace the first
+  // patch_len bytes of the output.
   localparam int HBYTES = 128;                       // = offload::kTsoMaxHeaderLen
   localparam int HB  = (DW >= 8 * HBYTES) ? 1 : 8 * HBYTES / DW;  // beats of header
   localparam int HPW = (HB > 1) ? $clog2(HB) : 1;
-  logic [8*HBYTES-1:0] hdr, hout;
+  logic [8*HBYTES-1:0] hdr;
   logic [HPW-1:0] hptr;
   // Header reads: at l3o + k (l3o is 14 or 18: a 2-way mux), or the
   // big-endian word at an even offset (one word mux). No wider variable
@@ -164,11 +165,19 @@ module vd_tx_engine #(
   logic        do_ip, do_l4, is_tcp;
   // header sums
   logic [6:0]  hp;
-  wire  [15:0] xw    = hdr[{xoff[6:1], 4'b0000} +: 16];   // bytes xoff (low), xoff+1 (high)
-  wire  [15:0] hword = `HWE(hp[6:1]);                     // big-endian word at hp
+  logic [HBYTES-1:0] l3_oh, l4_oh;   // one-hot at l3o / l4_off (for the patch)
+  // Expressions used in one state only are macros expanded there, so the
+  // simulation evaluates them on those cycles only (a wire is evaluated on
+  // every cycle).
+  // XNEXT: IPv6 extension header: next header
+  `define XNEXT hdr[{xoff[6:1], 4'b0000} +: 8]
+  // XLEN: and its length
+  `define XLEN hdr[{xoff[6:1], 4'b1000} +: 8]
+  // HWORD: big-endian word at hp
+  `define HWORD `HWE(hp[6:1])
   // Scan far enough for the L4 fields (TSO: to the end of the TCP header,
   // once its data offset has been read).
-  wire  [15:0] hsum_end = m_tso ? ((16'(hp) > l4_off + 16'd12) ? hdr_len : 16'(HBYTES)) : l4_off + 16'd18;
+  `define HSUM_END 16'(m_tso ? ((16'(hp) > l4_off + 16'd12) ? hdr_len : 16'(HBYTES)) : l4_off + 16'd18)
   logic [31:0] ip_base, ph_base, tcp_base;
   // segmentation
   logic [16:0] seg_off;
@@ -180,29 +189,24 @@ module vd_tx_engine #(
   wire [15:0] tcp_len = {10'd0, tcp_b12[7:4], 2'b00};
   wire [15:0] hdr_len = l4_off + tcp_len;
   wire [15:0] l4len   = l3_end - l4_off;
-  wire [15:0] pay     = l3_end - hdr_len;                 // TSO payload bytes
-  wire [16:0] rem     = 17'(pay) - seg_off;               // payload bytes left
-  wire        rem_le  = rem <= 17'(d_mss);
-  wire [15:0] seg_len_n = rem_le ? rem[15:0] : d_mss;
-  wire [15:0] first_seg = (pay <= d_mss) ? pay : d_mss;
-  wire [15:0] fld     = l4_off + (is_tcp ? 16'd16 : 16'd6);   // full: L4 checksum field
-  wire        l4ok    = !perr && !plim && !frag &&
-                        ((proto == 8'd6 && l4len >= 16'd20) || (proto == 8'd17 && l4len >= 16'd8));
-  wire        tso_bad = perr || plim || frag || proto != 8'd6 || d_mss == 16'd0 || l4len < 16'd20 ||
-                        32'(l4_off) + 20 > HBYTES || tcp_len < 16'd20 || tcp_len > l4len ||
-                        32'(hdr_len) > HBYTES || 32'(hdr_len) + 32'(first_seg) > vd_abi_pkg::MAX_FRAME;
-  wire        full_bad = f_l4 && !perr && (plim || (l4ok && 32'(fld) + 2 > HBYTES));
+  // PAY: TSO payload bytes
+  `define PAY 16'(l3_end - hdr_len)
+  // REM: payload bytes left
+  `define REM 17'(17'(`PAY) - seg_off)
+  `define REM_LE (`REM <= 17'(d_mss))
+  `define SEG_LEN 16'(`REM_LE ? 16'(`REM) : d_mss)
+  `define FIRST_SEG 16'((`PAY <= d_mss) ? `PAY : d_mss)
+  // FLD: full: L4 checksum field
+  `define FLD 16'(l4_off + (is_tcp ? 16'd16 : 16'd6))
+  `define L4OK (!perr && !plim && !frag && ((proto == 8'd6 && l4len >= 16'd20) || (proto == 8'd17 && l4len >= 16'd8)))
+  `define TSO_BAD (perr || plim || frag || proto != 8'd6 || d_mss == 16'd0 || l4len < 16'd20 || 32'(l4_off) + 20 > HBYTES || tcp_len < 16'd20 || tcp_len > l4len || 32'(hdr_len) > HBYTES || 32'(hdr_len) + 32'(`FIRST_SEG) > vd_abi_pkg::MAX_FRAME)
+  `define FULL_BAD (f_l4 && !perr && (plim || (`L4OK && 32'(`FLD) + 2 > HBYTES)))
   // per frame / segment header fields
-  wire [15:0] f_l4t  = tcp_len + seg_len;
-  wire [15:0] f_tot  = m_tso ? ip_hl + f_l4t : ip_w2;
-  wire [15:0] f_id   = ip_w4 + (m_tso ? seg_k : 16'd0);
-  wire [15:0] f_plen = l4_off - 16'(l3o) - 16'd40 + f_l4t;
-  wire [31:0] f_seq  = seq0 + 32'(seg_off);
-  wire [7:0]  f_flg  = tcp_b13 & ~((seg_k != 16'd0) ? 8'h80 : 8'h00) & ~(seg_last ? 8'h00 : 8'h09);
-  wire [31:0] ip_sum  = ip_base + 32'(f_tot) + 32'(f_id);
-  wire [31:0] tso_sum = tcp_base + 32'(f_seq[31:16]) + 32'(f_seq[15:0]) + 32'({tcp_b12, f_flg}) + ph_base +
-                        32'd6 + 32'(f_l4t) + csum_acc;
-  wire [31:0] full_sum = csum_acc + {16'd0, ~oldf} + ph_base + 32'(proto) + 32'(l4len);
+  // per frame / segment header fields, registered in S_PREP / S_PREP2
+  `define F_L4T 16'(tcp_len + seg_len)
+  logic [15:0] r_l4t, r_tot, r_id, r_plen, r_ipc, r_tsoc, r_fullc;
+  logic [31:0] r_seq;
+  logic [7:0]  r_flg;
 
   function automatic logic [15:0] csum_of(input logic [31:0] s);
     logic [16:0] a;
@@ -211,48 +215,73 @@ module vd_tx_engine #(
     b = a[15:0] + 16'(a[16]);
     csum_of = ~b[15:0];
   endfunction
-  // One byte of the patched header: d3 / d4 are its distance from the IP /
-  // L4 header (wrapping when before it).
-  function automatic logic [7:0] pbyte(input logic [15:0] d3, input logic [15:0] d4, input logic [7:0] orig,
+  // One byte (index j) of the patched header. o3 / o4 are one-hot at the IP
+  // / L4 header offsets, so "byte j is field byte k" is bit j of the one-hot
+  // shifted by k: constant wiring per byte after synthesis, no comparators.
+  function automatic logic [7:0] pbyte(input logic [6:0] j, input logic [HBYTES-1:0] o3,
+                                       input logic [HBYTES-1:0] o4, input logic [7:0] orig,
                                        input logic w_ip, input logic w_v6, input logic w_tcp, input logic w_full,
-                                       input logic [15:0] fo,
+                                       input logic fo_tcp,
                                        input logic [15:0] tot, input logic [15:0] id, input logic [15:0] ic,
                                        input logic [15:0] plen, input logic [31:0] seq, input logic [7:0] flg,
                                        input logic [15:0] tc, input logic [15:0] fc);
     logic [7:0] b;
+    logic [HBYTES-1:0] t2, t3, t4, t5, t10, t11, u4, u5, u6, u7, u13, u16, u17;
+    t2 = o3 << 2;   t3 = o3 << 3;   t4 = o3 << 4;   t5 = o3 << 5;   t10 = o3 << 10;  t11 = o3 << 11;
+    u4 = o4 << 4;   u5 = o4 << 5;   u6 = o4 << 6;   u7 = o4 << 7;   u13 = o4 << 13;  u16 = o4 << 16;
+    u17 = o4 << 17;
     b = orig;
     if (w_ip) begin
-      if (d3 == 16'd2)  b = tot[15:8];
-      if (d3 == 16'd3)  b = tot[7:0];
-      if (d3 == 16'd4)  b = id[15:8];
-      if (d3 == 16'd5)  b = id[7:0];
-      if (d3 == 16'd10) b = ic[15:8];
-      if (d3 == 16'd11) b = ic[7:0];
+      if (t2[j])  b = tot[15:8];
+      if (t3[j])  b = tot[7:0];
+      if (t4[j])  b = id[15:8];
+      if (t5[j])  b = id[7:0];
+      if (t10[j]) b = ic[15:8];
+      if (t11[j]) b = ic[7:0];
     end
     if (w_v6) begin
-      if (d3 == 16'd4)  b = plen[15:8];
-      if (d3 == 16'd5)  b = plen[7:0];
+      if (t4[j])  b = plen[15:8];
+      if (t5[j])  b = plen[7:0];
     end
     if (w_tcp) begin
-      if (d4 == 16'd4)  b = seq[31:24];
-      if (d4 == 16'd5)  b = seq[23:16];
-      if (d4 == 16'd6)  b = seq[15:8];
-      if (d4 == 16'd7)  b = seq[7:0];
-      if (d4 == 16'd13) b = flg;
-      if (d4 == 16'd16) b = tc[15:8];
-      if (d4 == 16'd17) b = tc[7:0];
+      if (u4[j])  b = seq[31:24];
+      if (u5[j])  b = seq[23:16];
+      if (u6[j])  b = seq[15:8];
+      if (u7[j])  b = seq[7:0];
+      if (u13[j]) b = flg;
+      if (u16[j]) b = tc[15:8];
+      if (u17[j]) b = tc[7:0];
     end
     if (w_full) begin
-      if (d4 == fo)         b = fc[15:8];
-      if (d4 == fo + 16'd1) b = fc[7:0];
+      // the L4 checksum field: TCP at +16, UDP at +6
+      if (fo_tcp ? u16[j] : u6[j]) b = fc[15:8];
+      if (fo_tcp ? u17[j] : u7[j]) b = fc[7:0];
     end
     pbyte = b;
   endfunction
-  wire [15:0] ipc  = csum_of(ip_sum);
-  wire [15:0] tsoc = csum_of(tso_sum);
-  wire [15:0] fullc_raw = csum_of(full_sum);
-  wire [15:0] fullc = (!is_tcp && fullc_raw == 16'd0) ? 16'hFFFF : fullc_raw;
+  // Full insertion: a UDP checksum of 0 is sent as 0xFFFF.
+  function automatic logic [15:0] l4c_of(input logic [31:0] s, input logic tcp);
+    logic [16:0] a;
+    logic [15:0] b;
+    a = 17'(s[15:0]) + 17'(s[31:16]);
+    b = a[15:0] + 16'(a[16]);
+    l4c_of = (!tcp && b == 16'hFFFF) ? 16'hFFFF : ~b;
+  endfunction
 
+  // The patched header bytes of output beat hb (hb < HB), built only while
+  // the first HBYTES bytes of a frame / segment are issued.
+  function automatic logic [DW-1:0] hbeat(input logic [HPW-1:0] hb);
+    logic [DW-1:0] r;
+    logic [6:0] j;
+    r = '0;
+    for (int i = 0; i < BB && i < HBYTES; i++) begin
+      j = 7'(32'(hb) * BB + i);
+      r[8*i +: 8] = pbyte(j, l3_oh, l4_oh, hdr[{j, 3'b000} +: 8],
+                          is_v4 && (m_tso || do_ip), is_v6 && m_tso, m_tso, !m_tso && do_l4, is_tcp,
+                          r_tot, r_id, r_ipc, r_plen, r_seq, r_flg, r_tsoc, r_fullc);
+    end
+    hbeat = r;
+  endfunction
   // ---------------------------------------------------------------- frame buffer
   logic [DW-1:0] mem [DEPTH];
   logic [AW-1:0] wptr, rptr;
@@ -468,14 +497,14 @@ module vd_tx_engine #(
           end else if (nh == 8'd44) begin
             frag <= 1'b1;
             xoff <= xoff + 16'd8;
-            nh   <= xw[7:0];
+            nh   <= `XNEXT;
             xn   <= xn + 1'b1;
-          end else if (l3_end - xoff < {5'd0, xw[15:8], 3'b000} + 16'd8) begin
+          end else if (l3_end - xoff < {5'd0, `XLEN, 3'b000} + 16'd8) begin
             perr  <= 1'b1;
             state <= S_P_L4;
           end else begin
-            xoff <= xoff + {5'd0, xw[15:8], 3'b000} + 16'd8;
-            nh   <= xw[7:0];
+            xoff <= xoff + {5'd0, `XLEN, 3'b000} + 16'd8;
+            nh   <= `XNEXT;
             xn   <= xn + 1'b1;
           end
         end
@@ -492,47 +521,49 @@ module vd_tx_engine #(
           // without sequence number, flags and checksum; and the L4 fields
           // the patch needs.
           if (is_v4 && 16'(hp) < l4_off && hp != l3o + 7'd2 && hp != l3o + 7'd4 && hp != l3o + 7'd10)
-            ip_base <= ip_base + 32'(hword);
+            ip_base <= ip_base + 32'(`HWORD);
           if ((is_v4 && hp >= l3o + 7'd12 && hp < l3o + 7'd20) ||
               (is_v6 && 16'(hp) >= 16'(l3o) + 16'd8 && 16'(hp) < 16'(l3o) + 16'd40))
-            ph_base <= ph_base + 32'(hword);
+            ph_base <= ph_base + 32'(`HWORD);
           if (m_tso && 16'(hp) >= l4_off && (16'(hp) < l4_off + 16'd20 || 16'(hp) < hdr_len) &&
               16'(hp) != l4_off + 16'd4 && 16'(hp) != l4_off + 16'd6 && 16'(hp) != l4_off + 16'd12 &&
               16'(hp) != l4_off + 16'd16)
-            tcp_base <= tcp_base + 32'(hword);
-          if (16'(hp) == l4_off + 16'd4)  seq0[31:16] <= hword;
-          if (16'(hp) == l4_off + 16'd6)  seq0[15:0] <= hword;
-          if (16'(hp) == l4_off + 16'd12) {tcp_b12, tcp_b13} <= hword;
-          if (16'(hp) == fld)             oldf <= hword;
+            tcp_base <= tcp_base + 32'(`HWORD);
+          if (16'(hp) == l4_off + 16'd4)  seq0[31:16] <= `HWORD;
+          if (16'(hp) == l4_off + 16'd6)  seq0[15:0] <= `HWORD;
+          if (16'(hp) == l4_off + 16'd12) {tcp_b12, tcp_b13} <= `HWORD;
+          if (16'(hp) == `FLD)             oldf <= `HWORD;
           hp <= hp + 7'd2;
-          if (32'(hp) + 2 >= 32'(hsum_end) || hp == 7'(HBYTES - 2)) state <= S_CHECK;
+          if (32'(hp) + 2 >= 32'(`HSUM_END) || hp == 7'(HBYTES - 2)) state <= S_CHECK;
         end
         S_CHECK: begin
+          l3_oh <= HBYTES'(1) << l3o;
+          l4_oh <= (32'(l4_off) < HBYTES) ? HBYTES'(1) << l4_off[6:0] : '0;
           if (m_tso) begin
-            if (tso_bad) begin
+            if (`TSO_BAD) begin
               status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
               state  <= S_CPL;
             end else begin
               patch_len <= hdr_len;
               state     <= S_SEG;
             end
-          end else if (full_bad) begin
+          end else if (`FULL_BAD) begin
             status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
             state  <= S_CPL;
           end else begin
             do_ip     <= f_ip && !perr && is_v4;
-            do_l4     <= f_l4 && l4ok;
+            do_l4     <= f_l4 && `L4OK;
             patch_len <= 16'(HBYTES);
             patch_on  <= 1'b1;
-            sum_on <= f_l4 && l4ok; sum_lo <= l4_off; sum_hi <= l3_end;
+            sum_on <= f_l4 && `L4OK; sum_lo <= l4_off; sum_hi <= l3_end;
             state     <= S_XREQ;
           end
         end
         S_SEG: begin
-          seg_len   <= seg_len_n;
-          seg_last  <= rem_le;
-          frame_len <= hdr_len + seg_len_n;
-          sum_on <= 1'b1; sum_lo <= hdr_len; sum_hi <= hdr_len + seg_len_n;
+          seg_len   <= `SEG_LEN;
+          seg_last  <= `REM_LE;
+          frame_len <= hdr_len + `SEG_LEN;
+          sum_on <= 1'b1; sum_lo <= hdr_len; sum_hi <= hdr_len + `SEG_LEN;
           patch_on <= 1'b1;
           state <= S_XREQ;
         end
@@ -551,20 +582,27 @@ module vd_tx_engine #(
           if (rd_rsp_last) begin
             rptr <= '0; issued <= '0; ov <= 1'b0;
             state <= (rd_rsp_err || status != 16'(vd_abi_pkg::ERR_OK) || overflow) ? S_CPL :
-                     patch_on ? S_FIN : S_EMIT;
+                     patch_on ? S_PREP : S_EMIT;
             if (overflow) status <= 16'(vd_abi_pkg::ERR_DMA);
           end
         end
-        S_FIN: begin
-          // The patched header of this frame / segment, one byte at a time
-          // by its distance from the IP and L4 headers (no variable-position
-          // writes).
-          for (int j = 0; j < HBYTES; j++)
-            hout[8*j +: 8] <= pbyte(16'(j) - 16'(l3o), 16'(j) - l4_off, hdr[8*j +: 8],
-                                    is_v4 && (m_tso || do_ip), is_v6 && m_tso, m_tso, !m_tso && do_l4,
-                                    is_tcp ? 16'd16 : 16'd6,
-                                    f_tot, f_id, ipc, f_plen, f_seq, f_flg, tsoc, fullc);
-          state <= S_EMIT;
+        S_PREP: begin
+          // This frame's / segment's header fields ...
+          r_l4t  <= `F_L4T;
+          r_tot  <= m_tso ? ip_hl + `F_L4T : ip_w2;
+          r_id   <= ip_w4 + (m_tso ? seg_k : 16'd0);
+          r_plen <= l4_off - 16'(l3o) - 16'd40 + `F_L4T;
+          r_seq  <= seq0 + 32'(seg_off);
+          r_flg  <= tcp_b13 & ~((seg_k != 16'd0) ? 8'h80 : 8'h00) & ~(seg_last ? 8'h00 : 8'h09);
+          state  <= S_PREP2;
+        end
+        S_PREP2: begin
+          // ... and checksums.
+          r_ipc   <= csum_of(ip_base + 32'(r_tot) + 32'(r_id));
+          r_tsoc  <= csum_of(tcp_base + 32'(r_seq[31:16]) + 32'(r_seq[15:0]) + 32'({tcp_b12, r_flg}) + ph_base +
+                             32'd6 + 32'(r_l4t) + csum_acc);
+          r_fullc <= l4c_of(csum_acc + {16'd0, ~oldf} + ph_base + 32'(proto) + 32'(l4len), is_tcp);
+          state   <= S_EMIT;
         end
         S_EMIT: begin
           if (adv) begin
@@ -575,7 +613,7 @@ module vd_tx_engine #(
               olast <= (issued == nbeats - 1'b1);
               okeep <= (issued == nbeats - 1'b1) ? keep_for(frame_len) : '1;
               if (patch_on && 32'(issued) * BB < 32'(patch_len)) begin
-                ohdr  <= hout[32'(HPW'(issued)) * DW +: DW];
+                ohdr  <= hbeat(HPW'(issued));
                 omask <= hmask_for(16'(32'(issued) * BB), patch_len);
               end else begin
                 omask <= '0;
@@ -612,6 +650,20 @@ module vd_tx_engine #(
   end
   `undef L3B
   `undef HWE
+  `undef XNEXT
+  `undef XLEN
+  `undef HWORD
+  `undef HSUM_END
+  `undef PAY
+  `undef REM
+  `undef REM_LE
+  `undef SEG_LEN
+  `undef FIRST_SEG
+  `undef FLD
+  `undef L4OK
+  `undef TSO_BAD
+  `undef FULL_BAD
+  `undef F_L4T
 
   always_comb begin
     cpl = '0;
