@@ -124,7 +124,8 @@ module vd_nic_top #(
                                                          (32'd1 << vd_abi_pkg::FEAT_TX_CSUM_BIT) |
                                                          (32'd1 << vd_abi_pkg::FEAT_RX_CSUM_BIT) |
                                                          (32'd1 << vd_abi_pkg::FEAT_RSS_BIT) |
-                                                         (32'd1 << vd_abi_pkg::FEAT_RSS_IPV6_BIT);
+                                                         (32'd1 << vd_abi_pkg::FEAT_RSS_IPV6_BIT) |
+                                                         (32'd1 << vd_abi_pkg::FEAT_TSO_BIT);
             vd_abi_pkg::REG_QUEUE_COUNT:  csr_rd_data <= 32'(NQ) | (32'(NQ) << 8);
             vd_abi_pkg::REG_CTRL:         csr_rd_data <= 32'(ctrl_enable);
             vd_abi_pkg::REG_STATUS:       csr_rd_data <= 32'(idle);

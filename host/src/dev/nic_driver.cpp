@@ -118,6 +118,12 @@ bool NicDriver::transmit(Packet&& frame, std::uint16_t queue) {
     ++counters_["tx_invalid"];
     return false;
   }
+  // LEN is 16 bits: a larger send cannot be described. TSO needs the
+  // NIC to have it (FEATURES.TSO); otherwise the descriptor would be refused.
+  if (p.size() > 0xffff || (p.meta.tso_mss != 0 && !((features_ >> abi::FEAT_TSO_BIT) & 1u))) {
+    ++counters_["tx_invalid"];
+    return false;
+  }
   Ring& r = txr_[queue % txr_.size()];
   const unsigned q = queue % static_cast<unsigned>(txr_.size());
   if (RingIndex::full(r.prod, r.cpl_cons, r.size)) {

@@ -35,6 +35,9 @@ RtlNic::RtlNic(Scheduler& sched, HostMemory& mem, MacAddr mac, RtlNicConfig cfg)
   features_.tx_csum_partial = cfg_.tx_csum && ((driver_.nic_features() >> abi::FEAT_TX_CSUM_BIT) & 1u);
   features_.rx_csum = cfg_.driver.rx_csum && ((driver_.nic_features() >> abi::FEAT_RX_CSUM_BIT) & 1u);
   features_.rx_hash = (driver_.nic_features() >> abi::FEAT_RSS_BIT) & 1u;
+  features_.tx_csum_ip = features_.tx_csum_partial;  // full insertion: same engine, same feature bit
+  features_.tx_csum_l4 = features_.tx_csum_partial;
+  features_.tso = cfg_.tso && ((driver_.nic_features() >> abi::FEAT_TSO_BIT) & 1u);
   extra_["tx_drop_no_link"] = 0;
   extra_["tx_drop_oversize"] = 0;
 
@@ -68,7 +71,11 @@ void RtlNic::catch_up() {
 
 bool RtlNic::transmit(Packet&& frame, std::uint16_t queue) {
   catch_up();
-  if (frame.size() > std::size_t(cfg_.mtu) + 18 || frame.size() > abi::MAX_FRAME) {
+  // A TSO send may be up to 65535 bytes (the descriptor's LEN); it must then
+  // come from a pool with buffers that large (this device's pool() has
+  // 10240-byte buffers). Each segment is checked by the NIC.
+  const bool tso = frame.meta.tso_mss != 0 && features_.tso;
+  if (tso ? frame.size() > 0xffff : (frame.size() > std::size_t(cfg_.mtu) + 18 || frame.size() > abi::MAX_FRAME)) {
     ++extra_["tx_drop_oversize"];
     return false;
   }

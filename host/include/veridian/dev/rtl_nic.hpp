@@ -24,6 +24,7 @@ struct RtlNicConfig {
   std::size_t buffers = 0;
   std::string trace_path;              // FST waveform; empty = none
   bool tx_csum = true;                 // use the NIC's TX checksum offload when it has one
+  bool tso = true;                     // advertise TSO when the NIC has it (FEATURES.TSO)
 };
 
 struct RtlNicRunStats {
