@@ -190,23 +190,23 @@ module vd_rss #(
   // for synthesis it is one combinational cone feeding the register (yosys
   // would otherwise carry the function's temporaries through the enable's
   // mux tree, which it handles very slowly).
+  // One register for the whole result (a concatenation on the left would
+  // make Verilator call the function once per part).
+  logic [72:0] res;
+  assign {out_l3end, out_l4win, out_l4, out_proto, out_frag, out_v4, out_vlan, out_ok, out_type, out_hash} = res;
 `ifdef SYNTHESIS
   wire [72:0] cls = classify(in_hdr, in_len, types, key);
 `endif
   always_ff @(posedge clk) begin
     if (srst) begin
       out_valid <= 1'b0;
-      out_hash  <= '0;
-      out_type  <= '0;
-      {out_l3end, out_l4win, out_l4, out_proto, out_frag, out_v4, out_vlan, out_ok} <= '0;
+      res       <= '0;
     end else begin
       out_valid <= in_valid;
 `ifdef SYNTHESIS
-      if (in_valid) {out_l3end, out_l4win, out_l4, out_proto, out_frag, out_v4, out_vlan, out_ok,
-                     out_type, out_hash} <= cls;
+      if (in_valid) res <= cls;
 `else
-      if (in_valid) {out_l3end, out_l4win, out_l4, out_proto, out_frag, out_v4, out_vlan, out_ok,
-                     out_type, out_hash} <= classify(in_hdr, in_len, types, key);
+      if (in_valid) res <= classify(in_hdr, in_len, types, key);
 `endif
     end
   end
