@@ -36,7 +36,10 @@ bool NicTestbench::send(std::span<const std::uint8_t> frame, const TxRequest& r)
   if (r.queue >= f.tx_queues)
     throw std::invalid_argument("NicTestbench::send: queue " + std::to_string(r.queue) + " but the NIC has " +
                                 std::to_string(f.tx_queues) + " TX queues");
-  Packet p = packet_from_bytes(nic_->pool(), frame);
+  BufferPool* pool = &nic_->pool();
+  if (frame.size() + BufferPool::kDefaultHeadroom > pool->buf_size() && r.tso_mss && nic_->tso_pool())
+    pool = nic_->tso_pool();  // a TSO send bigger than a frame buffer
+  Packet p = packet_from_bytes(*pool, frame);
   if (!p)
     throw std::invalid_argument("NicTestbench::send: a " + std::to_string(frame.size()) +
                                 "-byte frame does not fit the NIC's buffers");

@@ -55,6 +55,8 @@ class NetDevice {
   virtual const DeviceFeatures& features() const = 0;
   virtual MacAddr mac() const = 0;
   virtual BufferPool& pool() = 0;
+  // Buffers for TSO sends (up to 64 KiB + headroom); nullptr without TSO.
+  virtual BufferPool* tso_pool() { return nullptr; }
 
   // Hands one frame (Ethernet header first, no FCS) to the device; the
   // device owns it from here. Returns false, and drops the frame, when the

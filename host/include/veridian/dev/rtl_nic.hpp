@@ -43,6 +43,7 @@ class RtlNic final : public WiredDevice {
   const DeviceFeatures& features() const override { return features_; }
   MacAddr mac() const override { return mac_; }
   BufferPool& pool() override { return pool_; }
+  BufferPool* tso_pool() override { return features_.tso ? &tso_pool_ : nullptr; }
   bool transmit(Packet&& frame, std::uint16_t queue) override;
   void set_rx_handler(RxHandler h) override { driver_.set_rx_handler(std::move(h)); }
   Counters stats() const override;
@@ -66,6 +67,7 @@ class RtlNic final : public WiredDevice {
   RtlNicConfig cfg_;
   DeviceFeatures features_;
   BufferPool pool_;
+  BufferPool tso_pool_;  // 64 KiB buffers for TSO sends
   std::unique_ptr<rtl::NicModel> model_;
   NicDriver driver_;
   TimePs period_ps_;

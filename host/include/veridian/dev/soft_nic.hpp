@@ -23,6 +23,7 @@ class SoftNic final : public WiredDevice {
   const DeviceFeatures& features() const override { return features_; }
   MacAddr mac() const override { return mac_; }
   BufferPool& pool() override { return pool_; }
+  BufferPool* tso_pool() override { return features_.tso ? &tso_pool_ : nullptr; }
   bool transmit(Packet&& frame, std::uint16_t queue) override;
   void set_rx_handler(RxHandler h) override { rx_ = std::move(h); }
   Counters stats() const override { return counters_; }
@@ -35,6 +36,7 @@ class SoftNic final : public WiredDevice {
   SoftNicConfig cfg_;
   DeviceFeatures features_;
   BufferPool pool_;
+  BufferPool tso_pool_;  // 64 KiB buffers for TSO sends
   RxHandler rx_;
   RssConfig rss_;
   Counters counters_;
