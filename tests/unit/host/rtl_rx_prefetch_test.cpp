@@ -1,6 +1,7 @@
 // The RX descriptor cache: descriptors are fetched ahead in bursts, so a
 // run of frames costs far fewer descriptor reads than frames, and frames
-// still land in the posted buffers in ring order.
+// still land in the posted buffers in ring order. Also the per-queue RX
+// checksum switch.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -17,67 +18,69 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-class RtlRxPrefetch : public ::testing::TestWithParam<unsigned> {};
+struct Rx {
+  Bytes data;
+  vd::OffloadMeta meta;
+};
 
-TEST_P(RtlRxPrefetch, DescriptorsAreReadInBurstsAndFramesArriveInOrder) {
+// The NIC with one queue pair behind the driver; the test ticks it.
+struct Rig {
   vd::HostMemory mem{std::size_t(64) << 20};
   vd::BufferPool pool{mem, 2048, 512};
-  vd::rtl::NicModelConfig mc;
-  mc.data_width = GetParam();
-  auto nic = vd::rtl::NicModel::create(mc, mem);
+  std::unique_ptr<vd::rtl::NicModel> nic;
+  std::unique_ptr<vd::dev::NicDriver> drv;
+  std::deque<Rx> got;
   std::uint32_t irq = 0;
-  nic->on_tx([](Bytes&&, std::uint64_t) {});
-  nic->on_irq([&](std::uint32_t m, std::uint64_t) { irq |= m; });
-  vd::dev::NicDriver drv(*nic, mem, pool, vd::dev::DriverConfig{1, 6, std::nullopt});
-  std::deque<Bytes> got;
-  drv.set_rx_handler([&](vd::Packet&& p) { got.emplace_back(p.data(), p.data() + p.size()); });
-  drv.init();
-  for (int i = 0; i < 1000 && !nic->idle(); ++i) nic->tick(16);  // initial prefetch
-  ASSERT_TRUE(nic->idle());
-  const auto reads0 = nic->stats().dma_reads;
-  constexpr int kFrames = 200;
-  for (int k = 0; k < kFrames; ++k) {
-    Bytes f(60 + k % 200, static_cast<std::uint8_t>(k));
+
+  Rig(unsigned width, unsigned ring_log2) {
+    vd::rtl::NicModelConfig mc;
+    mc.data_width = width;
+    nic = vd::rtl::NicModel::create(mc, mem);
+    nic->on_tx([](Bytes&&, std::uint64_t) {});
+    nic->on_irq([this](std::uint32_t m, std::uint64_t) { irq |= m; });
+    drv = std::make_unique<vd::dev::NicDriver>(*nic, mem, pool, vd::dev::DriverConfig{1, ring_log2, std::nullopt});
+    drv->set_rx_handler([this](vd::Packet&& p) { got.push_back({Bytes(p.data(), p.data() + p.size()), p.meta}); });
+    drv->init();
+    for (int i = 0; i < 1000 && !nic->idle(); ++i) nic->tick(16);  // the initial prefetch
+  }
+  // One frame in, ticked (interrupts serviced) until it is delivered.
+  bool receive(const Bytes& f) {
+    const std::size_t before = got.size();
     nic->rx_frame(f, nic->cycle());
-    for (int i = 0; i < 2000 && got.size() < std::size_t(k) + 1; ++i) {
+    for (int i = 0; i < 2000 && got.size() == before; ++i) {
       nic->tick(16, true);
       if (irq) {
         const auto m = irq;
         irq = 0;
-        drv.handle_irq(m);
+        drv->handle_irq(m);
       }
     }
-    ASSERT_EQ(got.size(), std::size_t(k) + 1) << "frame " << k;
-    ASSERT_EQ(got.back(), f) << "frame " << k;
+    return got.size() == before + 1;
   }
-  const auto reads = nic->stats().dma_reads - reads0;
+};
+
+class RtlRxPrefetch : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(RtlRxPrefetch, DescriptorsAreReadInBurstsAndFramesArriveInOrder) {
+  Rig r(GetParam(), 6);
+  ASSERT_TRUE(r.nic->idle());
+  const auto reads0 = r.nic->stats().dma_reads;
+  constexpr int kFrames = 200;
+  for (int k = 0; k < kFrames; ++k) {
+    const Bytes f(60 + k % 200, static_cast<std::uint8_t>(k));
+    ASSERT_TRUE(r.receive(f)) << "frame " << k;
+    ASSERT_EQ(r.got.back().data, f) << "frame " << k;
+  }
+  const auto reads = r.nic->stats().dma_reads - reads0;
   // At most one read per half cache (8 descriptors), plus ring wrap splits.
   EXPECT_LE(reads, std::uint64_t(kFrames / 8 + kFrames / 64 + 2)) << reads << " descriptor reads for " << kFrames;
   EXPECT_GT(reads, 0u);
-  EXPECT_EQ(drv.counters().at("rx_errors"), 0u);
+  EXPECT_EQ(r.drv->counters().at("rx_errors"), 0u);
 }
-
-std::string width_name(const ::testing::TestParamInfo<unsigned>& i) { return "w" + std::to_string(i.param); }
-INSTANTIATE_TEST_SUITE_P(Widths, RtlRxPrefetch, ::testing::ValuesIn(vd::rtl::NicModel::available_widths()), width_name);
-
-}  // namespace
-
-namespace {
 
 // QCTRL_RX_NO_CSUM switches RX checksum verification off for one ring.
 TEST_P(RtlRxPrefetch, RxChecksumVerificationCanBeSwitchedOffPerQueue) {
-  vd::HostMemory mem{std::size_t(32) << 20};
-  vd::BufferPool pool{mem, 2048, 256};
-  vd::rtl::NicModelConfig mc;
-  mc.data_width = GetParam();
-  auto nic = vd::rtl::NicModel::create(mc, mem);
-  std::uint32_t irq = 0;
-  nic->on_tx([](Bytes&&, std::uint64_t) {});
-  nic->on_irq([&](std::uint32_t m, std::uint64_t) { irq |= m; });
-  vd::dev::NicDriver drv(*nic, mem, pool, vd::dev::DriverConfig{1, 4, std::nullopt});
-  std::deque<vd::OffloadMeta> got;
-  drv.set_rx_handler([&](vd::Packet&& p) { got.push_back(p.meta); });
-  drv.init();
+  Rig r(GetParam(), 4);
   // IPv4/UDP with a correct header checksum and UDP checksum 0 over a 20-byte
   // datagram: the IPv4 header is what the verifier reports on.
   Bytes f(14 + 28, 0);
@@ -91,29 +94,20 @@ TEST_P(RtlRxPrefetch, RxChecksumVerificationCanBeSwitchedOffPerQueue) {
   while (s >> 16) s = (s & 0xffff) + (s >> 16);
   f[24] = static_cast<std::uint8_t>(~s >> 8);
   f[25] = static_cast<std::uint8_t>(~s);
-  auto one = [&] {
-    nic->rx_frame(f, nic->cycle());
-    for (int i = 0; i < 500 && got.empty(); ++i) {
-      nic->tick(16, true);
-      if (irq) {
-        const auto m = irq;
-        irq = 0;
-        drv.handle_irq(m);
-      }
-    }
-    EXPECT_EQ(got.size(), 1u);
-    const auto m = got.front();
-    got.clear();
-    return m.rx_csum_ip;
-  };
   using C = vd::OffloadMeta::Csum;
-  EXPECT_EQ(one(), C::Good);
+  ASSERT_TRUE(r.receive(f));
+  EXPECT_EQ(r.got.back().meta.rx_csum_ip, C::Good);
   const std::uint32_t ctrl = vd::abi::rxq_reg(0, vd::abi::REG_Q_CTRL);
-  nic->mmio_write(ctrl, 1u << vd::abi::QCTRL_ENABLE_BIT | 1u << vd::abi::QCTRL_RX_NO_CSUM_BIT);
-  EXPECT_EQ(nic->mmio_read(ctrl), 3u);
-  EXPECT_EQ(one(), C::NotChecked);
-  nic->mmio_write(ctrl, 1u << vd::abi::QCTRL_ENABLE_BIT);
-  EXPECT_EQ(one(), C::Good);
+  r.nic->mmio_write(ctrl, 1u << vd::abi::QCTRL_ENABLE_BIT | 1u << vd::abi::QCTRL_RX_NO_CSUM_BIT);
+  EXPECT_EQ(r.nic->mmio_read(ctrl), 3u);
+  ASSERT_TRUE(r.receive(f));
+  EXPECT_EQ(r.got.back().meta.rx_csum_ip, C::NotChecked);
+  r.nic->mmio_write(ctrl, 1u << vd::abi::QCTRL_ENABLE_BIT);
+  ASSERT_TRUE(r.receive(f));
+  EXPECT_EQ(r.got.back().meta.rx_csum_ip, C::Good);
 }
+
+std::string width_name(const ::testing::TestParamInfo<unsigned>& i) { return "w" + std::to_string(i.param); }
+INSTANTIATE_TEST_SUITE_P(Widths, RtlRxPrefetch, ::testing::ValuesIn(vd::rtl::NicModel::available_widths()), width_name);
 
 }  // namespace
