@@ -87,14 +87,27 @@ module vd_tx_engine #(
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
 
-  // Round robin: the first pending queue after the last one served.
+  // Deficit round robin, so queues share the wire by bytes, not by
+  // descriptors (one 64 KiB TSO send is one descriptor): each queue has a
+  // credit; a send charges its length; a queue may be picked while its credit
+  // is not negative; when no pending queue may, every credit gains
+  // TX_DRR_QUANTUM bytes (capped at one quantum, so an idle queue does not
+  // hoard). Among eligible queues: the first after the last one served.
+  localparam int CRW = 18;                         // signed credit, bytes
+  localparam logic [CRW-1:0] QUANTUM = CRW'(vd_abi_pkg::TX_DRR_QUANTUM);
+  logic [NQ*CRW-1:0] credit_v;
+  logic [NQ-1:0]     eligible;
+  always_comb
+    for (int i = 0; i < NQ; i++) eligible[i] = pending[i] && !credit_v[CRW*i + CRW - 1];
+  wire replenish = enable && (|pending) && !(|eligible);
+
   logic [QW-1:0] rr_next;
   logic          rr_found;
   always_comb begin
     rr_next = q;
     rr_found = 1'b0;
     for (int i = 1; i <= NQ; i++) begin
-      if (!rr_found && pending[QW'((32'(q) + i) % NQ)]) begin
+      if (!rr_found && eligible[QW'((32'(q) + i) % NQ)]) begin
         rr_next = QW'((32'(q) + i) % NQ);
         rr_found = 1'b1;
       end
@@ -714,6 +727,19 @@ module vd_tx_engine #(
   end
 
   wire cpl_done = (state == S_CPL) && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
+
+  // DRR credits: a completed send charges its length; replenish adds a quantum to all.
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      credit_v <= '0;
+    end else if (state == S_IDLE && replenish) begin
+      for (int i = 0; i < NQ; i++)
+        credit_v[CRW*i +: CRW] <= ($signed(credit_v[CRW*i +: CRW]) + $signed(QUANTUM) > $signed(QUANTUM))
+                                      ? QUANTUM : credit_v[CRW*i +: CRW] + QUANTUM;
+    end else if (cpl_done) begin
+      credit_v[CRW*q +: CRW] <= credit_v[CRW*q +: CRW] - CRW'(d_len);
+    end
+  end
   assign cons_inc = cpl_done;
   assign cpl_inc  = cpl_done;
 
