@@ -30,6 +30,13 @@ std::uint16_t parse_port(long p) {
   throw std::system_error(ec, what);
 }
 
+// MMIO read for Python: RtlNic only, a 4-aligned register address.
+std::uint32_t checked_read_reg(dev::RtlNic* r, std::uint32_t addr, const std::string& who) {
+  if (!r) throw py::type_error("read_reg: " + who + " has a SoftNic, not an RtlNic");
+  if (addr % 4 || addr > 0xffff) throw py::value_error("read_reg: register address must be 4-aligned and < 0x10000");
+  return r->read_reg(addr);
+}
+
 py::dict stack_stats(const stack::StackStats& s) {
   py::dict layers;
   for (const auto& [k, v] : s.layers) {
@@ -147,10 +154,7 @@ PYBIND11_MODULE(_veridian, m) {
         return r->nic_registers();
       })
       .def("read_reg", [](sim::Host& h, std::uint32_t addr) {
-        auto* r = h.rtl_nic();
-        if (!r) throw py::type_error("read_reg: host '" + h.name() + "' has a SoftNic, not an RtlNic");
-        if (addr % 4 || addr > 0xffff) throw py::value_error("read_reg: register address must be 4-aligned and < 0x10000");
-        return r->read_reg(addr);
+        return checked_read_reg(h.rtl_nic(), addr, "host '" + h.name() + "'");
       })
       .def("pool_stats", [](sim::Host& h) {
         const auto& s = h.nic().pool().stats();
@@ -237,10 +241,7 @@ PYBIND11_MODULE(_veridian, m) {
         return py::int_(r->model().cycle());
       })
       .def("read_reg", [](sim::NicTestbench& tb, std::uint32_t addr) {
-        auto* r = tb.rtl_nic();
-        if (!r) throw py::type_error("read_reg: the testbench's NIC is a SoftNic, not an RtlNic");
-        if (addr % 4 || addr > 0xffff) throw py::value_error("read_reg: register address must be 4-aligned and < 0x10000");
-        return r->read_reg(addr);
+        return checked_read_reg(tb.rtl_nic(), addr, "the testbench");
       });
 
   py::class_<sim::Simulation>(m, "Simulation")
