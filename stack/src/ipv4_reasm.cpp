@@ -2,7 +2,8 @@
 //  * a datagram waits at most reasm_timeout; the sender then gets ICMP time
 //    exceeded (code 1) if its first fragment had come (RFC 792);
 //  * memory for all partial datagrams and fragments per datagram are
-//    bounded; beyond reasm_max_datagrams the oldest is evicted;
+//    bounded; beyond reasm_max_datagrams or reasm_max_bytes the oldest
+//    datagrams are evicted;
 //  * overlaps: an exact duplicate (same offset, length and bytes, as link
 //    duplication produces) is ignored; any other overlap drops the whole
 //    datagram, as Linux does since 2018 and RFC 5722 asks for IPv6 (it
@@ -94,7 +95,16 @@ Packet Stack::Impl::ipv4_reassemble(Iface& ifc, Packet&& p) {
     if (prev->first + prev->second.size() > off) return fail("frag_overlap");
   }
   if (e.frags.size() >= cfg.reasm_max_frags) return fail("frag_too_many");
-  if (reasm_bytes + data.size() > cfg.reasm_max_bytes) return fail("reasm_memory");
+  // Over the memory bound: the oldest other datagrams make room, so a flood
+  // of never-completed datagrams cannot lock out later traffic.
+  while (reasm_bytes + data.size() > cfg.reasm_max_bytes) {
+    auto oldest = reasm.end();
+    for (auto j = reasm.begin(); j != reasm.end(); ++j)
+      if (j != it && (oldest == reasm.end() || j->second.started < oldest->second.started)) oldest = j;
+    if (oldest == reasm.end()) return fail("reasm_memory");
+    drop("ipv4", "reasm_evicted", oldest->second.frags.size());
+    reasm_erase(oldest);
+  }
   e.frags.emplace(off, std::vector<std::uint8_t>(data.begin(), data.end()));
   e.bytes += data.size();
   reasm_bytes += data.size();
