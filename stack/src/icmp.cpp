@@ -62,7 +62,7 @@ void Stack::Impl::icmp_echo_reply(Iface& ifc, const Ipv4Info& info, Packet&& p) 
   // route lookup agrees in the usual case, and a reply to a directly
   // attached peer must not leave by a default route elsewhere).
   std::optional<Route> r;
-  if (ifc.source_for(info.src) == info.dst || !(r = route(info.src)))
+  if (ifc.on_link(info.src) || !(r = route(info.src)))
     r = Route{&ifc, info.dst, info.src, info.src, false};
   else
     r->src = info.dst;

@@ -45,6 +45,11 @@ struct Iface {
   std::size_t mtu() const { return dev->features().mtu; }
 
   bool has_addr(Ipv4Addr a) const;
+  bool on_link(Ipv4Addr a) const {
+    for (const auto& ia : addrs)
+      if (ia.contains(a)) return true;
+    return false;
+  }
   bool is_subnet_broadcast(Ipv4Addr a) const;
   // Our address to speak from towards `peer`: the one whose subnet holds it.
   Ipv4Addr source_for(Ipv4Addr peer) const;
