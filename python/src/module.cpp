@@ -50,6 +50,7 @@ py::dict stack_stats(const stack::StackStats& s) {
   py::dict out;
   out["layers"] = layers;
   out["drops"] = s.drops;
+  out["events"] = s.events;
   return out;
 }
 

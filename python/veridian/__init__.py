@@ -216,8 +216,8 @@ class Host:
     def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
         """ICMP echo: returns the RTT of each request in ns (None if lost).
         Advances simulated time as needed."""
-        if count < 0 or size < 0 or size > 1472:
-            raise ValueError("count must be >= 0 and size in 0..1472")
+        if count < 0 or size < 0 or size > 65507:
+            raise ValueError("count must be >= 0 and size in 0..65507 (larger than the MTU is fragmented)")
         return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size)
 
     def udp_socket(self) -> UdpSocket:

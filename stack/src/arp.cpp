@@ -4,9 +4,10 @@
 // unresolved address, and ICMP host-unreachable when resolution fails.
 //
 // Spoofing policy: an entry is only created by an ARP packet addressed to us
-// (RFC 826 merge rule); an unsolicited packet may not change the link
-// address of an entry confirmed within NudConfig::locktime; an ARP claiming
-// one of our own addresses is a conflict, never learnt.
+// (RFC 826 merge rule); an unsolicited packet may not change a link address
+// set or confirmed within NudConfig::locktime; a reply while probing counts
+// as an answer only from the probed address; an ARP claiming one of our own
+// addresses is a conflict, never learnt.
 #include "stack_impl.hpp"
 
 namespace vd::stack {
@@ -58,8 +59,10 @@ void Stack::Impl::arp_input(Iface& ifc, Packet&& p) {
   // Sender 0.0.0.0 is an address probe (RFC 5227): answer, but learn nothing.
   if (!sip.is_unspecified()) {
     const auto* e = ifc.arp->find(sip);
-    const bool awaited = e && (e->state == NudState::Incomplete || e->state == NudState::Delay ||
-                               e->state == NudState::Probe);
+    // A reply we asked for: any answer while resolving; while probing only
+    // one from the address we probed (another is treated as unsolicited).
+    const bool awaited = e && (e->state == NudState::Incomplete ||
+                               ((e->state == NudState::Delay || e->state == NudState::Probe) && e->mac == smac));
     if (is_reply && awaited) {
       ifc.arp->confirm(sip, smac);  // the answer to our request or probe
     } else if (ifc.arp->learn(sip, smac, true) == NeighborCache<Ipv4Addr>::Update::Locked) {

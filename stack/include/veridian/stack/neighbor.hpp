@@ -42,9 +42,9 @@ struct NudConfig {
   TimePs retrans_timer = s_to_ps(1);
   TimePs delay_first_probe = s_to_ps(5);
   TimePs stale_lifetime = s_to_ps(60);  // a STALE entry nobody uses is forgotten after this
-  // An unsolicited announcement may not change a link address confirmed less
-  // than this long ago (Linux's "locktime"): a spoofed ARP racing a genuine
-  // reply loses. 0 disables the lock.
+  // An unsolicited announcement may not change a link address set or
+  // confirmed less than this long ago (Linux's "locktime"): a spoofed ARP
+  // racing a genuine one loses. 0 disables the lock.
   TimePs locktime = s_to_ps(1);
   unsigned max_multicast_solicit = 3;
   unsigned max_unicast_solicit = 3;
@@ -59,6 +59,7 @@ class NeighborCache {
     NudState state = NudState::Incomplete;
     MacAddr mac{};
     TimePs confirmed_at = 0;  // last reachability confirmation
+    TimePs updated_at = 0;    // last time the link address was set
     TimePs used_at = 0;       // last packet sent through the entry
     unsigned probes = 0;      // solicitations sent in this state
     TimerId timer = kNoTimer;
@@ -132,6 +133,7 @@ class NeighborCache {
       return true;
     }
     e.mac = mac;
+    e.updated_at = now();
     make_reachable(ip, e);
     return true;
   }
@@ -154,20 +156,22 @@ class NeighborCache {
       it = table_.emplace(ip, Entry{}).first;
       it->second.mac = mac;
       it->second.used_at = now();
+      it->second.updated_at = now();
       set_state(ip, it->second, NudState::Stale);
       return Update::Created;
     }
     Entry& e = it->second;
     if (e.state == NudState::Incomplete) {
       e.mac = mac;
+      e.updated_at = now();
       set_state(ip, e, NudState::Stale);
       flush(ip, e);
       return Update::Created;
     }
     if (e.mac == mac) return Update::Refreshed;
-    if (cfg_.locktime && e.confirmed_at + cfg_.locktime > now() && e.state == NudState::Reachable)
-      return Update::Locked;
+    if (cfg_.locktime && e.updated_at + cfg_.locktime > now()) return Update::Locked;
     e.mac = mac;
+    e.updated_at = now();
     set_state(ip, e, NudState::Stale);
     return Update::Changed;
   }
@@ -209,6 +213,7 @@ class NeighborCache {
   void make_reachable(const A& ip, Entry& e) {
     const bool was_incomplete = e.state == NudState::Incomplete;
     e.confirmed_at = now();
+    e.updated_at = now();
     set_state(ip, e, NudState::Reachable);
     if (was_incomplete) flush(ip, e);
   }
