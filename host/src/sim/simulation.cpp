@@ -80,7 +80,7 @@ void Simulation::capture(Link& link, const std::string& path) {
 }
 
 std::vector<std::optional<TimePs>> Simulation::ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,
-                                                    std::size_t payload_len) {
+                                                    std::size_t payload_len, std::uint8_t ttl) {
   if (count < 0) throw std::invalid_argument("ping: count must be >= 0");
   std::vector<std::optional<TimePs>> out;
   const std::uint16_t id = from.next_ping_id();
@@ -88,7 +88,7 @@ std::vector<std::optional<TimePs>> Simulation::ping(Host& from, stack::Ipv4Addr 
   for (int i = 0; i < count; ++i) {
     const auto seq = static_cast<std::uint16_t>(i + 1);
     const std::size_t seen = st.echo_replies().size();
-    if (auto ec = st.send_echo(dst, id, seq, payload_len)) throw std::system_error(ec, "ping " + dst.str());
+    if (auto ec = st.send_echo(dst, id, seq, payload_len, ttl)) throw std::system_error(ec, "ping " + dst.str());
     std::optional<TimePs> rtt;
     auto got = [&] {
       const auto& r = st.echo_replies();

@@ -84,8 +84,9 @@ class Simulation {
 
   // Sends `count` echo requests one after another, each waiting up to
   // `timeout` for its reply; returns the RTT of each (nullopt if lost).
+  // ttl 0 = the stack's default.
   std::vector<std::optional<TimePs>> ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,
-                                          std::size_t payload_len = 56);
+                                          std::size_t payload_len = 56, std::uint8_t ttl = 0);
 
   const std::vector<std::unique_ptr<Link>>& links() const { return links_; }
 
