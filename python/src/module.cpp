@@ -317,8 +317,35 @@ PYBIND11_MODULE(_veridian, m) {
         return checked_read_reg(tb.rtl_nic(), addr, "the testbench");
       });
 
+  py::class_<sim::TapBridge>(m, "TapBridge")
+      .def_property_readonly("name", &sim::TapBridge::name)
+      .def("stats", [](const sim::TapBridge& t) {
+        const auto& s = t.stats();
+        py::dict d;
+        d["frames_to_kernel"] = s.frames_to_kernel;
+        d["bytes_to_kernel"] = s.bytes_to_kernel;
+        d["frames_from_kernel"] = s.frames_from_kernel;
+        d["bytes_from_kernel"] = s.bytes_from_kernel;
+        d["write_errors"] = s.write_errors;
+        d["dropped_fcs"] = s.dropped_fcs;
+        d["dropped_oversize"] = s.dropped_oversize;
+        return d;
+      });
+
   py::class_<sim::Simulation>(m, "Simulation")
       .def(py::init<std::uint64_t>(), py::arg("seed") = 1)
+      .def("attach_tap", [](sim::Simulation& s, sim::Host& h, const std::string& ifname, double rate_gbps,
+                            double latency_ns) -> sim::TapBridge& {
+        if (!(rate_gbps > 0)) throw py::value_error("rate_gbps must be > 0");
+        if (latency_ns < 0) throw py::value_error("latency_ns must be >= 0");
+        try {
+          return s.attach_tap(h, ifname, sim::LinkConfig{rate_gbps, static_cast<TimePs>(latency_ns * 1000.0)});
+        } catch (const std::system_error& e) {
+          PyErr_SetObject(PyExc_OSError, py::make_tuple(e.code().value(), e.what()).ptr());
+          throw py::error_already_set();
+        }
+      }, py::return_value_policy::reference_internal)
+      .def_property_readonly("realtime", &sim::Simulation::realtime)
       .def("add_host", &sim::Simulation::add_host, py::return_value_policy::reference_internal)
       .def("connect", [](sim::Simulation& s, sim::Host& a, sim::Host& b, double rate_gbps, double latency_ns) -> sim::Link& {
         if (!(rate_gbps > 0)) throw py::value_error("rate_gbps must be > 0");

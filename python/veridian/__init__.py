@@ -336,6 +336,19 @@ class Simulation:
         self.links.append(link)
         return link
 
+    def attach_tap(self, host: Host, ifname: str, rate_gbps: float = 10.0, latency_ns: float = 1000.0):
+        """Cable host's NIC to the Linux TAP device `ifname` (created if
+        needed, in this process's network namespace; needs CAP_NET_ADMIN).
+        From then on the simulation runs in real time: run_for/run_until and
+        ping are paced so virtual time never runs ahead of the wall clock.
+        Raises OSError when the TAP cannot be opened. Returns the bridge
+        (.name, .stats())."""
+        return self._s.attach_tap(host._h, str(ifname), float(rate_gbps), float(latency_ns))
+
+    @property
+    def realtime(self) -> bool:
+        return self._s.realtime
+
     def capture(self, link: Link, path: str) -> None:
         """Write every frame on `link` (both directions) to a pcap file."""
         self._s.capture(link._l, str(path))
