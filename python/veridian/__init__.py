@@ -14,7 +14,8 @@
     data, addr = srv.recvfrom()
 
 All time is simulated (virtual picoseconds); nothing here reads the wall
-clock, and no packet leaves the process. Long runs happen in C++: each call
+clock, and no packet leaves the process, unless Simulation.attach_tap puts a
+host on a Linux TAP device (real-time mode, docs/tap.md). Long runs happen in C++: each call
 below is one step, never one clock cycle.
 """
 
