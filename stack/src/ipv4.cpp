@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "stack_impl.hpp"
+#include "tcp_impl.hpp"
 #include "veridian/offload/checksum.hpp"
 #include "veridian/offload/csum_offload.hpp"
 
@@ -106,7 +107,7 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
   if (!ip) return drop("ipv4", ip.reason());
   const std::uint8_t proto = ip->protocol();
   const Ipv4Info info{ip->src(), ip->dst(), is_our_addr(ip->dst()), link_bcast, ip->ttl(), ip->header_len()};
-  if (proto != wire::kIpProtoIcmp && proto != wire::kIpProtoUdp) {
+  if (proto != wire::kIpProtoIcmp && proto != wire::kIpProtoUdp && proto != wire::kIpProtoTcp) {
     if (info.to_us_unicast) icmp_error(p.bytes(), link_bcast, wire::kIcmpDestUnreachable, wire::kIcmpCodeProtocol);
     return drop("ipv4", "unknown_protocol");
   }
@@ -114,6 +115,8 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
   p.pull(ip->header_len());  // options, if any, are skipped
   if (proto == wire::kIpProtoIcmp)
     icmp_input(ifc, info, std::move(p));
+  else if (proto == wire::kIpProtoTcp)
+    tcp->input(ifc, info, std::move(p));
   else
     udp_input(ifc, info, std::move(p));
 }

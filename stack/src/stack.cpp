@@ -4,6 +4,7 @@
 #include <string>
 
 #include "stack_impl.hpp"
+#include "tcp_impl.hpp"
 
 namespace vd::stack {
 
@@ -32,8 +33,13 @@ Ipv4Addr Iface::source_for(Ipv4Addr peer) const {
 Stack::Stack(Scheduler& sched, std::string name, StackConfig cfg)
     : sched_(sched), name_(std::move(name)), impl_(std::make_unique<Impl>(*this, cfg)) {
   // Every layer is listed from the start, so readers never miss a key.
-  for (const char* l : {"eth", "arp", "ipv4", "icmp", "udp"}) stats_.layers[l];
+  for (const char* l : {"eth", "arp", "ipv4", "icmp", "udp", "tcp"}) stats_.layers[l];
+  impl_->tcp = std::make_unique<TcpLayer>(*impl_);
+  impl_->tcp->cfg = cfg.tcp;
 }
+
+Stack::Impl::Impl(Stack& s, StackConfig c) : st(s), cfg(c) {}
+Stack::Impl::~Impl() = default;
 
 Stack::~Stack() { impl_->shutdown(); }
 
@@ -46,6 +52,7 @@ void Stack::Impl::shutdown() {
   }
   for (auto& [k, e] : reasm) st.sched_.cancel(e.timer);
   reasm.clear();
+  if (tcp) tcp->shutdown();
   for (UdpSocket* s : udp_all) {
     s->stack_ = nullptr;
     s->rxq_.clear();
@@ -145,6 +152,12 @@ std::shared_ptr<UdpSocket> Stack::udp_socket() {
   // Not make_shared: the constructor is private to keep sockets stack-made.
   std::shared_ptr<UdpSocket> s(new UdpSocket(*this));
   impl_->udp_all.insert(s.get());
+  return s;
+}
+
+std::shared_ptr<TcpSocket> Stack::tcp_socket() {
+  std::shared_ptr<TcpSocket> s(new TcpSocket(*this));
+  impl_->tcp->sockets.insert(s.get());
   return s;
 }
 

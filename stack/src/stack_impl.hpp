@@ -19,6 +19,8 @@
 
 namespace vd::stack {
 
+struct TcpLayer;
+
 struct IfAddr {
   Ipv4Addr addr;
   int prefix = 0;
@@ -102,12 +104,14 @@ struct ReasmEntry {
 };
 
 struct Stack::Impl {
-  Impl(Stack& s, StackConfig c) : st(s), cfg(c) {}
+  Impl(Stack& s, StackConfig c);
+  ~Impl();  // out of line: TcpLayer is complete only in the .cpp files
 
   Stack& st;
   StackConfig cfg;
   std::vector<std::unique_ptr<Iface>> ifaces;
   std::uint16_t next_ip_id = 0;
+  std::unique_ptr<TcpLayer> tcp;  // tcp.cpp; created by Stack's constructor
   RouteTable<Ipv4Addr> routes4;
 
   // Buffers for datagrams larger than a device buffer: reassembled ones and

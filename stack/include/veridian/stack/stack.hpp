@@ -19,6 +19,7 @@
 #include "veridian/stack/ip_addr.hpp"
 #include "veridian/stack/neighbor.hpp"
 #include "veridian/stack/route.hpp"
+#include "veridian/stack/tcp.hpp"
 
 namespace vd::stack {
 
@@ -127,6 +128,7 @@ struct StackConfig {
   std::size_t reasm_max_datagrams = 64;
   // Path MTU learnt from "fragmentation needed" is forgotten after this.
   TimePs pmtu_lifetime = s_to_ps(600);
+  TcpConfig tcp{};
 };
 
 class Stack {
@@ -161,6 +163,7 @@ class Stack {
   std::vector<NeighborInfo> neighbors() const;
 
   std::shared_ptr<UdpSocket> udp_socket();
+  std::shared_ptr<TcpSocket> tcp_socket();
 
   // Sends one ICMP echo request; replies are collected in echo_replies().
   // Payloads larger than the path MTU are fragmented; ttl 0 = default.
@@ -174,6 +177,8 @@ class Stack {
 
  private:
   friend class UdpSocket;
+  friend class TcpSocket;
+  friend struct TcpLayer;
   struct Impl;
   Scheduler& sched_;
   std::string name_;
