@@ -370,6 +370,7 @@ TEST(Tcp, ChecksumOffloadLeavesTheSumToTheDevice) {
   ASSERT_FALSE(l->listen());
   auto c = n.a.tcp_socket();
   ASSERT_FALSE(c->connect(ip("10.0.0.2"), 80));
+  n.sched.run_for(ms_to_ps(1));
   std::size_t checked = 0;
   for (const auto& f : n.da.sent) {
     if (!tcp_of(f)) continue;
@@ -383,6 +384,8 @@ TEST(Tcp, ChecksumOffloadLeavesTheSumToTheDevice) {
     ++checked;
   }
   EXPECT_EQ(checked, 1u);  // the SYN
+  // This fake device does not finish it: B rightly drops the SYN.
+  EXPECT_EQ(drops(n.b, "tcp.bad_checksum"), 1u);
 }
 
 }  // namespace
