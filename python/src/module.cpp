@@ -94,6 +94,7 @@ PYBIND11_MODULE(_veridian, m) {
       .def_readwrite("queues", &sim::NicSpec::queues)
       .def_readwrite("mtu", &sim::NicSpec::mtu)
       .def_readwrite("tx_csum", &sim::NicSpec::tx_csum)
+      .def_readwrite("tso", &sim::NicSpec::tso)
       .def_readwrite("data_width", &sim::NicSpec::data_width)
       .def_readwrite("clock_mhz", &sim::NicSpec::clock_mhz)
       .def_readwrite("dma", &sim::NicSpec::dma)

@@ -61,7 +61,8 @@ class RtlNic:
     dma: object = "gen3"
     ring_log2: int = 8
     trace: Optional[str] = None          # FST waveform path; tracing only when asked
-    tx_csum: bool = True                 # let the stack hand UDP checksums to the NIC's RTL
+    tx_csum: bool = True                 # let the stack hand UDP/TCP checksums to the NIC's RTL
+    tso: bool = True                     # let TCP hand the NIC sends of up to 64 KiB (needs tx_csum)
     expect_abi_id: Optional[int] = None  # override the driver's expected ABI id (tests)
     rx_csum: bool = True                 # let the RTL verify RX checksums (per-queue switch in the NIC)
     irq_frames: int = 1                  # interrupt moderation: completions per interrupt
@@ -87,6 +88,7 @@ class RtlNic:
         s.trace_path = self.trace or ""
         s.expect_abi_id = self.expect_abi_id
         s.tx_csum = bool(self.tx_csum)
+        s.tso = bool(self.tso)
         if not 0 <= self.irq_frames <= 0xFFFF:
             raise ValueError("irq_frames must be in 0..65535")
         if not 0 <= self.irq_delay_ns <= 0xFFFF * abi.IRQ_MOD_UNIT * 1000.0 / self.clock_mhz:
@@ -102,7 +104,8 @@ class SoftNic:
     """The same NetDevice in plain C++ (no RTL), at native speed."""
     queues: int = 1
     mtu: int = 1500
-    tx_csum: bool = True                 # finish UDP checksums with the offload/ software model
+    tx_csum: bool = True                 # finish UDP/TCP checksums with the offload/ software model
+    tso: bool = True                     # segment TCP sends with the offload/ model (needs tx_csum)
 
     def _spec(self) -> "_core.NicSpec":
         if not 1 <= self.queues <= abi.MAX_QUEUES:
@@ -114,6 +117,7 @@ class SoftNic:
         s.queues = self.queues
         s.mtu = self.mtu
         s.tx_csum = bool(self.tx_csum)
+        s.tso = bool(self.tso)
         return s
 
 

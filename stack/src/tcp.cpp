@@ -141,6 +141,11 @@ void TcpLayer::destroy(Tcb& t) {
   }
   if (t.sock) {
     t.sock->fin_seen_ = t.fin_received;
+    if (const std::size_t n = t.rcvbuf.size()) {
+      t.sock->rx_left_.resize(n);
+      t.rcvbuf.peek(0, t.sock->rx_left_.data(), n);
+      t.sock->rx_left_off_ = 0;
+    }
     t.sock->tcb_ = nullptr;
     t.sock = nullptr;
   }

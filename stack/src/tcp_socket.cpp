@@ -152,6 +152,13 @@ std::size_t TcpSocket::recv(std::span<std::uint8_t> out, std::error_code& ec) {
   ec = {};
   if (!is_open()) return ec = bad_fd(), 0;
   if (!tcb_) {
+    const std::size_t left = rx_left_.size() - rx_left_off_;
+    if (left) {
+      const std::size_t n = std::min(out.size(), left);
+      std::copy_n(rx_left_.begin() + static_cast<std::ptrdiff_t>(rx_left_off_), n, out.begin());
+      rx_left_off_ += n;
+      return n;
+    }
     if (error_) ec = error_;
     return 0;
   }
@@ -164,13 +171,18 @@ std::size_t TcpSocket::recv(std::span<std::uint8_t> out, std::error_code& ec) {
   // A window that opened by two segments or half the buffer is announced
   // now rather than with the next data (RFC 9293 3.8.6.2.2).
   const std::size_t free = t.rcvbuf.space() > t.ooo_bytes ? t.rcvbuf.space() - t.ooo_bytes : 0;
-  if (synchronized_state(t.state) && free >= before + std::min<std::size_t>(2 * t.mss, t.rcvbuf.capacity() / 2))
+  // Only while the peer may still send (not after its FIN).
+  const bool peer_sends = !t.fin_received && (t.state == TcpState::Established || t.state == TcpState::FinWait1 ||
+                                              t.state == TcpState::FinWait2);
+  if (peer_sends && free >= before + std::min<std::size_t>(2 * t.mss, t.rcvbuf.capacity() / 2))
     stack_->impl_->tcp->send_ack(t);
   return n;
 }
 
-bool TcpSocket::eof() const { return tcb_ ? tcb_->fin_received && tcb_->rcvbuf.size() == 0 : fin_seen_; }
-std::size_t TcpSocket::readable() const { return tcb_ ? tcb_->rcvbuf.size() : 0; }
+bool TcpSocket::eof() const {
+  return tcb_ ? tcb_->fin_received && tcb_->rcvbuf.size() == 0 : fin_seen_ && rx_left_off_ == rx_left_.size();
+}
+std::size_t TcpSocket::readable() const { return tcb_ ? tcb_->rcvbuf.size() : rx_left_.size() - rx_left_off_; }
 std::size_t TcpSocket::writable() const {
   if (!tcb_ || tcb_->fin_queued) return 0;
   return tcb_->sndbuf.space();
@@ -211,6 +223,8 @@ void TcpSocket::abort() {
   L.destroy(t);
   closed_ = true;
 }
+
+Ipv4Addr TcpSocket::local_addr() const { return tcb_ && tcb_->state != TcpState::Listen ? tcb_->laddr : laddr_; }
 
 TcpState TcpSocket::state() const { return tcb_ ? tcb_->state : TcpState::Closed; }
 Ipv4Addr TcpSocket::remote_addr() const { return tcb_ ? tcb_->raddr : Ipv4Addr{}; }

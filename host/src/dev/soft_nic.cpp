@@ -34,14 +34,14 @@ void insert_requested(std::span<std::uint8_t> f, bool ip, bool l4) {
 
 SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig cfg)
     : sched_(sched), mac_(mac), cfg_(cfg), pool_(mem, 16384, cfg.rx_buffers),
-      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tx_csum ? 64 : 1) {
+      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tx_csum && cfg.tso ? 64 : 1) {
   features_.tx_queues = cfg.queues;
   features_.rx_queues = cfg.queues;
   features_.mtu = cfg.mtu;
   features_.tx_csum_partial = cfg.tx_csum;
   features_.tx_csum_ip = cfg.tx_csum;
   features_.tx_csum_l4 = cfg.tx_csum;
-  features_.tso = cfg.tx_csum;
+  features_.tso = cfg.tx_csum && cfg.tso;
   features_.rx_csum = true;
   features_.rx_hash = true;
   for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",

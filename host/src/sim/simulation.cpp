@@ -32,12 +32,14 @@ std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, Ma
     c.mtu = spec.mtu;
     c.trace_path = spec.trace_path;
     c.tx_csum = spec.tx_csum;
+    c.tso = spec.tso && spec.tx_csum;
     return std::make_unique<dev::RtlNic>(sched, mem, mac, c);
   }
   dev::SoftNicConfig c;
   c.queues = spec.queues;
   c.mtu = spec.mtu;
   c.tx_csum = spec.tx_csum;
+  c.tso = spec.tso;
   return std::make_unique<dev::SoftNic>(sched, mem, mac, c);
 }
 

@@ -24,6 +24,7 @@ struct NicSpec {
   std::uint16_t queues = 4;
   std::uint16_t mtu = 1500;
   bool tx_csum = true;  // offer TX checksum offload to the stack
+  bool tso = true;      // offer TCP segmentation offload (needs tx_csum)
   // RtlNic only
   unsigned data_width = 512;
   double clock_mhz = 250.0;

@@ -10,6 +10,8 @@
 #include <string>
 #include <system_error>
 
+#include <vector>
+
 #include "veridian/core/time.hpp"
 #include "veridian/stack/ip_addr.hpp"
 
@@ -96,7 +98,7 @@ class TcpSocket {
   TcpState state() const;
   bool is_open() const { return stack_ != nullptr && !closed_; }
   std::error_code error() const { return error_; }  // why the connection failed (SO_ERROR)
-  Ipv4Addr local_addr() const { return laddr_; }
+  Ipv4Addr local_addr() const;  // the connection's address once connected, else the bound one
   std::uint16_t local_port() const { return lport_; }
   Ipv4Addr remote_addr() const;
   std::uint16_t remote_port() const;
@@ -121,6 +123,10 @@ class TcpSocket {
   bool closed_ = false;
   bool listening_ = false;
   bool fin_seen_ = false;  // the connection ended after the peer's FIN
+  // Bytes received but not yet read when the connection itself ended (the
+  // peer closed and the close handshake finished): still the app's to read.
+  std::vector<std::uint8_t> rx_left_;
+  std::size_t rx_left_off_ = 0;
   Ipv4Addr laddr_{};
   std::uint16_t lport_ = 0;
   bool bound_ = false;
