@@ -182,14 +182,26 @@ void Stack::Impl::event(std::string_view layer, std::string_view what, std::uint
   st.stats_.events[key] += n;
 }
 
+LayerStats& Stack::Impl::layer_stats(const char* layer) {
+  for (auto& [name, ls] : layer_cache) {
+    if (name == layer) return *ls;
+    if (!name) {
+      name = layer;
+      ls = &st.stats_.layers[layer];
+      return *ls;
+    }
+  }
+  return st.stats_.layers[layer];
+}
+
 void Stack::Impl::count_rx(const char* layer, std::size_t bytes) {
-  auto& l = st.stats_.layers[layer];
+  auto& l = layer_stats(layer);
   ++l.rx_packets;
   l.rx_bytes += bytes;
 }
 
 void Stack::Impl::count_tx(const char* layer, std::size_t bytes) {
-  auto& l = st.stats_.layers[layer];
+  auto& l = layer_stats(layer);
   ++l.tx_packets;
   l.tx_bytes += bytes;
 }

@@ -4,6 +4,7 @@
 // errors and path MTU; udp.cpp with the sockets).
 #pragma once
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -151,6 +152,11 @@ struct Stack::Impl {
   void event(std::string_view layer, std::string_view what, std::uint64_t n = 1);
   void count_rx(const char* layer, std::size_t bytes);
   void count_tx(const char* layer, std::size_t bytes);
+  // Per-packet counters without a string-keyed map lookup each time: the
+  // layer names are literals, so their addresses are cached (a miss just
+  // falls back to the map). Map nodes never move, so the pointers stay good.
+  LayerStats& layer_stats(const char* layer);
+  std::array<std::pair<const char*, LayerStats*>, 16> layer_cache{};
 
   // Interfaces and routing (stack.cpp).
   Iface& iface(int ifindex);

@@ -34,12 +34,12 @@ const char* tcp_state_name(TcpState s) {
 
 std::size_t ByteRing::push(std::span<const std::uint8_t> d) {
   const std::size_t n = std::min(d.size(), space());
-  const std::size_t cap = buf_.size();
+  const std::size_t cap = cap_;
   std::size_t tail = (head_ + len_) % (cap ? cap : 1);
   std::size_t done = 0;
   while (done < n) {
     const std::size_t chunk = std::min(n - done, cap - tail);
-    std::memcpy(buf_.data() + tail, d.data() + done, chunk);
+    std::memcpy(buf_.get() + tail, d.data() + done, chunk);
     done += chunk;
     tail = (tail + chunk) % cap;
   }
@@ -48,12 +48,12 @@ std::size_t ByteRing::push(std::span<const std::uint8_t> d) {
 }
 
 void ByteRing::peek(std::size_t off, std::uint8_t* out, std::size_t n) const {
-  const std::size_t cap = buf_.size();
+  const std::size_t cap = cap_;
   std::size_t pos = (head_ + off) % cap;
   std::size_t done = 0;
   while (done < n) {
     const std::size_t chunk = std::min(n - done, cap - pos);
-    std::memcpy(out + done, buf_.data() + pos, chunk);
+    std::memcpy(out + done, buf_.get() + pos, chunk);
     done += chunk;
     pos = (pos + chunk) % cap;
   }
@@ -61,8 +61,8 @@ void ByteRing::peek(std::size_t off, std::uint8_t* out, std::size_t n) const {
 
 void ByteRing::pop(std::size_t n) {
   n = std::min(n, len_);
-  if (buf_.empty()) return;
-  head_ = (head_ + n) % buf_.size();
+  if (cap_ == 0) return;
+  head_ = (head_ + n) % cap_;
   len_ -= n;
 }
 

@@ -28,12 +28,14 @@ inline bool synchronized_state(TcpState s) {
 // A fixed-capacity byte ring: the socket buffers.
 class ByteRing {
  public:
-  explicit ByteRing(std::size_t cap = 0) : buf_(cap) {}
   std::size_t size() const { return len_; }
-  std::size_t capacity() const { return buf_.size(); }
-  std::size_t space() const { return buf_.size() - len_; }
-  void resize(std::size_t cap) {  // only while empty
-    buf_.assign(cap, 0);
+  std::size_t capacity() const { return cap_; }
+  std::size_t space() const { return cap_ - len_; }
+  // Only while empty. Not zero-filled: a buffer is only read where written,
+  // and clearing megabytes per connection showed up as host cost.
+  void resize(std::size_t cap) {
+    buf_.reset(cap ? new std::uint8_t[cap] : nullptr);
+    cap_ = cap;
     head_ = len_ = 0;
   }
   std::size_t push(std::span<const std::uint8_t> d);
@@ -42,8 +44,8 @@ class ByteRing {
   void pop(std::size_t n);
 
  private:
-  std::vector<std::uint8_t> buf_;
-  std::size_t head_ = 0, len_ = 0;
+  std::unique_ptr<std::uint8_t[]> buf_;
+  std::size_t cap_ = 0, head_ = 0, len_ = 0;
 };
 
 struct ConnKey {

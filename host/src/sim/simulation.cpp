@@ -40,6 +40,7 @@ std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, Ma
   c.mtu = spec.mtu;
   c.tx_csum = spec.tx_csum;
   c.tso = spec.tso;
+  c.rx_csum = spec.rx_csum;
   return std::make_unique<dev::SoftNic>(sched, mem, mac, c);
 }
 

@@ -14,6 +14,7 @@ struct SoftNicConfig {
   std::size_t rx_buffers = 1024;
   bool tx_csum = true;  // offer CHECKSUM_PARTIAL, done by the offload/ reference model
   bool tso = true;      // offer TSO (with tx_csum), done by offload::tso_segment
+  bool rx_csum = true;  // verify RX checksums (offload::verify) and report them per packet
 };
 
 class SoftNic final : public WiredDevice {
