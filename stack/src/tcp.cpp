@@ -604,16 +604,129 @@ void TcpLayer::input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
   send_rst_for(info, *v);
 }
 
+namespace {
+constexpr std::uint16_t kCookieMss[8] = {536, 1024, 1220, 1360, 1440, 1460, 4312, 8960};
+constexpr TimePs kCookiePeriod = s_to_ps(64);
+}  // namespace
+
+std::uint32_t TcpLayer::cookie_make(const ConnKey& k, std::uint32_t peer_isn, std::uint16_t mss) const {
+  const std::uint32_t t = static_cast<std::uint32_t>(impl.st.scheduler().now() / kCookiePeriod) & 31;
+  std::uint32_t idx = 0;
+  for (std::uint32_t i = 0; i < 8; ++i)
+    if (kCookieMss[i] <= mss) idx = i;
+  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
+                                                                  (std::uint64_t(k.lport) << 48 | std::uint64_t(k.rport) << 32 | peer_isn) ^ t));
+  return (t << 27) | (idx << 24) | static_cast<std::uint32_t>(h & 0xffffff);
+}
+
+std::optional<std::uint16_t> TcpLayer::cookie_check(const ConnKey& k, std::uint32_t peer_isn, std::uint32_t cookie) const {
+  const std::uint32_t now_t = static_cast<std::uint32_t>(impl.st.scheduler().now() / kCookiePeriod) & 31;
+  const std::uint32_t t = cookie >> 27;
+  if (((now_t - t) & 31) > 1) return std::nullopt;  // older than two periods (64..128 s)
+  const std::uint32_t idx = (cookie >> 24) & 7;
+  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
+                                                                  (std::uint64_t(k.lport) << 48 | std::uint64_t(k.rport) << 32 | peer_isn) ^ t));
+  if ((h & 0xffffff) != (cookie & 0xffffff)) return std::nullopt;
+  return kCookieMss[idx];
+}
+
+// The listen queue is full: answer without keeping any state. Window
+// scaling, SACK and timestamps cannot be remembered, so none are offered.
+void TcpLayer::cookie_syn_ack(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const auto r = impl.route(info.src);
+  if (!r) return impl.drop("tcp", "no_route");
+  const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v.dst_port(), v.src_port()};
+  const std::uint16_t mss = static_cast<std::uint16_t>(std::min<std::size_t>(o.mss.value_or(536), r->ifc->mtu() - 40));
+  Packet p = r->ifc->dev->pool().alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  wire::TcpRepr h;
+  h.src_port = v.dst_port();
+  h.dst_port = v.src_port();
+  h.seq = cookie_make(k, v.seq(), mss);
+  h.ack = v.seq() + 1;
+  h.flags = f::SYN | f::ACK;
+  h.window = static_cast<std::uint16_t>(std::min<std::size_t>(l.rcvbuf.capacity(), 65535));
+  h.opts.mss = mss;
+  wire::emit_tcp(p, h, info.dst, info.src, false);
+  Route rr = *r;
+  rr.src = info.dst;
+  const std::size_t n = p.size();
+  if (!impl.ipv4_output(rr, wire::kIpProtoTcp, std::move(p))) {
+    impl.count_tx("tcp", n);
+    impl.event("tcp", "syncookies_sent");
+  }
+}
+
+Tcb* TcpLayer::new_child(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const Route& r) {
+  Tcb* c = create(nullptr);
+  c->cc = l.cc;
+  c->nodelay = l.nodelay;
+  c->keepalive = l.keepalive;
+  c->sndbuf.resize(l.sndbuf.capacity());
+  c->rcvbuf.resize(l.rcvbuf.capacity());
+  c->laddr = info.dst;
+  c->raddr = info.src;
+  c->lport = v.dst_port();
+  c->rport = v.src_port();
+  c->key = {c->laddr.to_u32(), c->raddr.to_u32(), c->lport, c->rport};
+  c->listener = &l;
+  auto u = std::find_if(unbound.begin(), unbound.end(), [&](const auto& p) { return p.get() == c; });
+  conns[c->key] = std::move(*u);
+  unbound.erase(u);
+  setup_connection(*c, r);
+  return c;
+}
+
+// The ACK that completes a cookie handshake: rebuild the connection from
+// the cookie and hand the segment (it may carry data) to it.
+bool TcpLayer::cookie_accept(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v.dst_port(), v.src_port()};
+  const auto mss = cookie_check(k, v.seq() - 1, v.ack() - 1);
+  if (!mss) return false;
+  if (l.accept_q.size() >= static_cast<std::size_t>(std::max(l.backlog, 1))) {
+    impl.drop("tcp", "listen_overflow");
+    return true;  // valid, but no room yet: the peer's retransmission will try again
+  }
+  const auto r = impl.route(info.src);
+  if (!r) return true;
+  Tcb* c = new_child(l, info, v, *r);
+  c->iss = v.ack() - 1;
+  c->irs = v.seq() - 1;
+  c->rcv_nxt = v.seq();
+  c->rcv_adv = c->rcv_nxt + static_cast<std::uint32_t>(std::min<std::size_t>(c->rcvbuf.capacity(), 65535));
+  c->peer_mss = *mss;
+  c->ws_ok = c->ts_ok = false;
+  c->rcv_wscale = c->snd_wscale = 0;
+  c->mss = *mss;
+  c->info.mss = c->mss;
+  c->snd_una = c->snd_nxt = c->snd_max = c->buf_seq = v.ack();
+  c->snd_wnd = v.window();
+  c->max_snd_wnd = c->snd_wnd;
+  c->snd_wl1 = v.seq();
+  c->snd_wl2 = v.ack();
+  c->cwnd = std::min<std::uint64_t>(10 * c->mss, std::max<std::uint64_t>(2 * c->mss, 14600));
+  c->ssthresh = std::uint64_t(1) << 30;
+  set_state(*c, TcpState::Established);
+  l.accept_q.push_back(c);
+  impl.event("tcp", "syncookies_ok");
+  ++c->info.segs_in;
+  if (!v.payload().empty() || (v.flags() & f::FIN)) segment_arrives(*c, v, o);
+  return true;
+}
+
 void TcpLayer::listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
   const std::uint8_t fl = v.flags();
   if (fl & f::RST) return impl.drop("tcp", "rst_to_listener");
   if (fl & f::ACK) {
+    if (!(fl & f::SYN) && cfg.syncookies && cookie_accept(l, info, v, o)) return;
     impl.drop("tcp", "ack_to_listener");
     return send_rst_for(info, v);
   }
   if (!(fl & f::SYN)) return impl.drop("tcp", "no_syn_to_listener");
-  if (l.accept_q.size() + l.syn_backlog >= static_cast<std::size_t>(std::max(l.backlog, 1)))
+  if (l.accept_q.size() + l.syn_backlog >= static_cast<std::size_t>(std::max(l.backlog, 1))) {
+    if (cfg.syncookies) return cookie_syn_ack(l, info, v, o);
     return impl.drop("tcp", "listen_overflow");
+  }
   const auto r = impl.route(info.src);
   if (!r) return impl.drop("tcp", "no_route");
   Tcb* c = create(nullptr);

@@ -136,6 +136,13 @@ struct TcpLayer {
   bool process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o);
   void process_data(Tcb& t, const wire::TcpView& v);
   void send_rst_for(const Ipv4Info& info, const wire::TcpView& v);
+  // SYN cookies (RFC 4987 4.4): the SYN-ACK's ISN carries a 5-bit 64-second
+  // counter, a 3-bit MSS index and a 24-bit keyed hash of the 4-tuple.
+  std::uint32_t cookie_make(const ConnKey& k, std::uint32_t peer_isn, std::uint16_t mss) const;
+  std::optional<std::uint16_t> cookie_check(const ConnKey& k, std::uint32_t peer_isn, std::uint32_t cookie) const;
+  void cookie_syn_ack(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
+  bool cookie_accept(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
+  Tcb* new_child(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const Route& r);
 
   // Output.
   void output(Tcb& t, bool force_ack = false);

@@ -329,7 +329,9 @@ TEST(Tcp, KeepaliveDetectsADeadPeer) {
 }
 
 TEST(Tcp, ListenBacklogBoundsHalfOpenAndUnaccepted) {
-  TwoStacks n;
+  stack::StackConfig cfg;
+  cfg.tcp.syncookies = false;
+  TwoStacks n(cfg);
   auto l = n.b.tcp_socket();
   ASSERT_FALSE(l->bind(Ipv4Addr{}, 80));
   ASSERT_FALSE(l->listen(2));
@@ -346,6 +348,47 @@ TEST(Tcp, ListenBacklogBoundsHalfOpenAndUnaccepted) {
   }
   n.sched.run_for(s_to_ps(2));
   EXPECT_EQ(l->pending_accepts(), 2u);
+}
+
+// RFC 4987: with the queue full, SYNs are answered statelessly and the
+// completing ACK (here carrying data) rebuilds the connection; a forged ACK
+// with a wrong cookie gets a reset.
+TEST(Tcp, SynCookiesWhenTheListenQueueIsFull) {
+  TwoStacks n;
+  auto l = n.b.tcp_socket();
+  ASSERT_FALSE(l->bind(Ipv4Addr{}, 80));
+  ASSERT_FALSE(l->listen(1));
+  std::vector<std::shared_ptr<TcpSocket>> cs;
+  for (int i = 0; i < 3; ++i) {
+    cs.push_back(n.a.tcp_socket());
+    ASSERT_FALSE(cs.back()->connect(ip("10.0.0.2"), 80));
+  }
+  n.sched.run_for(ms_to_ps(1));
+  EXPECT_EQ(events(n.b, "tcp.syncookies_sent"), 2u);
+  for (auto& c : cs) EXPECT_EQ(c->state(), TcpState::Established);
+  EXPECT_EQ(cs[1]->info().timestamps, false);  // not offered with a cookie
+  std::vector<std::shared_ptr<TcpSocket>> got;
+  for (int round = 0; round < 40 && got.size() < 3; ++round) {
+    std::error_code ec;
+    for (auto& c : cs) (void)c->send(to_bytes("hi"), ec);  // data on the ACK path rebuilds cookie connections
+    n.sched.run_for(ms_to_ps(300));
+    while (auto s = l->accept()) got.push_back(s);
+  }
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_GE(events(n.b, "tcp.syncookies_ok"), 1u);
+  for (auto& s : got) EXPECT_GE(s->readable(), 2u);
+  // A made-up ACK to the listener: no cookie, a reset.
+  Packet p = n.da.pool().alloc();
+  wire::TcpRepr r;
+  r.src_port = 4444;
+  r.dst_port = 80;
+  r.seq = 1000;
+  r.ack = 0xdeadbeef;
+  r.flags = tf::ACK;
+  wire::emit_tcp(p, r, ip("10.0.0.1"), ip("10.0.0.2"), false);
+  FrameBuilder fb;
+  n.db.deliver(fb.ipv4(kMacB, kMacA, {ip("10.0.0.1"), ip("10.0.0.2"), wire::kIpProtoTcp, 64, 3}, to_bytes(p)));
+  EXPECT_EQ(drops(n.b, "tcp.ack_to_listener"), 1u);
 }
 
 TEST(Tcp, CloseWithUnreadDataResets) {

@@ -46,6 +46,7 @@ struct TcpConfig {
   bool window_scaling = true;         // RFC 7323
   bool timestamps = true;             // RFC 7323 (RTTM and PAWS)
   bool use_tso = true;                // hand the NIC sends of up to 64 KiB when it offers TSO
+  bool syncookies = true;             // answer SYNs statelessly when a listen queue is full (RFC 4987)
   CongestionControl cc = CongestionControl::Cubic;
   std::uint64_t isn_secret = 0x5eed'1234'abcd'0001ull;  // RFC 6528 key (set per stack for repeatable runs)
 };
