@@ -37,10 +37,10 @@ void Link::set_faults(int side, const LinkFaults& f) {
   prob(f.duplicate, "duplicate");
   prob(f.reorder, "reorder");
   prob(f.corrupt, "corrupt");
-  if (!(f.rate_gbps >= 0.0) || std::isinf(f.rate_gbps))
-    throw std::invalid_argument("LinkFaults: rate_gbps must be >= 0 (0 = no cap)");
+  if (!(f.cap_gbps >= 0.0) || std::isinf(f.cap_gbps))
+    throw std::invalid_argument("LinkFaults: cap_gbps must be >= 0 (0 = no cap)");
   faults_[side] = f;
-  if (f.rate_gbps <= 0) cap_fifo_[side].clear();
+  if (f.cap_gbps <= 0) cap_fifo_[side].clear();
 }
 
 TimePs Link::send(int side, std::vector<std::uint8_t> frame, TimePs at) {
@@ -77,7 +77,7 @@ TimePs Link::send(int side, std::vector<std::uint8_t> frame, TimePs at) {
   //    one has left (cut-through), and cannot leave before it has fully
   //    arrived at line rate.
   TimePs leave = line_end;
-  if (f.rate_gbps > 0) {
+  if (f.cap_gbps > 0) {
     auto& fifo = cap_fifo_[side];
     while (!fifo.empty() && fifo.front() <= start) fifo.pop_front();
     // One frame is being sent; cap_queue more may wait behind it.
@@ -86,7 +86,7 @@ TimePs Link::send(int side, std::vector<std::uint8_t> frame, TimePs at) {
       return arrival;
     }
     const TimePs cs = std::max(start, cap_busy_until_[side]);
-    cap_busy_until_[side] = cs + wire_time(frame.size(), f.rate_gbps);
+    cap_busy_until_[side] = cs + wire_time(frame.size(), f.cap_gbps);
     leave = std::max(line_end, cap_busy_until_[side]);
     fifo.push_back(leave);
   }

@@ -178,7 +178,7 @@ TEST(LinkFaults, BadSettingsAreRefused) {
     EXPECT_THROW(l.set_faults(1, f), std::invalid_argument);
   }
   LinkFaults f;
-  f.rate_gbps = -1;
+  f.cap_gbps = -1;
   EXPECT_THROW(l.set_faults(0, f), std::invalid_argument);
   EXPECT_THROW(l.set_faults(2, LinkFaults{}), std::invalid_argument);
   EXPECT_FALSE(l.faults(0).active());
@@ -398,7 +398,7 @@ TEST(LinkFaults, FramesShorterThanCorruptFromAreUnharmed) {
 
 TEST(LinkFaults, BandwidthCapSpacesFramesAtTheCappedRate) {
   LinkFaults f;
-  f.rate_gbps = 1.0;
+  f.cap_gbps = 1.0;
   Bench b(f, 1, LinkConfig{100.0, vd::ns_to_ps(500)});
   b.send_all(20, 1514);
   ASSERT_EQ(b.b.got.size(), 20u);
@@ -413,7 +413,7 @@ TEST(LinkFaults, BandwidthCapSpacesFramesAtTheCappedRate) {
 
 TEST(LinkFaults, BandwidthCapQueueTailDrops) {
   LinkFaults f;
-  f.rate_gbps = 1.0;
+  f.cap_gbps = 1.0;
   f.cap_queue = 2;
   Bench b(f);
   b.send_all(10, 1514);  // all ten on the wire before the first leaves the cap
@@ -427,7 +427,7 @@ TEST(LinkFaults, BandwidthCapQueueTailDrops) {
 
 TEST(LinkFaults, CapAboveTheLineRateChangesNothing) {
   LinkFaults f;
-  f.rate_gbps = 400.0;
+  f.cap_gbps = 400.0;
   Bench x(f), y(LinkFaults{});
   x.send_all(50, 700);
   y.send_all(50, 700);

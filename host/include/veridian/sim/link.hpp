@@ -61,11 +61,11 @@ struct LinkFaults {
   // like the wire: preamble, FCS, gap, padding). 0 = none. Frames wait for
   // it in a FIFO of cap_queue frames (0 = unbounded); a frame finding the
   // FIFO full is dropped (queue_drops), like a router's tail drop.
-  double rate_gbps = 0;
+  double cap_gbps = 0;
   std::size_t cap_queue = 0;
 
   bool active() const {
-    return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || jitter > 0 || rate_gbps > 0;
+    return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || jitter > 0 || cap_gbps > 0;
   }
 };
 
