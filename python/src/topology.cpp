@@ -169,6 +169,16 @@ void bind_topology(py::module_& m) {
         std::string_view v = frame;
         nic_at(h, k).inject(std::vector<std::uint8_t>(v.begin(), v.end()), fcs_error);
       })
+      .def("run_stats_at", [nic_at](sim::Host& h, std::size_t k) -> py::object {
+        nic_at(h, k);
+        auto* r = h.rtl_nic(k);
+        if (!r) return py::none();
+        py::dict x;
+        x["cycles_evaluated"] = r->model().stats().cycles;
+        x["cycles_skipped"] = r->run_stats().cycles_skipped;
+        x["wakeups"] = r->run_stats().wakeups;
+        return x;
+      })
       .def("add_address_at", [nic_at](sim::Host& h, std::size_t k, const std::string& cidr) {
         nic_at(h, k);
         auto c = stack::parse_cidr(cidr);

@@ -544,8 +544,15 @@ class Simulation:
         return self._s.seed
 
     def run_stats(self) -> dict:
-        """Per RtlNic: cycles evaluated, cycles skipped while idle, wakeups."""
-        return dict(self._s.run_stats())
+        """Per RtlNic: cycles evaluated, cycles skipped while idle, wakeups.
+        Keyed by host name for a host's first NIC, "host/nicK" for NIC K > 0."""
+        out = dict(self._s.run_stats())
+        for name, h in self.hosts.items():
+            for v in h.nics[1:]:
+                r = h._h.run_stats_at(v.index)
+                if r is not None:
+                    out[f"{name}/nic{v.index}"] = dict(r)
+        return out
 
     @property
     def events_run(self) -> int:

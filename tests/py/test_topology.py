@@ -99,6 +99,9 @@ def test_host_with_two_nics_reaches_peers_on_two_subnets():
     assert l2.stats()["r->q"]["frames"] == 1 + 3 + 2 + 1        # ARP request, 3 echoes, 2 replies, 1 datagram
     assert r.nics[1].stats()["tx_packets"] == l2.stats()["r->q"]["frames"]
     assert r.nics[0].stats()["tx_packets"] == l1.stats()["r->p"]["frames"]
+    rs = sim.run_stats()
+    assert set(rs) == {"r", "q"}                 # r's second NIC is a SoftNic
+    assert rs["r"]["cycles_evaluated"] > 0
     # p's subnet is not reachable from q (q has no route there).
     with pytest.raises(OSError):
         q.ping("10.0.1.2", timeout_ms=0.1)
@@ -132,8 +135,9 @@ def test_nic_and_port_arguments_are_checked():
         sim.connect(c, sw)                        # no free port
     with pytest.raises(RuntimeError):
         sim.connect(a, c)                         # a's NIC 0 is cabled
-    assert a.add_nic() == 1
+    assert a.add_nic(vd.RtlNic(data_width=64)) == 1
     sim.connect(a, c, a_nic=1)
+    assert "a/nic1" in sim.run_stats()
 
 
 def test_two_switches_and_faults_on_a_switch_link():
