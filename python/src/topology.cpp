@@ -179,12 +179,16 @@ void bind_topology(py::module_& m) {
         x["wakeups"] = r->run_stats().wakeups;
         return x;
       })
-      .def("add_address_at", [nic_at](sim::Host& h, std::size_t k, const std::string& cidr) {
-        nic_at(h, k);
+      .def("add_address_if", [](sim::Host& h, int ifindex, const std::string& cidr) {
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
-        h.stack().add_address(h.ifindex(k), c->first, c->second);
-      });
+        h.stack().add_address(ifindex, c->first, c->second);  // std::invalid_argument -> ValueError
+      })
+      .def("ifindex_at", [nic_at](sim::Host& h, std::size_t k) {
+        nic_at(h, k);
+        return h.ifindex(k);
+      })
+      .def("nic_for_ifindex", &sim::Host::nic_for_ifindex);
 
   auto simc = py::reinterpret_borrow<py::class_<sim::Simulation>>(m.attr("Simulation"));
   simc.def("capture_delivered", &sim::Simulation::capture_delivered)

@@ -175,7 +175,12 @@ class _NicView:
 
     def __init__(self, host: "Host", index: int = 0):
         self._h = host._h
-        self.index = index  # NIC number == the stack's ifindex
+        self.index = index  # NIC number: 0, 1, ... in the order they were added
+
+    @property
+    def ifindex(self) -> int:
+        """The stack's interface index of this NIC."""
+        return self._h.ifindex_at(self.index)
 
     @property
     def kind(self) -> str:
@@ -204,7 +209,7 @@ class _NicView:
 
 class Host:
     """A simulated host: the protocol stack, sockets and one or more NICs
-    (host.nic is the first; host.nics all of them, NIC k being ifindex k)."""
+    (host.nic is the first; host.nics all of them, in the order added)."""
 
     def __init__(self, sim: "Simulation", core):
         self._sim = sim
@@ -214,13 +219,22 @@ class Host:
 
     def add_nic(self, nic=None) -> int:
         """Add a NIC (vd.RtlNic(...) or vd.SoftNic(...); default SoftNic) and
-        return its ifindex (1 for the second NIC, ...). Its MAC is
-        02:56:(0x44+ifindex):hh:hh:hh with hh the host's number."""
+        return its ifindex, which is what add_address(ifindex=) and
+        Simulation.connect(a_nic=/b_nic=) take. Its MAC is
+        02:56:(0x44+k):hh:hh:hh for the host's k-th NIC (k from 0), hh the
+        host's number."""
         nic = nic if nic is not None else SoftNic()
         if not isinstance(nic, (RtlNic, SoftNic)):
             raise TypeError("nic must be a veridian.RtlNic or veridian.SoftNic")
-        k = self._h.add_nic(nic._spec())
-        self.nics.append(_NicView(self, k))
+        ifindex = self._h.add_nic(nic._spec())
+        self.nics.append(_NicView(self, len(self.nics)))
+        return ifindex
+
+    def _nic_number(self, ifindex: int) -> int:
+        """The NIC that is interface `ifindex` (IndexError if none is)."""
+        k = self._h.nic_for_ifindex(int(ifindex))
+        if k is None:
+            raise IndexError(f"host {self.name!r} has no NIC with ifindex {ifindex}")
         return k
 
     @property
@@ -232,11 +246,12 @@ class Host:
         return self._h.mac
 
     def add_address(self, cidr: str, ifindex: int = 0) -> None:
-        """Add an IPv4 address/prefix to NIC `ifindex` (default the first)."""
+        """Add an IPv4 address/prefix to interface `ifindex` (default the
+        first NIC); ValueError for an interface the host lacks."""
         if ifindex == 0:
             self._h.add_address(cidr)
         else:
-            self._h.add_address_at(ifindex, cidr)
+            self._h.add_address_if(int(ifindex), cidr)
 
     def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
         """ICMP echo: returns the RTT of each request in ns (None if lost).
@@ -257,7 +272,7 @@ class Host:
         if ifindex == 0:
             self._h.inject(bytes(frame), fcs_error)
         else:
-            self._h.inject_at(ifindex, bytes(frame), fcs_error)
+            self._h.inject_at(self._nic_number(ifindex), bytes(frame), fcs_error)
 
     def __repr__(self) -> str:
         return f"Host({self.name!r}, nic={self._h.nic_kind})"
@@ -468,7 +483,7 @@ class Simulation:
         directions, or a pair (a->b, b->a), None for a perfect wire."""
         def end(x, k, which):
             if isinstance(x, Host):
-                return "h", (0 if k is None else int(k))
+                return "h", (0 if k is None else x._nic_number(k))
             if isinstance(x, Switch):
                 return "s", (None if k is None else int(k))
             raise TypeError(f"{which} must be a veridian.Host or veridian.Switch, not {type(x).__name__}")

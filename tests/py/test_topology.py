@@ -74,6 +74,7 @@ def test_host_with_two_nics_reaches_peers_on_two_subnets():
     assert r.add_nic(vd.SoftNic()) == 1
     assert len(r.nics) == 2 and r.nics[1].kind == "soft" and r.nic.kind == "rtl"
     assert r.nics[0].mac == r.mac and r.nics[1].mac != r.mac
+    assert [v.ifindex for v in r.nics] == [0, 1]
     p = sim.add_host("p", nic=vd.SoftNic())
     q = sim.add_host("q", nic=vd.RtlNic(data_width=512))
     r.add_address("10.0.1.1/24")
@@ -117,8 +118,10 @@ def test_nic_and_port_arguments_are_checked():
         sim.connect(a, sw, b_nic=2)
     with pytest.raises(IndexError):
         a.nics[0]._h.mac_at(3)
+    with pytest.raises(ValueError):
+        a.add_address("10.0.0.1/24", ifindex=2)  # no such interface
     with pytest.raises(IndexError):
-        a.add_address("10.0.0.1/24", ifindex=2)
+        a.inject(b"x" * 60, ifindex=1)
     with pytest.raises(ValueError):
         sim.add_switch("a")                       # a host has that name
     with pytest.raises(ValueError):

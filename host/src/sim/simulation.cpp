@@ -62,9 +62,13 @@ int Host::add_nic(const NicSpec& spec) {
   auto dev = make_nic(ev_, *mem_, host_mac(index_ + 1, k), spec);
   nics_.push_back(Nic{spec, std::move(dev), -1});
   nics_.back().ifindex = stack_->add_interface(*nics_.back().dev);
-  if (nics_.back().ifindex != static_cast<int>(k))
-    throw std::logic_error("host '" + name_ + "': stack ifindex differs from the NIC number");
   return nics_.back().ifindex;
+}
+
+std::optional<std::size_t> Host::nic_for_ifindex(int ifindex) const {
+  for (std::size_t k = 0; k < nics_.size(); ++k)
+    if (nics_[k].ifindex == ifindex) return k;
+  return std::nullopt;
 }
 
 Simulation::~Simulation() {

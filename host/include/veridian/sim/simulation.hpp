@@ -39,10 +39,12 @@ struct NicSpec {
 // Builds the NIC a spec describes (RtlNic runs its driver's init here).
 std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, MacAddr mac, const NicSpec& spec);
 
-// A host: one protocol stack and one or more NICs. NIC k is the stack's
-// interface k (ifindex k); NIC 0 is made with the host. MACs are
-// 02:56:(0x44 + k):hh:hh:hh, hh = host index + 1, so they depend only on the
-// order hosts and NICs were added.
+// A host: one protocol stack and one or more NICs. NICs are numbered 0, 1,
+// ... in the order they were added (NIC 0 is made with the host); each is
+// one stack interface, whose ifindex equals the NIC number only while no
+// other interfaces (VLAN sub-interfaces, say) were added in between. MACs
+// are 02:56:(0x44 + k):hh:hh:hh for NIC k, hh = host index + 1, so they
+// depend only on the order hosts and NICs were added.
 class Host {
  public:
   static constexpr std::size_t kMaxNics = 16;
@@ -59,9 +61,11 @@ class Host {
   std::uint16_t next_ping_id() { return ++ping_id_; }
   // The stack's interface index of NIC k.
   int ifindex(std::size_t k = 0) const { return at(k).ifindex; }
-  // Adds a NIC (its driver initialised now) and attaches it to the stack.
-  // Returns its ifindex, which is also its NIC number. Throws
-  // std::length_error past kMaxNics.
+  // The NIC that is stack interface `ifindex`, if one is.
+  std::optional<std::size_t> nic_for_ifindex(int ifindex) const;
+  // Adds a NIC (its driver initialised now) as NIC nic_count() and attaches
+  // it to the stack. Returns its ifindex. Throws std::length_error past
+  // kMaxNics.
   int add_nic(const NicSpec& spec);
 
  private:
@@ -90,7 +94,7 @@ class Simulation {
   Host& add_host(const std::string& name, const NicSpec& spec);
   Host& host(const std::string& name);
   const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
-  // Cables NIC a_nic of a to NIC b_nic of b. Throws std::logic_error if
+  // Cables NIC a_nic of a to NIC b_nic of b (NIC numbers, not ifindexes). Throws std::logic_error if
   // either is already cabled, std::out_of_range for a NIC a host lacks.
   Link& connect(Host& a, Host& b, LinkConfig cfg, std::size_t a_nic = 0, std::size_t b_nic = 0);
 
