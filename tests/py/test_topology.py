@@ -1,5 +1,8 @@
 """Topologies beyond one cable: hosts on a learning switch, hosts with
 several NICs, switches in a row, faults on switch links."""
+import socket
+import struct
+
 import pytest
 
 import veridian as vd
@@ -68,7 +71,19 @@ def test_switch_entries_age_out_on_simulated_time():
     assert sw.stats()["flooded"] == before + 1     # the first echo to a forgotten MAC is flooded
 
 
-def test_host_with_two_nics_reaches_peers_on_two_subnets():
+def ipv4_addrs(path):
+    """(src, dst) of every IPv4 frame in a pcap."""
+    data, off, out = open(path, "rb").read(), 24, []
+    while off < len(data):
+        cap = struct.unpack_from("<I", data, off + 8)[0]
+        f = data[off + 16:off + 16 + cap]
+        if f[12:14] == b"\x08\x00":
+            out.append((socket.inet_ntoa(f[26:30]), socket.inet_ntoa(f[30:34])))
+        off += 16 + cap
+    return out
+
+
+def test_host_with_two_nics_reaches_peers_on_two_subnets(tmp_path):
     sim = vd.Simulation(seed=1)
     r = sim.add_host("r", nic=vd.RtlNic(data_width=64))
     assert r.add_nic(vd.SoftNic()) == 1
@@ -83,6 +98,8 @@ def test_host_with_two_nics_reaches_peers_on_two_subnets():
     q.add_address("10.0.2.2/24")
     l1 = sim.connect(r, p, a_nic=0)
     l2 = sim.connect(q, r, b_nic=1)
+    sim.capture(l1, str(tmp_path / "l1.pcap"))
+    sim.capture(l2, str(tmp_path / "l2.pcap"))
     assert None not in r.ping("10.0.1.2", count=3)
     assert None not in r.ping("10.0.2.2", count=3)
     assert None not in q.ping("10.0.2.1", count=2)
@@ -96,8 +113,12 @@ def test_host_with_two_nics_reaches_peers_on_two_subnets():
     assert sp.recvfrom(timeout_ns=100_000)[0] == b"p"
     assert sq.recvfrom(timeout_ns=100_000)[0] == b"q"
     # Each subnet's traffic used its own NIC and cable.
-    assert l1.stats()["r->p"]["frames"] == 1 + 3 + 1            # ARP request, 3 echoes, 1 datagram
-    assert l2.stats()["r->q"]["frames"] == 1 + 3 + 2 + 1        # ARP request, 3 echoes, 2 replies, 1 datagram
+    sim.flush()
+    for path, net in ((tmp_path / "l1.pcap", "10.0.1."), (tmp_path / "l2.pcap", "10.0.2.")):
+        ips = ipv4_addrs(path)
+        assert len(ips) >= 5 and all(a.startswith(net) and b.startswith(net) for a, b in ips), (net, ips)
+    assert l1.stats()["r->p"]["frames"] >= 1 + 3 + 1            # ARP, 3 echo requests, 1 datagram
+    assert l2.stats()["r->q"]["frames"] >= 1 + 3 + 2 + 1        # ARP, 3 requests, 2 replies, 1 datagram
     assert r.nics[1].stats()["tx_packets"] == l2.stats()["r->q"]["frames"]
     assert r.nics[0].stats()["tx_packets"] == l1.stats()["r->p"]["frames"]
     rs = sim.run_stats()
@@ -185,3 +206,35 @@ def test_switched_runs_repeat_bit_for_bit(tmp_path):
         sim.flush()
         return out, open(path, "rb").read(), sw.stats()
     assert run(tmp_path / "a.pcap") == run(tmp_path / "b.pcap")
+
+
+def test_router_with_two_nics_between_a_switched_subnet_and_a_cabled_one():
+    """The IP layer's router set-up: r (RtlNic + SoftNic) forwards between
+    10.0.1.0/24 (a switch with two hosts) and 10.0.2.0/24 (one cable, lossy)."""
+    sim = vd.Simulation(seed=17)
+    sw = sim.add_switch("lan", ports=4)
+    r = sim.add_host("r", nic=vd.RtlNic(data_width=64))
+    wan = r.add_nic(vd.SoftNic())
+    r.add_address("10.0.1.1/24")
+    r.add_address("10.0.2.1/24", ifindex=wan)
+    r.set_forwarding(True)
+    sim.connect(r, sw)
+    hosts = []
+    for i, kind in enumerate(["soft", "rtl512"]):
+        h = sim.add_host(f"h{i}", nic=NIC_KINDS[kind]())
+        h.add_address(f"10.0.1.{i + 10}/24")
+        h.add_route("0.0.0.0/0", via="10.0.1.1")
+        sim.connect(h, sw)
+        hosts.append(h)
+    far = sim.add_host("far", nic=vd.SoftNic())
+    far.add_address("10.0.2.2/24")
+    far.add_route("0.0.0.0/0", via="10.0.2.1")
+    link = sim.connect(r, far, a_nic=wan)
+    for h in hosts:
+        assert None not in h.ping("10.0.2.2", count=3), h.name
+    assert None not in far.ping("10.0.1.11", count=2)
+    link.set_faults("both", loss=0.1)
+    rtts = hosts[0].ping("10.0.2.2", count=100, timeout_ms=0.5)
+    sim.run_for(us=100)
+    to_far, from_far = link.fault_stats(r), link.fault_stats(far)
+    assert rtts.count(None) == to_far["dropped"] + from_far["dropped"] > 0
