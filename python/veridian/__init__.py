@@ -28,7 +28,7 @@ from . import _veridian as _core
 from . import abi
 
 __all__ = [
-    "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "DmaConfig",
+    "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "TcpSocket", "DmaConfig",
     "AbiMismatchError", "abi", "rtl_widths", "NicTestbench", "LinkFaults", "Switch",
 ]
 
@@ -180,6 +180,156 @@ class UdpSocket:
         self.close()
 
 
+class TcpSocket:
+    """A TCP socket on a simulated host (stream semantics like socket.SOCK_STREAM).
+
+    Calls never block the caller's thread; the ones with a timeout_ns run the
+    simulation (virtual time, or paced real time on a TAP) until they can
+    finish. Errors are OSError with errno set (ECONNREFUSED, ECONNRESET,
+    ETIMEDOUT, EPIPE, ...)."""
+
+    def __init__(self, sim: "Simulation", core):
+        self._sim = sim
+        self._s = core
+
+    def bind(self, addr) -> None:
+        ip, port = _addr(addr)
+        self._s.bind(ip, port)
+
+    def listen(self, backlog: int = 128) -> None:
+        self._s.listen(backlog)
+
+    def accept(self, timeout_ns: float = 0):
+        """An established connection as (TcpSocket, (ip, port)); with
+        timeout_ns the simulation runs until one is there. Raises
+        BlockingIOError / TimeoutError like recvfrom."""
+        if self._s.pending_accepts == 0:
+            if timeout_ns <= 0:
+                raise BlockingIOError("no connection waiting (run the simulation, or pass timeout_ns)")
+            self._sim.run_until(lambda: self._s.pending_accepts > 0, timeout_ns=timeout_ns)
+        c = self._s.accept()
+        if c is None:
+            raise TimeoutError(f"no connection within {timeout_ns} ns")
+        s = TcpSocket(self._sim, c)
+        return s, s.getpeername()
+
+    def connect(self, addr, timeout_ns: float = 1e9) -> None:
+        """Connects; runs the simulation until ESTABLISHED (or the error)."""
+        ip, port = _addr(addr)
+        self._s.connect(ip, port)
+        self._sim.run_until(lambda: self._s.state != "SYN-SENT" and self._s.state != "SYN-RECEIVED",
+                            timeout_ns=timeout_ns)
+        self._raise_if_failed()
+        if self._s.state != "ESTABLISHED":
+            raise TimeoutError(f"connect: still {self._s.state} after {timeout_ns} ns")
+
+    def connect_ex(self, addr) -> None:
+        """Starts the handshake and returns at once (non-blocking connect)."""
+        ip, port = _addr(addr)
+        self._s.connect(ip, port)
+
+    def _raise_if_failed(self):
+        err = self._s.error
+        if err is not None:
+            raise OSError(err[0], err[1])
+
+    def send(self, data: bytes) -> int:
+        """Queues what fits in the send buffer now; returns how much (0: full)."""
+        return self._s.send(bytes(data))
+
+    def sendall(self, data: bytes, timeout_ns: float = 60e9) -> None:
+        """Queues all of data, running the simulation while the buffer is full."""
+        view = memoryview(bytes(data))
+        off = 0
+        deadline = self._sim.now_ns + timeout_ns
+        while off < len(view):
+            n = self._s.send(bytes(view[off:off + (1 << 20)]))
+            off += n
+            if off < len(view):
+                if self._sim.now_ns >= deadline:
+                    raise TimeoutError(f"sendall: {off} of {len(view)} bytes queued in time")
+                self._sim.run_until(lambda: self._s.writable > 0 or self._s.error is not None, timeout_ns=deadline - self._sim.now_ns)
+                self._raise_if_failed()
+
+    def recv(self, bufsize: int, timeout_ns: float = 0) -> bytes:
+        """Up to bufsize bytes; b"" at end of stream. Without data: runs the
+        simulation up to timeout_ns, else raises BlockingIOError/TimeoutError."""
+        if self._s.readable == 0 and not self._s.eof:
+            self._raise_if_failed()
+            if timeout_ns <= 0:
+                raise BlockingIOError("no data yet (run the simulation, or pass timeout_ns)")
+            self._sim.run_until(lambda: self._s.readable > 0 or self._s.eof or self._s.error is not None,
+                                timeout_ns=timeout_ns)
+            self._raise_if_failed()
+            if self._s.readable == 0 and not self._s.eof:
+                raise TimeoutError(f"no data within {timeout_ns} ns")
+        return self._s.recv(bufsize)
+
+    def recv_all(self, timeout_ns: float = 60e9) -> bytes:
+        """Everything until the peer's FIN."""
+        out = bytearray()
+        deadline = self._sim.now_ns + timeout_ns
+        while True:
+            left = deadline - self._sim.now_ns
+            if left <= 0:
+                raise TimeoutError(f"recv_all: {len(out)} bytes, no end of stream in time")
+            chunk = self.recv(1 << 20, timeout_ns=left)
+            if not chunk and self._s.eof:
+                return bytes(out)
+            out += chunk
+
+    def shutdown(self, how: str = "write") -> None:
+        if how not in ("write", "wr", "SHUT_WR"):
+            raise ValueError("only shutdown of the write side is supported")
+        self._s.shutdown_write()
+
+    def close(self) -> None:
+        self._s.close()
+
+    def abort(self) -> None:
+        """Close with a reset (SO_LINGER 0)."""
+        self._s.abort()
+
+    @property
+    def state(self) -> str:
+        return self._s.state
+
+    @property
+    def nodelay(self) -> bool:
+        return self._s.nodelay
+
+    @nodelay.setter
+    def nodelay(self, on: bool) -> None:
+        self._s.nodelay = bool(on)
+
+    def set_keepalive(self, on: bool = True) -> None:
+        self._s.set_keepalive(bool(on))
+
+    def set_buffers(self, sndbuf: int = 0, rcvbuf: int = 0) -> None:
+        """SO_SNDBUF / SO_RCVBUF in bytes (0 = unchanged); before connect/listen."""
+        self._s.set_buffers(int(sndbuf), int(rcvbuf))
+
+    def set_congestion_control(self, name: str) -> None:
+        """'cubic' (default) or 'newreno'."""
+        self._s.set_congestion_control(name)
+
+    def info(self) -> dict:
+        """TCP_INFO-like counters: cwnd, srtt, retransmits, tso_sends, ..."""
+        return self._s.info()
+
+    def getsockname(self) -> tuple[str, int]:
+        return tuple(self._s.local_addr)
+
+    def getpeername(self) -> tuple[str, int]:
+        return tuple(self._s.remote_addr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class _NicView:
     """host.nic / host.nics[k]: one NIC's counters and, for an RtlNic, its registers."""
 
@@ -323,6 +473,9 @@ class Host:
 
     def udp_socket(self) -> UdpSocket:
         return UdpSocket(self._sim, self._h.udp_socket())
+
+    def tcp_socket(self) -> TcpSocket:
+        return TcpSocket(self._sim, self._h.tcp_socket())
 
     def stats(self) -> dict:
         """Per-layer packet/byte counters and drop reasons of the stack."""

@@ -164,7 +164,8 @@ void Stack::Impl::ipv4_forward(Iface& in, Packet&& p, bool link_bcast) {
 // ------------------------------------------------------------ output
 
 std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Packet&& p, const Ipv4TxOpts& o) {
-  const std::size_t mtu = path_mtu(r);
+  // A TSO send is larger than the MTU on purpose: the NIC cuts it.
+  const std::size_t mtu = p.meta.tso_mss ? wire::kIpv4MaxTotalLen : path_mtu(r);
   const std::size_t total = wire::kIpv4MinHeaderLen + p.size();
   if (total > wire::kIpv4MaxTotalLen) return make_err(std::errc::message_size);
   if (total > mtu && o.dont_fragment) return make_err(std::errc::message_size);
@@ -179,7 +180,7 @@ std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Pac
 
 std::error_code Stack::Impl::ipv4_send_datagram(const Route& r, Packet&& p) {
   BufferPool& pool = r.ifc->dev->pool();
-  if (p.pool() != &pool) {
+  if (p.pool() != &pool && p.pool() != r.ifc->dev->tso_pool()) {
     // Built in the stack's large pool, which the device cannot DMA from:
     // one counted copy into a device buffer, if the datagram fits one.
     Packet q = pool.alloc();
