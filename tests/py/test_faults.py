@@ -142,9 +142,13 @@ def test_same_seed_same_faults_other_seed_other_faults(tmp_path):
 
 
 def test_sent_and_delivered_captures(tmp_path):
-    sim, a, b, link = make_pair(NIC_KINDS["soft"](), NIC_KINDS["soft"](), seed=3)
-    sim.capture(link, str(tmp_path / "sent.pcap"))
+    sim = vd.Simulation(seed=3)
+    a, b = sim.add_host("a"), sim.add_host("b")
+    link = sim.connect(a, b)
+    sim.capture(link, str(tmp_path / "sent.pcap"))   # before any frame (gratuitous ARP) is sent
     sim.capture(link, str(tmp_path / "got.pcap"), delivered=True)
+    a.add_address("10.0.0.1/24")
+    b.add_address("10.0.0.2/24")
     a.ping("10.0.0.2")
     link.set_faults(0, loss=0.3, duplicate=0.2)
     a.ping("10.0.0.2", count=50, timeout_ms=0.1)
@@ -226,5 +230,29 @@ def test_connect_with_faults_per_direction():
     a.add_address("10.0.0.1/24")
     b.add_address("10.0.0.2/24")
     assert a.ping("10.0.0.2", timeout_ms=1) == [None]
-    assert link.fault_stats(0)["dropped"] >= 1 and link.fault_stats(1)["sent"] == 0
+    assert link.fault_stats(0)["dropped"] >= 1 and link.fault_stats(0)["delivered"] == 0
+    # b heard nothing, so it answered nothing (it may announce itself by ARP)
+    icmp = b.stats()["layers"]["icmp"]
+    assert icmp["rx_packets"] == 0 and icmp["tx_packets"] == 0
     assert link.faults(1) == vd.LinkFaults()
+
+
+@pytest.mark.parametrize("ka,kb", [("rtl512", "soft"), ("soft", "soft")], ids=["rtl512-soft", "soft-soft"])
+def test_tcp_transfer_survives_loss_duplication_reordering_and_corruption(ka, kb):
+    sim, a, b, link = make_pair(NIC_KINDS[ka](), NIC_KINDS[kb](), seed=13)
+    a.ping("10.0.0.2")
+    link.set_faults("both", vd.LinkFaults(loss=0.02, duplicate=0.01, reorder=0.02, reorder_delay_ns=20_000,
+                                          corrupt=0.01, jitter_ns=500))
+    srv = b.tcp_socket()
+    srv.bind(("10.0.0.2", 5001))
+    srv.listen()
+    cli = a.tcp_socket()
+    cli.connect(("10.0.0.2", 5001), timeout_ns=1e9)
+    conn, _ = srv.accept(timeout_ns=1e9)
+    data = bytes((i * 7) & 0xFF for i in range(200_000))
+    cli.sendall(data, timeout_ns=30e9)
+    cli.shutdown("write")
+    assert conn.recv_all(timeout_ns=30e9) == data
+    f = link.fault_stats(a)
+    assert f["dropped"] > 0 and f["reordered"] > 0 and f["corrupted"] > 0
+    assert cli.info()["retransmits"] > 0
