@@ -13,6 +13,8 @@
 namespace py = pybind11;
 using namespace vd;
 
+void bind_topology(py::module_& m);  // topology.cpp: faults, NICs, switches
+
 namespace {
 
 stack::Ipv4Addr parse_ip(const std::string& s) {
@@ -470,4 +472,6 @@ PYBIND11_MODULE(_veridian, m) {
         }
         return d;
       });
+
+  bind_topology(m);  // after Host, Link and Simulation: it adds methods to them
 }

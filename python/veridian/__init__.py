@@ -29,7 +29,7 @@ from . import abi
 
 __all__ = [
     "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "TcpSocket", "DmaConfig",
-    "AbiMismatchError", "abi", "rtl_widths", "NicTestbench",
+    "AbiMismatchError", "abi", "rtl_widths", "NicTestbench", "LinkFaults", "Switch",
 ]
 
 AbiMismatchError = _core.AbiMismatchError
@@ -335,36 +335,71 @@ class TcpSocket:
 
 
 class _NicView:
-    """host.nic: the device's counters and, for an RtlNic, its registers."""
+    """host.nic / host.nics[k]: one NIC's counters and, for an RtlNic, its registers."""
 
-    def __init__(self, host: "Host"):
+    def __init__(self, host: "Host", index: int = 0):
         self._h = host._h
+        self.index = index  # NIC number: 0, 1, ... in the order they were added
+
+    @property
+    def ifindex(self) -> int:
+        """The stack's interface index of this NIC."""
+        return self._h.ifindex_at(self.index)
 
     @property
     def kind(self) -> str:
-        return self._h.nic_kind
+        return self._h.nic_kind_at(self.index)
+
+    @property
+    def mac(self) -> str:
+        return self._h.mac_at(self.index)
 
     def stats(self) -> dict:
-        return dict(self._h.nic_stats())
+        return dict(self._h.nic_stats_at(self.index))
 
     def registers(self) -> dict:
         """NIC statistics registers read over MMIO (RtlNic only; costs NIC cycles)."""
-        return dict(self._h.nic_registers())
+        return dict(self._h.nic_registers_at(self.index))
 
     def read_reg(self, addr: int) -> int:
-        return self._h.read_reg(addr)
+        return self._h.read_reg_at(self.index, addr)
 
     def pool_stats(self) -> dict:
-        return dict(self._h.pool_stats())
+        return dict(self._h.pool_stats_at(self.index))
+
+    def __repr__(self) -> str:
+        return f"Nic({self.index}, {self.kind}, {self.mac})"
 
 
 class Host:
-    """A simulated host: one NIC, the protocol stack, sockets."""
+    """A simulated host: the protocol stack, sockets and one or more NICs
+    (host.nic is the first; host.nics all of them, in the order added)."""
 
     def __init__(self, sim: "Simulation", core):
         self._sim = sim
         self._h = core
-        self.nic = _NicView(self)
+        self.nic = _NicView(self, 0)
+        self.nics: list[_NicView] = [self.nic]
+
+    def add_nic(self, nic=None) -> int:
+        """Add a NIC (vd.RtlNic(...) or vd.SoftNic(...); default SoftNic) and
+        return its ifindex, which is what add_address(ifindex=) and
+        Simulation.connect(a_nic=/b_nic=) take. Its MAC is
+        02:56:(0x44+k):hh:hh:hh for the host's k-th NIC (k from 0), hh the
+        host's number."""
+        nic = nic if nic is not None else SoftNic()
+        if not isinstance(nic, (RtlNic, SoftNic)):
+            raise TypeError("nic must be a veridian.RtlNic or veridian.SoftNic")
+        ifindex = self._h.add_nic(nic._spec())
+        self.nics.append(_NicView(self, len(self.nics)))
+        return ifindex
+
+    def _nic_number(self, ifindex: int) -> int:
+        """The NIC that is interface `ifindex` (IndexError if none is)."""
+        k = self._h.nic_for_ifindex(int(ifindex))
+        if k is None:
+            raise IndexError(f"host {self.name!r} has no NIC with ifindex {ifindex}")
+        return k
 
     @property
     def name(self) -> str:
@@ -374,8 +409,13 @@ class Host:
     def mac(self) -> str:
         return self._h.mac
 
-    def add_address(self, cidr: str) -> None:
-        self._h.add_address(cidr)
+    def add_address(self, cidr: str, ifindex: int = 0) -> None:
+        """Add an IPv4 address/prefix to interface `ifindex` (default the
+        first NIC); ValueError for an interface the host lacks."""
+        if ifindex == 0:
+            self._h.add_address(cidr)
+        else:
+            self._h.add_address_if(int(ifindex), cidr)
 
     def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, ttl: int = 0) -> list:
         """ICMP echo: returns the RTT of each request in ns (None if lost).
@@ -445,18 +485,79 @@ class Host:
         """Per-layer packet/byte counters and drop reasons of the stack."""
         return self._h.stats()
 
-    def inject(self, frame: bytes, fcs_error: bool = False) -> None:
+    def inject(self, frame: bytes, fcs_error: bool = False, ifindex: int = 0) -> None:
         """Deliver a raw Ethernet frame (no FCS) to this host's NIC as if from the wire."""
-        self._h.inject(bytes(frame), fcs_error)
+        if ifindex == 0:
+            self._h.inject(bytes(frame), fcs_error)
+        else:
+            self._h.inject_at(self._nic_number(ifindex), bytes(frame), fcs_error)
 
     def __repr__(self) -> str:
         return f"Host({self.name!r}, nic={self._h.nic_kind})"
 
 
+_NS = 1000  # ps per ns
+
+
+@dataclass
+class LinkFaults:
+    """Faults for one direction of a link (all off by default). Probabilities
+    are per frame. Seeded from the Simulation's seed, the link's index and the
+    direction, so a run repeats bit for bit. See docs/python.md."""
+    loss: float = 0.0               # frame lost
+    duplicate: float = 0.0          # a second copy arrives one frame time later
+    reorder: float = 0.0            # frame held back by reorder_delay_ns (later frames overtake it)
+    reorder_delay_ns: float = 10_000.0
+    corrupt: float = 0.0            # corrupt_bits distinct random bits flipped
+    corrupt_bits: int = 1
+    corrupt_from: int = 0           # first byte that may be hit (14 spares the Ethernet header)
+    corrupt_keep_fcs: bool = False  # False: delivered with a bad FCS (the NIC drops it); True: as if the FCS was recomputed
+    jitter_ns: float = 0.0          # uniform extra delay in [0, jitter_ns], order kept
+    cap_gbps: float = 0.0           # bandwidth cap (0: none), below the link rate
+    cap_queue: int = 0              # frames that may wait for the cap (0: unbounded); more are tail-dropped
+
+    def _spec(self) -> "_core.LinkFaultsSpec":
+        for k in ("loss", "duplicate", "reorder", "corrupt"):
+            v = getattr(self, k)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{k} must be a probability in [0, 1], not {v!r}")
+        if self.reorder_delay_ns < 0 or self.jitter_ns < 0:
+            raise ValueError("reorder_delay_ns and jitter_ns must be >= 0")
+        if self.corrupt_bits < 1 or self.corrupt_from < 0 or self.cap_queue < 0:
+            raise ValueError("corrupt_bits must be >= 1, corrupt_from and cap_queue >= 0")
+        if not 0.0 <= self.cap_gbps < float("inf"):
+            raise ValueError("cap_gbps must be >= 0 (0: no cap)")
+        f = _core.LinkFaultsSpec()
+        f.loss = float(self.loss)
+        f.duplicate = float(self.duplicate)
+        f.reorder = float(self.reorder)
+        f.reorder_delay_ps = int(round(self.reorder_delay_ns * _NS))
+        f.corrupt = float(self.corrupt)
+        f.corrupt_bits = int(self.corrupt_bits)
+        f.corrupt_from = int(self.corrupt_from)
+        f.corrupt_keep_fcs = bool(self.corrupt_keep_fcs)
+        f.jitter_ps = int(round(self.jitter_ns * _NS))
+        f.cap_gbps = float(self.cap_gbps)
+        f.cap_queue = int(self.cap_queue)
+        return f
+
+    @classmethod
+    def _from_spec(cls, f) -> "LinkFaults":
+        return cls(loss=f.loss, duplicate=f.duplicate, reorder=f.reorder, reorder_delay_ns=f.reorder_delay_ps / _NS,
+                   corrupt=f.corrupt, corrupt_bits=f.corrupt_bits, corrupt_from=f.corrupt_from,
+                   corrupt_keep_fcs=f.corrupt_keep_fcs, jitter_ns=f.jitter_ps / _NS, cap_gbps=f.cap_gbps,
+                   cap_queue=f.cap_queue)
+
+
 class Link:
-    def __init__(self, core, a: Host, b: Host):
+    """A full-duplex cable. Direction 0 carries frames from end `a` to end
+    `b` (the first and second argument of Simulation.connect), direction 1
+    the other way; an end is a Host or a Switch."""
+
+    def __init__(self, core, a, b, flip: bool = False):
         self._l = core
         self.a, self.b = a, b
+        self._flip = int(flip)  # 1 when the C++ link has b at its side 0
 
     @property
     def rate_gbps(self) -> float:
@@ -468,7 +569,98 @@ class Link:
 
     def stats(self) -> dict:
         """Frames, bytes and wire-busy time in each direction (a->b, b->a)."""
-        return {f"{self.a.name}->{self.b.name}": self._l.stats(0), f"{self.b.name}->{self.a.name}": self._l.stats(1)}
+        return {f"{self.a.name}->{self.b.name}": self._l.stats(self._flip),
+                f"{self.b.name}->{self.a.name}": self._l.stats(1 - self._flip)}
+
+    def _sides(self, direction) -> list[int]:
+        """0, 1, "both"/None, the sending end (a Host or Switch) or its name."""
+        if direction is None or direction == "both":
+            return [0, 1]
+        if isinstance(direction, bool):
+            raise TypeError("direction must be 0, 1, 'both', or the sending Host/Switch")
+        if direction in (0, 1) and isinstance(direction, int):
+            return [direction]
+        if direction is self.a or (isinstance(direction, str) and direction == self.a.name):
+            return [0]
+        if direction is self.b or (isinstance(direction, str) and direction == self.b.name):
+            return [1]
+        raise ValueError(f"direction must be 0, 1, 'both', or one of this link's ends "
+                         f"({self.a.name!r}, {self.b.name!r}), not {direction!r}")
+
+    def set_faults(self, direction="both", faults: Optional[LinkFaults] = None, **kw) -> None:
+        """Faults for frames sent from now on in `direction` (0 = a->b, 1 = b->a,
+        "both", or the sending end). Either a LinkFaults or its fields as
+        keywords; `set_faults("both")` alone clears them."""
+        if faults is not None and kw:
+            raise TypeError("pass a LinkFaults or keywords, not both")
+        if faults is None:
+            faults = LinkFaults(**kw)
+        if not isinstance(faults, LinkFaults):
+            raise TypeError("faults must be a veridian.LinkFaults")
+        spec = faults._spec()
+        for side in self._sides(direction):
+            self._l.set_faults(side ^ self._flip, spec)
+
+    def faults(self, direction) -> LinkFaults:
+        sides = self._sides(direction)
+        if len(sides) != 1:
+            raise ValueError("faults(direction): name one direction")
+        return LinkFaults._from_spec(self._l.faults(sides[0] ^ self._flip))
+
+    def fault_stats(self, direction) -> dict:
+        """What the faults did to frames sent in one direction: sent,
+        delivered, dropped, queue_drops, duplicated, reordered, corrupted,
+        bits_flipped, delayed, delay_added_ns. Once the link is quiet,
+        sent + duplicated == delivered + dropped + queue_drops."""
+        sides = self._sides(direction)
+        if len(sides) != 1:
+            raise ValueError("fault_stats(direction): name one direction")
+        return dict(self._l.fault_stats(sides[0] ^ self._flip))
+
+    def __repr__(self) -> str:
+        return f"Link({self.a.name!r} <-> {self.b.name!r}, {self.rate_gbps} Gb/s)"
+
+
+class Switch:
+    """A learning L2 switch (store and forward): floods broadcast, multicast
+    and unknown destinations, learns source MACs per port, ages them out on
+    simulated time. No VLANs, no spanning tree (do not cable a loop)."""
+
+    def __init__(self, sim: "Simulation", core):
+        self._sim = sim
+        self._w = core
+
+    @property
+    def name(self) -> str:
+        return self._w.name
+
+    @property
+    def ports(self) -> int:
+        return self._w.ports
+
+    def cabled(self, port: int) -> bool:
+        return self._w.cabled(port)
+
+    def stats(self) -> dict:
+        """rx_frames, forwarded, flooded, filtered, fcs_drops, runts, learned, moved, aged_out, table_full."""
+        return dict(self._w.stats())
+
+    def port_stats(self, port: int) -> dict:
+        return dict(self._w.port_stats(port))
+
+    def mac_table(self) -> list[dict]:
+        """Live entries: [{"mac", "port", "age_ns"}], expired ones removed first."""
+        return [{"mac": m, "port": p, "age_ns": age} for m, p, age in self._w.mac_table(self._sim.now_ps)]
+
+    def lookup(self, mac: str) -> Optional[int]:
+        """The port `mac` was learnt on, or None (unknown or aged out)."""
+        return self._w.lookup(mac)
+
+    def flush_table(self) -> None:
+        self._w.flush_table()
+
+    def __repr__(self) -> str:
+        return f"Switch({self.name!r}, ports={self.ports})"
 
 
 class Simulation:
@@ -479,6 +671,7 @@ class Simulation:
             raise ValueError("seed must be a non-negative int")
         self._s = _core.Simulation(seed)
         self.hosts: dict[str, Host] = {}
+        self.switches: dict[str, Switch] = {}
         self.links: list[Link] = []
 
     def add_host(self, name: str, nic=None) -> Host:
@@ -489,8 +682,63 @@ class Simulation:
         self.hosts[name] = h
         return h
 
-    def connect(self, a: Host, b: Host, rate_gbps: float = 100.0, latency_ns: float = 500.0) -> Link:
-        link = Link(self._s.connect(a._h, b._h, float(rate_gbps), float(latency_ns)), a, b)
+    def add_switch(self, name: Optional[str] = None, ports: int = 8, ageing_s: float = 300.0,
+                   latency_ns: float = 0.0, table_size: int = 4096) -> Switch:
+        """A learning L2 switch with `ports` ports (names are shared with hosts;
+        default "sw0", "sw1", ...). latency_ns: forwarding delay after a frame
+        has fully arrived."""
+        if name is None:
+            name = f"sw{len(self.switches)}"
+        w = Switch(self, self._s.add_switch(name, int(ports), float(ageing_s), float(latency_ns), int(table_size)))
+        self.switches[name] = w
+        return w
+
+    def connect(self, a, b, rate_gbps: float = 100.0, latency_ns: float = 500.0, faults=None,
+                a_nic: Optional[int] = None, b_nic: Optional[int] = None) -> Link:
+        """Cable two ends (Host or Switch). For a host end, a_nic/b_nic names
+        the NIC (its ifindex; default 0); for a switch end, the port
+        (default: the lowest free one). faults: a LinkFaults for both
+        directions, or a pair (a->b, b->a), None for a perfect wire."""
+        def end(x, k, which):
+            if isinstance(x, Host):
+                return "h", (0 if k is None else x._nic_number(k))
+            if isinstance(x, Switch):
+                return "s", (None if k is None else int(k))
+            raise TypeError(f"{which} must be a veridian.Host or veridian.Switch, not {type(x).__name__}")
+        ka, ia = end(a, a_nic, "a")
+        kb, ib = end(b, b_nic, "b")
+        fa = fb = None
+        if faults is not None:
+            if isinstance(faults, LinkFaults):
+                fa = fb = faults
+            elif isinstance(faults, (tuple, list)) and len(faults) == 2:
+                fa, fb = faults
+            else:
+                raise TypeError("faults must be a LinkFaults or a pair (a->b, b->a)")
+            for f in (fa, fb):
+                if f is not None and not isinstance(f, LinkFaults):
+                    raise TypeError("faults must be veridian.LinkFaults")
+                if f is not None:
+                    f._spec()  # validate before cabling anything
+        r, lat = float(rate_gbps), float(latency_ns)
+        if ka == "h" and kb == "h":
+            if ia == 0 and ib == 0:
+                core = self._s.connect(a._h, b._h, r, lat)
+            else:
+                core = self._s.connect_hosts(a._h, b._h, r, lat, ia, ib)
+            link = Link(core, a, b)
+        elif ka == "h":
+            link = Link(self._s.connect_host_switch(a._h, b._w, r, lat, ia, ib), a, b)
+        elif kb == "h":
+            # The C++ side puts the host at side 0; keep a at direction 0 by
+            # cabling b (the host) first and mapping directions back.
+            link = Link(self._s.connect_host_switch(b._h, a._w, r, lat, ib, ia), a, b, flip=True)
+        else:
+            link = Link(self._s.connect_switches(a._w, b._w, r, lat, ia, ib), a, b)
+        if fa is not None:
+            link.set_faults(0, fa)
+        if fb is not None:
+            link.set_faults(1, fb)
         self.links.append(link)
         return link
 
@@ -507,9 +755,15 @@ class Simulation:
     def realtime(self) -> bool:
         return self._s.realtime
 
-    def capture(self, link: Link, path: str) -> None:
-        """Write every frame on `link` (both directions) to a pcap file."""
-        self._s.capture(link._l, str(path))
+    def capture(self, link: Link, path: str, delivered: bool = False) -> None:
+        """Write every frame on `link` (both directions) to a pcap file: as
+        sent, when the first bit enters the wire, before any fault (default);
+        or with delivered=True, as the far ends receive them, at the last
+        bit (lost frames absent, corrupted ones damaged, duplicates twice)."""
+        if delivered:
+            self._s.capture_delivered(link._l, str(path))
+        else:
+            self._s.capture(link._l, str(path))
 
     def flush(self) -> None:
         """Flush pcap captures to disk (they are also flushed when the simulation is freed)."""
@@ -536,8 +790,15 @@ class Simulation:
         return self._s.seed
 
     def run_stats(self) -> dict:
-        """Per RtlNic: cycles evaluated, cycles skipped while idle, wakeups."""
-        return dict(self._s.run_stats())
+        """Per RtlNic: cycles evaluated, cycles skipped while idle, wakeups.
+        Keyed by host name for a host's first NIC, "host/nicK" for NIC K > 0."""
+        out = dict(self._s.run_stats())
+        for name, h in self.hosts.items():
+            for v in h.nics[1:]:
+                r = h._h.run_stats_at(v.index)
+                if r is not None:
+                    out[f"{name}/nic{v.index}"] = dict(r)
+        return out
 
     @property
     def events_run(self) -> int:
