@@ -279,12 +279,14 @@ void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uin
     h.opts.mss = static_cast<std::uint16_t>(std::min<std::size_t>(r->ifc->mtu() - 40, 65535));
     if (cfg.window_scaling && (t.state == TcpState::SynSent || t.ws_ok)) h.opts.wscale = t.rcv_wscale;
     if (cfg.timestamps && (t.state == TcpState::SynSent || t.ts_ok)) h.opts.timestamps = std::pair{ts_now(t), t.ts_recent};
+    if (cfg.sack && (t.state == TcpState::SynSent || t.sack_ok)) h.opts.sack_permitted = true;
     // The window in a SYN is never scaled (RFC 7323 2.2).
     const std::size_t free = t.rcvbuf.space();
     h.window = static_cast<std::uint16_t>(std::min<std::size_t>(free, 65535));
     t.rcv_adv = t.rcv_nxt + h.window;
   } else {
     if (t.ts_ok) h.opts.timestamps = std::pair{ts_now(t), t.ts_recent};
+    if (t.sack_ok && !t.ooo.empty() && (flags & f::ACK)) fill_sack_blocks(t, h.opts);
     h.window = window_to_advertise(t);
   }
   const bool offload = big || t.csum_offload;
@@ -483,6 +485,7 @@ void TcpLayer::on_rto(Tcb& t) {
   if (flight == 0) return;
   if (t.retries > cfg.max_retries) return fail(t, std::errc::timed_out);
   cc_on_loss(t, true);
+  t.sacked.clear();  // the receiver may have reneged (RFC 2018 8)
   t.snd_nxt = t.snd_una;  // go back N
   t.dupacks = 0;
   output(t);
@@ -573,6 +576,116 @@ void TcpLayer::cc_on_ack(Tcb& t, std::uint64_t acked) {
   }
   t.cwnd = std::min<std::uint64_t>(t.cwnd, std::uint64_t(1) << 30);
   t.info.cwnd = t.cwnd;
+}
+
+// ------------------------------------------------------------ SACK
+
+void TcpLayer::fill_sack_blocks(const Tcb& t, wire::TcpOptions& opts) const {
+  // Contiguous runs of the out-of-order queue; the run holding the latest
+  // segment goes first (RFC 2018 4), the others follow in order.
+  std::vector<wire::SackBlock> runs;
+  for (const auto& [s, d] : t.ooo) {
+    const std::uint32_t e = s + static_cast<std::uint32_t>(d.size());
+    if (!runs.empty() && seq_ge(runs.back().right, s)) {
+      if (seq_gt(e, runs.back().right)) runs.back().right = e;
+    } else {
+      runs.push_back({s, e});
+    }
+  }
+  const std::size_t max_blocks = t.ts_ok ? 3 : 4;
+  std::size_t first = 0;
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    if (seq_le(runs[i].left, t.last_ooo_seq) && seq_lt(t.last_ooo_seq, runs[i].right)) first = i;
+  opts.sack[opts.sack_count++] = runs[first];
+  for (std::size_t i = 0; i < runs.size() && opts.sack_count < max_blocks; ++i)
+    if (i != first) opts.sack[opts.sack_count++] = runs[i];
+}
+
+void TcpLayer::sack_update(Tcb& t, const wire::TcpOptions& o) {
+  // Forget what snd_una passed.
+  for (auto it = t.sacked.begin(); it != t.sacked.end();) {
+    if (seq_le(it->second, t.snd_una)) it = t.sacked.erase(it);
+    else ++it;
+  }
+  if (!t.sack_ok) return;
+  for (std::size_t i = 0; i < o.sack_count; ++i) {
+    std::uint32_t l = o.sack[i].left, r = o.sack[i].right;
+    // Only blocks inside what we sent count (a D-SACK below snd_una, or
+    // nonsense, is ignored).
+    if (!seq_lt(l, r) || seq_le(r, t.snd_una) || seq_gt(r, t.snd_max)) continue;
+    if (seq_lt(l, t.snd_una)) l = t.snd_una;
+    ++t.info.sack_blocks_received;
+    // Merge with overlapping or adjacent ranges.
+    for (auto it = t.sacked.begin(); it != t.sacked.end();) {
+      if (seq_le(it->first, r) && seq_ge(it->second, l)) {
+        if (seq_lt(it->first, l)) l = it->first;
+        if (seq_gt(it->second, r)) r = it->second;
+        it = t.sacked.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    t.sacked[l] = r;
+  }
+}
+
+std::uint64_t TcpLayer::sacked_bytes(const Tcb& t) const {
+  std::uint64_t n = 0;
+  for (const auto& [l, r] : t.sacked) n += static_cast<std::uint32_t>(r - l);
+  return n;
+}
+
+// RFC 6675 5 (simplified scoreboard): pipe = octets in flight that are
+// neither SACKed nor presumed lost and not yet resent; while pipe < cwnd,
+// resend the next hole below the highest SACKed octet, else send new data.
+void TcpLayer::sack_recover(Tcb& t) {
+  if (t.sacked.empty()) return;
+  std::uint32_t high = t.snd_una;
+  for (const auto& [l, r] : t.sacked)
+    if (seq_gt(r, high)) high = r;
+  auto holes_left = [&](std::uint32_t from) {  // unSACKed octets in [from, highest SACK start)
+    std::uint64_t n = 0;
+    std::uint32_t pos = from;
+    for (const auto& [l, r] : t.sacked) {
+      if (seq_le(r, pos)) continue;
+      if (seq_gt(l, pos)) n += static_cast<std::uint32_t>(l - pos);
+      pos = r;
+    }
+    return n;
+  };
+  for (int guard = 0; guard < 1000; ++guard) {
+    const std::uint64_t outstanding = static_cast<std::uint32_t>(t.snd_max - t.snd_una);
+    const std::uint64_t lost = holes_left(t.rexmit_next);
+    const std::uint64_t sacked = sacked_bytes(t);
+    const std::uint64_t pipe = outstanding > sacked + lost ? outstanding - sacked - lost : 0;
+    if (pipe >= t.cwnd) return;
+    // The next hole at or after rexmit_next.
+    std::uint32_t s = seq_lt(t.rexmit_next, t.snd_una) ? t.snd_una : t.rexmit_next;
+    bool moved = true;
+    while (moved) {
+      moved = false;
+      for (const auto& [l, r] : t.sacked)
+        if (seq_le(l, s) && seq_lt(s, r)) {
+          s = r;
+          moved = true;
+        }
+    }
+    if (!seq_lt(s, high)) {
+      // No hole left below the SACKed data: new data may go (RFC 6675 NextSeg rule 2).
+      output(t);
+      return;
+    }
+    std::uint32_t end = high;
+    for (const auto& [l, r] : t.sacked)
+      if (seq_gt(l, s) && seq_lt(l, end)) end = l;
+    const std::size_t off = static_cast<std::uint32_t>(s - t.buf_seq);
+    if (off >= t.sndbuf.size()) return;
+    const std::size_t n = std::min<std::size_t>({t.mss, static_cast<std::uint32_t>(end - s), t.sndbuf.size() - off});
+    if (n == 0) return;
+    send_segment(t, s, n, f::ACK, true);
+    ++t.info.sack_recovery_rexmits;
+    t.rexmit_next = s + static_cast<std::uint32_t>(n);
+  }
 }
 
 // ------------------------------------------------------------ input
@@ -757,6 +870,7 @@ void TcpLayer::listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v
   if (!c->ws_ok) c->rcv_wscale = 0;
   c->ts_ok = cfg.timestamps && o.timestamps.has_value();
   if (c->ts_ok) c->ts_recent = o.timestamps->first;
+  c->sack_ok = cfg.sack && o.sack_permitted;
   c->mss = static_cast<std::uint32_t>(std::min<std::size_t>(c->peer_mss, r->ifc->mtu() - 40) - (c->ts_ok ? 12 : 0));
   c->snd_wnd = v.window();  // unscaled in a SYN
   c->snd_una = c->iss;
@@ -774,7 +888,6 @@ void TcpLayer::listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v
 }
 
 bool TcpLayer::process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o) {
-  (void)o;
   const std::uint32_t ack = v.ack();
   if (seq_gt(ack, t.snd_max)) {
     impl.drop("tcp", "ack_of_unsent");
@@ -794,6 +907,8 @@ bool TcpLayer::process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOption
     t.buf_seq += std::min<std::uint32_t>(buf_acked, static_cast<std::uint32_t>(ack - t.buf_seq));
     t.snd_una = ack;
     if (seq_lt(t.snd_nxt, t.snd_una)) t.snd_nxt = t.snd_una;
+    if (seq_lt(t.rexmit_next, t.snd_una)) t.rexmit_next = t.snd_una;
+    sack_update(t, o);
     t.info.bytes_acked += data_acked;
     t.retries = 0;
     if (t.rtt_timing && seq_ge(ack, t.rtt_seq)) {
@@ -805,6 +920,9 @@ bool TcpLayer::process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOption
         // Full acknowledgement: leave fast recovery (RFC 6582 3.2 step 3).
         t.in_recovery = false;
         t.cwnd = std::max<std::uint64_t>(std::min<std::uint64_t>(t.ssthresh, (t.snd_max - t.snd_una) + t.mss), t.mss);
+      } else if (t.sack_ok) {
+        sack_recover(t);  // RFC 6675: the scoreboard says what to resend
+        arm_rto(t);
       } else {
         // Partial acknowledgement: the next hole is lost too; resend it.
         const std::size_t n = std::min<std::size_t>(t.mss, t.sndbuf.size());
@@ -828,7 +946,25 @@ bool TcpLayer::process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOption
     // A duplicate ACK (RFC 5681 2).
     ++t.info.dup_acks;
     ++t.dupacks;
-    if (t.dupacks == 3 && !t.in_recovery) {
+    sack_update(t, o);
+    // RFC 6675 5: with SACK, loss is also declared once more than
+    // DupThresh segments' worth of data above snd_una is SACKed.
+    const bool sack_lost = t.sack_ok && sacked_bytes(t) > 3ull * t.mss;
+    if ((t.dupacks == 3 || sack_lost) && !t.in_recovery && t.sack_ok) {
+      ++t.info.fast_retransmits;
+      cc_on_loss(t, false);
+      t.in_recovery = true;
+      t.recover = t.snd_max;
+      t.rtt_timing = false;
+      t.rexmit_next = t.snd_una;
+      t.cwnd = t.ssthresh;
+      t.info.cwnd = t.cwnd;
+      t.info.ssthresh = t.ssthresh;
+      sack_recover(t);
+      arm_rto(t);
+    } else if (t.in_recovery && t.sack_ok) {
+      sack_recover(t);
+    } else if (t.dupacks == 3 && !t.in_recovery) {
       ++t.info.fast_retransmits;
       cc_on_loss(t, false);
       if (t.cc == CongestionControl::NewReno) t.ssthresh = std::max<std::uint64_t>((t.snd_max - t.snd_una) / 2, 2 * t.mss);
@@ -903,6 +1039,7 @@ void TcpLayer::process_data(Tcb& t, const wire::TcpView& v) {
   if (data.size() <= room && !t.ooo.count(seq)) {
     t.ooo.emplace(seq, std::vector<std::uint8_t>(data.begin(), data.end()));
     t.ooo_bytes += data.size();
+    t.last_ooo_seq = seq;
   } else {
     impl.drop("tcp", "ooo_no_room");
   }
@@ -932,6 +1069,7 @@ void TcpLayer::segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOp
     if (!t.ws_ok) t.rcv_wscale = 0;
     t.ts_ok = cfg.timestamps && o.timestamps.has_value();
     if (t.ts_ok) t.ts_recent = o.timestamps->first;
+    t.sack_ok = cfg.sack && o.sack_permitted;
     const auto r = impl.route(t.raddr);
     const std::size_t mtu = r ? std::min(r->ifc->mtu(), impl.path_mtu(*r)) : 576;
     t.mss = static_cast<std::uint32_t>(std::min<std::size_t>(t.peer_mss, mtu - 40) - (t.ts_ok ? 12 : 0));

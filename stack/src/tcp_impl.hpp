@@ -77,7 +77,11 @@ struct Tcb {
   ByteRing rcvbuf;
   std::map<std::uint32_t, std::vector<std::uint8_t>> ooo;  // out-of-order segments by seq
   std::size_t ooo_bytes = 0;
+  std::uint32_t last_ooo_seq = 0;  // start of the most recent out-of-order segment (first SACK block)
   bool fin_received = false;
+  // SACK scoreboard (sender): ranges [start, end) the peer holds above snd_una.
+  std::map<std::uint32_t, std::uint32_t> sacked;
+  std::uint32_t rexmit_next = 0;  // SACK recovery: next hole octet to resend
   // Options agreed in the handshake.
   std::uint16_t peer_mss = 536;
   std::uint32_t mss = 536;        // send MSS (payload per segment)
@@ -161,6 +165,11 @@ struct TcpLayer {
   void rtt_sample(Tcb& t, TimePs r);
   void cc_on_ack(Tcb& t, std::uint64_t acked);
   void cc_on_loss(Tcb& t, bool timeout);
+  // SACK (RFC 2018 / RFC 6675).
+  void sack_update(Tcb& t, const wire::TcpOptions& o);
+  std::uint64_t sacked_bytes(const Tcb& t) const;
+  void sack_recover(Tcb& t);
+  void fill_sack_blocks(const Tcb& t, wire::TcpOptions& opts) const;
 
   // Lifecycle.
   Tcb* create(TcpSocket* s);

@@ -222,6 +222,50 @@ TEST(Tcp, LossIsRepairedByFastRetransmitAndTimeouts) {
   EXPECT_GT(c.srv->info().ooo_segments, 0u);
 }
 
+// RFC 2018 / RFC 6675: three segments lost in one window are reported in
+// SACK blocks and resent from the scoreboard in one recovery, without a
+// timeout and without resending what arrived. Without SACK, NewReno needs
+// a partial ACK per hole.
+TEST(Tcp, SackRepairsSeveralLossesInOneWindow) {
+  for (bool sack : {true, false}) {
+    stack::StackConfig cfg;
+    cfg.tcp.sack = sack;
+    Conn c(cfg);
+    ASSERT_EQ(c.cli->info().sack_ok, sack);
+    // Warm up so the window is large, then lose the 5th, 9th and 13th
+    // data segments of the next burst, once each.
+    const Bytes warm = pattern(300000, 6);
+    ASSERT_EQ(c.transfer(*c.cli, *c.srv, warm), warm);
+    int k = 0;
+    std::set<std::uint32_t> lost;
+    c.n.da.drop_filter = [&](const SentFrame& f) {
+      auto t = tcp_of(f);
+      if (!t || t->payload().empty()) return false;
+      ++k;
+      if ((k == 5 || k == 9 || k == 13) && !lost.count(t->seq())) {
+        lost.insert(t->seq());
+        return true;
+      }
+      return false;
+    };
+    c.n.db.sent.clear();
+    const auto before = c.cli->info();
+    const Bytes data = pattern(200000, 7);
+    ASSERT_EQ(c.transfer(*c.cli, *c.srv, data), data);
+    const auto after = c.cli->info();
+    ASSERT_EQ(lost.size(), 3u);
+    EXPECT_EQ(after.timeouts, before.timeouts) << "sack " << sack;
+    if (sack) {
+      EXPECT_EQ(after.retransmits - before.retransmits, 3u);  // exactly the holes
+      EXPECT_GE(after.sack_blocks_received, 3u);
+      std::size_t acks_with_blocks = 0;
+      for (const auto& f : c.n.db.sent)
+        if (auto t = tcp_of(f); t && t->options() && t->options()->sack_count > 0) ++acks_with_blocks;
+      EXPECT_GT(acks_with_blocks, 0u);
+    }
+  }
+}
+
 TEST(Tcp, RstInWindowButNotExactGetsChallengeAck) {
   Conn c;
   const auto before = c.n.db.sent.size();

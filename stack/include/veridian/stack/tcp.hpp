@@ -45,6 +45,7 @@ struct TcpConfig {
   unsigned keepalive_probes = 9;
   bool window_scaling = true;         // RFC 7323
   bool timestamps = true;             // RFC 7323 (RTTM and PAWS)
+  bool sack = true;                   // RFC 2018 blocks and RFC 6675 loss recovery
   bool use_tso = true;                // hand the NIC sends of up to 64 KiB when it offers TSO
   bool syncookies = true;             // answer SYNs statelessly when a listen queue is full (RFC 4987)
   CongestionControl cc = CongestionControl::Cubic;
@@ -61,6 +62,7 @@ struct TcpInfo {
   std::uint64_t segs_out = 0, segs_in = 0, tso_sends = 0;
   std::uint64_t retransmits = 0, timeouts = 0, fast_retransmits = 0, dup_acks = 0;
   std::uint64_t ooo_segments = 0, zero_window_probes = 0;
+  std::uint64_t sack_blocks_received = 0, sack_recovery_rexmits = 0;
   bool sack_ok = false, timestamps = false;
   std::uint8_t snd_wscale = 0, rcv_wscale = 0;
 };
