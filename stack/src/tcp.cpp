@@ -176,9 +176,20 @@ void TcpLayer::destroy(Tcb& t) {
   std::erase_if(unbound, [&](const std::unique_ptr<Tcb>& p) { return p.get() == &t; });
 }
 
+void TcpLayer::notify(TcpSocket* s) {
+  // Only sockets still alive (a handler may have dropped one meanwhile).
+  if (s && sockets.count(s) && s->notify_) s->notify_();
+}
+
 void TcpLayer::fail(Tcb& t, std::errc e) {
   t.error = make_err(e);
   if (t.sock) t.sock->error_ = t.error;
+  TcpSocket* s = t.sock;
+  struct Later {  // tell the socket once the TCB is gone
+    TcpLayer& L;
+    TcpSocket* s;
+    ~Later() { L.notify(s); }
+  } later{*this, s};
   impl.drop("tcp", e == std::errc::timed_out ? "connection_timed_out" : "connection_reset");
   set_state(t, TcpState::Closed);
   destroy(t);
@@ -434,7 +445,9 @@ void TcpLayer::arm_rto(Tcb& t) {
   Tcb* p = &t;
   t.rto_timer = sc.schedule_in(t.rto, [this, p] {
     p->rto_timer = kNoTimer;
-    on_rto(*p);
+    TcpSocket* s = p->sock;
+    on_rto(*p);  // may free p
+    notify(s);
   });
 }
 
@@ -708,11 +721,21 @@ void TcpLayer::input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
     ++t.info.segs_in;
     t.last_rx = impl.st.scheduler().now();
     t.ka_probes = 0;
-    return segment_arrives(t, *v, *opts);
+    TcpSocket* s = t.sock;
+    Tcb* lst = t.listener;
+    segment_arrives(t, *v, *opts);  // may free t
+    notify(s);
+    if (lst) notify(lst->sock);
+    return;
   }
   auto l = listeners.find({v->dst_port(), info.dst.to_u32()});
   if (l == listeners.end()) l = listeners.find({v->dst_port(), 0u});
-  if (l != listeners.end()) return listen_input(*l->second, info, *v, *opts);
+  if (l != listeners.end()) {
+    TcpSocket* s = l->second->sock;
+    listen_input(*l->second, info, *v, *opts);
+    notify(s);
+    return;
+  }
   impl.drop("tcp", "no_socket");
   send_rst_for(info, *v);
 }

@@ -171,6 +171,9 @@ struct TcpLayer {
   void sack_recover(Tcb& t);
   void fill_sack_blocks(const Tcb& t, wire::TcpOptions& opts) const;
 
+  // Readiness callbacks (TcpSocket::set_notify).
+  void notify(TcpSocket* s);
+
   // Lifecycle.
   Tcb* create(TcpSocket* s);
   std::uint32_t make_isn(const ConnKey& k);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -115,6 +116,12 @@ class TcpSocket {
   std::error_code set_rcvbuf(std::size_t bytes);
   void set_congestion_control(CongestionControl cc);
 
+  // Called (from inside the stack, so it must not call back into it: post
+  // the work elsewhere) whenever readiness may have changed: data or EOF
+  // arrived, send space freed, the connection completed or failed, a
+  // connection is waiting for accept(). Used by the Boost.Asio layer.
+  void set_notify(std::function<void()> cb) { notify_ = std::move(cb); }
+
   ~TcpSocket();
 
  private:
@@ -137,6 +144,7 @@ class TcpSocket {
   std::size_t sndbuf_, rcvbuf_;
   CongestionControl cc_;
   std::error_code error_;
+  std::function<void()> notify_;
 };
 
 }  // namespace vd::stack

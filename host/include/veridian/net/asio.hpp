@@ -1,0 +1,265 @@
+// Boost.Asio I/O objects over Veridian's stack sockets, on simulated time.
+//
+// The sockets are ordinary Asio objects: async operations take any
+// completion token (callbacks, use_future, use_awaitable for C++20
+// coroutines) and the stream works with asio::async_read/async_write. Their
+// completions run on an io_context that `run()` below drives together with
+// the Simulation: it runs ready handlers, then advances the simulation to
+// its next event, and so on. With a TAP attached the Simulation is paced to
+// the wall clock (real-time mode), so the same application code runs there
+// unchanged and its timers follow the system clock.
+#pragma once
+
+#include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <system_error>
+#include <vector>
+
+#include "veridian/sim/simulation.hpp"
+#include "veridian/stack/stack.hpp"
+
+namespace vd::net {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+inline error_code to_asio(std::error_code ec) {
+  return ec ? error_code(ec.value(), boost::system::generic_category()) : error_code{};
+}
+
+namespace detail {
+
+// Operations waiting for readiness; retried when the stack says something
+// changed. Each returns true once it has completed (and posted its handler).
+class Waiters {
+ public:
+  void add(std::function<bool()> op) { ops_.push_back(std::move(op)); }
+  void retry() {
+    std::deque<std::function<bool()>> still;
+    auto ops = std::move(ops_);
+    ops_.clear();
+    for (auto& op : ops)
+      if (!op()) still.push_back(std::move(op));
+    for (auto& op : still) ops_.push_back(std::move(op));
+  }
+  bool empty() const { return ops_.empty(); }
+
+ private:
+  std::deque<std::function<bool()>> ops_;
+};
+
+}  // namespace detail
+
+// A TCP stream socket (AsyncReadStream + AsyncWriteStream). Movable: its
+// state is shared with the operations in flight, never `this`.
+class tcp_socket {
+  struct State {
+    asio::io_context* io;
+    std::shared_ptr<stack::TcpSocket> s;
+    detail::Waiters w;
+    // Try now; if not done, wait for the stack's next readiness change.
+    void wait(std::function<bool()> op) {
+      if (!op()) w.add(std::move(op));
+    }
+    // Never inline: a completion runs from the io_context, like Asio's own.
+    // Handlers are move-only; they travel in a shared_ptr.
+    template <class H, class... Args>
+    void complete(std::shared_ptr<H> h, Args&&... args) {
+      asio::post(*io, [h, ... a = std::forward<Args>(args)]() mutable { std::move(*h)(std::move(a)...); });
+    }
+  };
+
+ public:
+  using executor_type = asio::io_context::executor_type;
+
+  tcp_socket(asio::io_context& io, stack::Stack& st) : tcp_socket(io, st.tcp_socket()) {}
+  tcp_socket(asio::io_context& io, std::shared_ptr<stack::TcpSocket> s)
+      : st_(std::make_shared<State>(State{&io, std::move(s), {}})) {
+    // The stack calls back from inside its processing: only post.
+    std::weak_ptr<State> w = st_;
+    asio::io_context* io_p = &io;
+    st_->s->set_notify([w, io_p] {
+      asio::post(*io_p, [w] {
+        if (auto p = w.lock()) p->w.retry();
+      });
+    });
+  }
+  tcp_socket(tcp_socket&&) = default;
+  tcp_socket& operator=(tcp_socket&&) = default;
+  ~tcp_socket() {
+    if (st_ && st_.use_count() == 1) st_->s->set_notify(nullptr);
+  }
+
+  executor_type get_executor() { return st_->io->get_executor(); }
+  stack::TcpSocket& native() { return *st_->s; }
+
+  error_code bind(stack::Ipv4Addr a, std::uint16_t port) { return to_asio(st_->s->bind(a, port)); }
+  error_code listen(int backlog = 128) { return to_asio(st_->s->listen(backlog)); }
+  error_code shutdown_write() { return to_asio(st_->s->shutdown_write()); }
+  void close() { st_->s->close(); }
+
+  // Handler: void(error_code)
+  template <class Token>
+  auto async_connect(stack::Ipv4Addr a, std::uint16_t port, Token&& token) {
+    return asio::async_initiate<Token, void(error_code)>(
+        [st = st_, a, port](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          const auto ec = st->s->connect(a, port);
+          if (ec) return st->complete(h, to_asio(ec));
+          st->wait([st, h]() mutable {
+            const auto state = st->s->state();
+            if (state == stack::TcpState::SynSent || state == stack::TcpState::SynReceived) return false;
+            st->complete(h, state == stack::TcpState::Established ? error_code{} : to_asio(st->s->error()));
+            return true;
+          });
+        },
+        token);
+  }
+
+  // Handler: void(error_code, tcp_socket)
+  template <class Token>
+  auto async_accept(Token&& token) {
+    return asio::async_initiate<Token, void(error_code, tcp_socket)>(
+        [st = st_](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          st->wait([st, h]() mutable {
+            if (!st->s->is_open()) {
+              st->complete(h, error_code(asio::error::bad_descriptor), tcp_socket(*st->io, st->s));
+              return true;
+            }
+            auto c = st->s->accept();
+            if (!c) return false;
+            st->complete(h, error_code{}, tcp_socket(*st->io, std::move(c)));
+            return true;
+          });
+        },
+        token);
+  }
+
+  // Handler: void(error_code, std::size_t); end of stream is asio::error::eof.
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& bufs, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [st = st_, bufs](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          st->wait([st, bufs, h]() mutable {
+            std::size_t total = 0;
+            std::error_code ec;
+            for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it) {
+              asio::mutable_buffer b = *it;
+              const std::size_t n = st->s->recv({static_cast<std::uint8_t*>(b.data()), b.size()}, ec);
+              total += n;
+              if (ec || n < b.size()) break;
+            }
+            if (total > 0) return st->complete(h, error_code{}, total), true;
+            if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
+            if (st->s->eof()) return st->complete(h, error_code(asio::error::eof), std::size_t{0}), true;
+            if (asio::buffer_size(bufs) == 0) return st->complete(h, error_code{}, std::size_t{0}), true;
+            if (!st->s->is_open()) return st->complete(h, error_code(asio::error::bad_descriptor), std::size_t{0}), true;
+            return false;
+          });
+        },
+        token);
+  }
+
+  // Handler: void(error_code, std::size_t)
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& bufs, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [st = st_, bufs](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          st->wait([st, bufs, h]() mutable {
+            std::size_t total = 0;
+            std::error_code ec;
+            for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it) {
+              asio::const_buffer b = *it;
+              const std::size_t n = st->s->send({static_cast<const std::uint8_t*>(b.data()), b.size()}, ec);
+              total += n;
+              if (ec || n < b.size()) break;
+            }
+            if (total > 0) return st->complete(h, error_code{}, total), true;
+            if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
+            if (asio::buffer_size(bufs) == 0) return st->complete(h, error_code{}, std::size_t{0}), true;
+            return false;
+          });
+        },
+        token);
+  }
+
+ private:
+  std::shared_ptr<State> st_;
+};
+
+// A timer on the Simulation's clock (paced to the wall clock in real time).
+class sim_timer {
+ public:
+  sim_timer(asio::io_context& io, Scheduler& sched) : io_(&io), sched_(&sched) {}
+  ~sim_timer() { cancel(); }
+  void expires_after(std::chrono::nanoseconds d) { at_ = sched_->now() + static_cast<TimePs>(d.count()) * kPsPerNs; }
+  TimePs expiry() const { return at_; }
+  // Handler: void(error_code); operation_aborted when cancelled.
+  template <class Token>
+  auto async_wait(Token&& token) {
+    return asio::async_initiate<Token, void(error_code)>(
+        [this](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          auto* io = io_;
+          pending_ = [io, h](error_code ec) { asio::post(*io, [h, ec]() mutable { std::move (*h)(ec); }); };
+          auto fire = pending_;
+          id_ = sched_->schedule_at(std::max(at_, sched_->now()), [this, fire] {
+            id_ = kNoTimer;
+            pending_ = nullptr;
+            fire(error_code{});
+          });
+        },
+        token);
+  }
+  void cancel() {
+    if (id_ != kNoTimer) {
+      sched_->cancel(id_);
+      id_ = kNoTimer;
+      if (pending_) pending_(asio::error::operation_aborted);
+      pending_ = nullptr;
+    }
+  }
+
+ private:
+  asio::io_context* io_;
+  Scheduler* sched_;
+  TimePs at_ = 0;
+  TimerId id_ = kNoTimer;
+  std::function<void(error_code)> pending_;
+};
+
+// Drives the io_context and the Simulation together until `done()` holds,
+// the io_context runs out of work and the simulation of events, or
+// `timeout` of simulated time passed. Returns done().
+inline bool run(sim::Simulation& sim, asio::io_context& io, const std::function<bool()>& done,
+                TimePs timeout = s_to_ps(60)) {
+  const TimePs end = sim.now() + timeout;
+  for (;;) {
+    io.restart();
+    io.poll();
+    if (done()) return true;
+    if (sim.now() >= end) return false;
+    TimePs next = sim.events().horizon();
+    if (next == std::numeric_limits<TimePs>::max()) {
+      if (!sim.realtime()) return done();  // nothing can happen any more
+      next = sim.now() + ms_to_ps(10);     // real time: wait for the kernel
+    }
+    // In real time the Simulation paces this; in co-simulation it jumps.
+    sim.run_until(std::min(std::max(next, sim.now()), end));
+  }
+}
+
+}  // namespace vd::net
