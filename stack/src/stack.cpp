@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ipv6_impl.hpp"
 #include "stack_impl.hpp"
 
 namespace vd::stack {
@@ -33,6 +34,7 @@ Stack::Stack(Scheduler& sched, std::string name, StackConfig cfg)
     : sched_(sched), name_(std::move(name)), impl_(std::make_unique<Impl>(*this, cfg)) {
   // Every layer is listed from the start, so readers never miss a key.
   for (const char* l : {"eth", "arp", "ipv4", "icmp", "udp"}) stats_.layers[l];
+  impl_->ip6.reset(new Ip6(*impl_));
 }
 
 Stack::~Stack() { impl_->shutdown(); }
@@ -40,6 +42,7 @@ Stack::~Stack() { impl_->shutdown(); }
 // Leaves nothing behind that could call back into a dead stack: device rx
 // handlers, pending timers and sockets' back pointers.
 void Stack::Impl::shutdown() {
+  ip6->shutdown();
   for (auto& ifc : ifaces) {
     ifc->dev->set_rx_handler(nullptr);
     for (auto& [ip, pr] : ifc->pending) st.sched_.cancel(pr.timer);
@@ -62,6 +65,7 @@ int Stack::add_interface(NetDevice& dev) {
   impl_->ifaces.push_back(std::move(ifc));
   Impl* impl = impl_.get();
   dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
+  if (impl_->cfg.ipv6.auto_enable) impl_->ip6->enable(idx);
   return idx;
 }
 
@@ -166,14 +170,17 @@ void Stack::Impl::eth_input(Iface& ifc, Packet&& frame) {
   const auto eth = wire::EthernetView::parse(frame.bytes());
   if (!eth) return drop("eth", eth.reason());
   const MacAddr dst = eth->dst();
-  if (dst != ifc.mac && dst != wire::kBroadcastMac) return drop("eth", "not_for_us");
+  if (dst != ifc.mac && dst != wire::kBroadcastMac && !ip6->accepts_mac(ifc, dst)) return drop("eth", "not_for_us");
   // A VLAN tag is an ethertype we do not speak (no VLAN interfaces yet).
   const std::uint16_t type = eth->vlan_tci() ? wire::kEthertypeVlan : eth->ethertype();
-  if (type != wire::kEthertypeArp && type != wire::kEthertypeIpv4) return drop("eth", "unsupported_ethertype");
+  const bool v6 = type == wire::kEthertypeIpv6 && ip6->enabled_on(ifc.index);  // IPv6 is per interface
+  if (type != wire::kEthertypeArp && type != wire::kEthertypeIpv4 && !v6) return drop("eth", "unsupported_ethertype");
   count_rx("eth", frame.size());
   frame.pull(eth->header_len());
   if (type == wire::kEthertypeArp)
     arp_input(ifc, std::move(frame));
+  else if (v6)
+    ip6->input(ifc, std::move(frame), wire::is_multicast_mac(dst));
   else
     ipv4_input(ifc, std::move(frame));
 }
