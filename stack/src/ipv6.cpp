@@ -65,11 +65,7 @@ void Stack::Ip6::shutdown() {
   reasm.clear();
   for (auto& [k, t] : router_expiry) sched.cancel(t);
   router_expiry.clear();
-  for (auto& [k, s] : udp_bound) {
-    (void)k;
-    (void)s;
-  }
-  udp_bound.clear();
+  udp_bound.clear();  // the sockets themselves are made inert by Impl::shutdown
 }
 
 void Stack::Ip6::event(const char* layer, std::string_view what, std::uint64_t n) {
@@ -98,6 +94,11 @@ const Stack::Ip6::If6* Stack::Ip6::if6_or_null(int ifindex) const {
 }
 
 // ------------------------------------------------------------ addresses and groups
+
+void Stack::Ip6::attach(int ifindex) {
+  (void)if6(ifindex);  // sized now, so no later call moves If6 entries under a caller's reference
+  if (cfg.auto_enable) enable(ifindex);
+}
 
 void Stack::Ip6::enable(int ifindex) {
   If6& f = if6(ifindex);
@@ -418,7 +419,8 @@ void Stack::Ip6::reasm_timeout(const FragKey& k) {
       }
     }
   }
-  reasm_erase(reasm.find(k));
+  // Looked up again: the error above may have re-entered the stack.
+  if (const auto again = reasm.find(k); again != reasm.end()) reasm_erase(again);
 }
 
 // ------------------------------------------------------------ forwarding

@@ -65,7 +65,7 @@ int Stack::add_interface(NetDevice& dev) {
   impl_->ifaces.push_back(std::move(ifc));
   Impl* impl = impl_.get();
   dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
-  if (impl_->cfg.ipv6.auto_enable) impl_->ip6->enable(idx);
+  impl_->ip6->attach(idx);
   return idx;
 }
 

@@ -740,3 +740,37 @@ TEST(Ipv6, RandomAndMutatedPacketsNeverCrash) {
 
 }  // namespace
 }  // namespace vd::test
+
+namespace vd::test {
+namespace {
+
+TEST(Ipv6Pair, SynchronousLinkReentrancyAndAutoEnable) {
+  // Frames cross inside transmit(): DAD, ND and the echo reply all re-enter
+  // the other stack while the first is still sending.
+  stack::StackConfig cfg = OneStack6::quiet();
+  cfg.ipv6.auto_enable = true;
+  FakeScheduler sched;
+  FakeDevice da(kMacA), db(kMacB);
+  stack::Stack a(sched, "a", cfg), b(sched, "b", cfg);
+  FakeDevice::connect(da, db, sched, 0, true);
+  const int ia = a.add_interface(da);
+  const int ib = b.add_interface(db);
+  ASSERT_EQ(a.addresses6(ia).size(), 1u);  // link-local made automatically
+  b.add_address6(ib, ip6("2001:db8::b"), 64);
+  a.add_address6(ia, ip6("2001:db8::a"), 64);
+  sched.run_for(s_to_ps(2));
+  for (const auto& x : a.addresses6(ia)) EXPECT_EQ(x.state, stack::Addr6State::preferred);
+  ASSERT_FALSE(a.send_echo6(ip6("2001:db8::b"), 1, 1, 3000));
+  ASSERT_EQ(a.echo_replies6().size(), 1u);
+  EXPECT_EQ(a.echo_replies6()[0].received_at, a.echo_replies6()[0].sent_at);
+  auto rx = b.udp_socket();
+  ASSERT_FALSE(rx->bind(Ipv6Addr{}, 9));
+  auto tx = a.udp_socket();
+  ASSERT_FALSE(tx->sendto(pattern(20000, 3), ip6("2001:db8::b"), 9));
+  ASSERT_EQ(rx->pending(), 1u);
+  EXPECT_EQ(rx->recvfrom()->data, pattern(20000, 3));
+  EXPECT_EQ(drops(a, "stack.internal_error") + drops(b, "stack.internal_error"), 0u);
+}
+
+}  // namespace
+}  // namespace vd::test
