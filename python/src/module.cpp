@@ -21,6 +21,15 @@ stack::Ipv4Addr parse_ip(const std::string& s) {
   return *a;
 }
 
+// An address string of either family ("10.0.0.1", "2001:db8::1").
+bool is_v6(const std::string& s) { return s.find(':') != std::string::npos; }
+
+stack::Ipv6Addr parse_ip6(const std::string& s) {
+  auto a = stack::Ipv6Addr::parse(s);
+  if (!a) throw py::value_error("not an IPv6 address: '" + s + "'");
+  return *a;
+}
+
 std::uint16_t parse_port(long p) {
   if (p < 0 || p > 65535) throw py::value_error("port out of range: " + std::to_string(p));
   return static_cast<std::uint16_t>(p);
@@ -50,6 +59,7 @@ py::dict stack_stats(const stack::StackStats& s) {
   py::dict out;
   out["layers"] = layers;
   out["drops"] = s.drops;
+  out["events"] = s.events;
   return out;
 }
 
@@ -105,23 +115,32 @@ PYBIND11_MODULE(_veridian, m) {
 
   py::class_<stack::UdpSocket, std::shared_ptr<stack::UdpSocket>>(m, "UdpSocket")
       .def("bind", [](stack::UdpSocket& s, const std::string& ip, long port) {
-        if (auto ec = s.bind(parse_ip(ip), parse_port(port))) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
+        const auto ec = is_v6(ip) ? s.bind(parse_ip6(ip), parse_port(port)) : s.bind(parse_ip(ip), parse_port(port));
+        if (ec) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
       })
       .def("sendto", [](stack::UdpSocket& s, py::bytes data, const std::string& ip, long port) {
         std::string_view v = data;
-        if (auto ec = s.sendto({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, parse_ip(ip), parse_port(port)))
-          raise_ec(ec, "sendto " + ip + ":" + std::to_string(port));
+        const std::span<const std::uint8_t> bytes{reinterpret_cast<const std::uint8_t*>(v.data()), v.size()};
+        std::error_code ec;
+        if (is_v6(ip)) {
+          ec = s.sendto(bytes, parse_ip6(ip), parse_port(port));
+        } else {
+          ec = s.sendto(bytes, parse_ip(ip), parse_port(port));
+        }
+        if (ec) raise_ec(ec, "sendto " + ip + ":" + std::to_string(port));
         return v.size();
       })
       .def("recvfrom", [](stack::UdpSocket& s) -> py::object {
         auto d = s.recvfrom();
         if (!d) return py::none();
         py::bytes b(reinterpret_cast<const char*>(d->data.data()), d->data.size());
-        return py::make_tuple(b, py::make_tuple(d->src_addr.str(), d->src_port));
+        return py::make_tuple(b, py::make_tuple(d->v6 ? d->src_addr6.str() : d->src_addr.str(), d->src_port));
       })
       .def_property_readonly("pending", &stack::UdpSocket::pending)
       .def_property_readonly("local_port", &stack::UdpSocket::local_port)
-      .def_property_readonly("local_addr", [](const stack::UdpSocket& s) { return s.local_addr().str(); })
+      .def_property_readonly("local_addr", [](const stack::UdpSocket& s) {
+        return s.is_v6() ? s.local_addr6().str() : s.local_addr().str();
+      })
       .def("close", &stack::UdpSocket::close);
 
   py::class_<sim::Link>(m, "Link")
@@ -142,10 +161,52 @@ PYBIND11_MODULE(_veridian, m) {
       .def_property_readonly("nic_kind", [](sim::Host& h) { return h.nic().kind(); })
       .def_property_readonly("mac", [](sim::Host& h) { return stack::mac_str(h.nic().mac()); })
       .def("add_address", [](sim::Host& h, const std::string& cidr) {
+        if (is_v6(cidr)) {
+          auto c = stack::parse_cidr6(cidr);
+          if (!c) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
+          h.stack().add_address6(h.ifindex(), c->first, c->second);
+          return;
+        }
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
         h.stack().add_address(h.ifindex(), c->first, c->second);
       })
+      .def("enable_ipv6", [](sim::Host& h) { h.stack().enable_ipv6(h.ifindex()); })
+      .def("addresses6", [](sim::Host& h) {
+        py::list out;
+        for (const auto& a : h.stack().addresses6(h.ifindex()))
+          out.append(py::make_tuple(a.addr.str(), a.prefix_len, stack::to_string(a.state), a.autoconf));
+        return out;
+      })
+      .def("add_route6", [](sim::Host& h, const std::string& cidr, const std::string& gateway, std::uint32_t metric) {
+        auto c = stack::parse_cidr6(cidr);
+        if (!c) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
+        std::optional<stack::Ipv6Addr> gw;
+        if (!gateway.empty()) gw = parse_ip6(gateway);
+        return h.stack().add_route6(c->first, c->second, gw, h.ifindex(), metric);
+      })
+      .def("set_router_advert", [](sim::Host& h, std::vector<std::string> prefixes, double interval_s,
+                                   std::uint16_t lifetime_s, std::uint32_t mtu) {
+        if (!(interval_s > 0)) throw py::value_error("interval_s must be > 0");
+        stack::RouterAdvertConfig ra;
+        for (const auto& p : prefixes) {
+          auto c = stack::parse_cidr6(p);
+          if (!c) throw py::value_error("not an IPv6 prefix: '" + p + "'");
+          stack::PrefixAdvert pa;
+          pa.prefix = c->first;
+          pa.prefix_len = c->second;
+          ra.prefixes.push_back(pa);
+        }
+        ra.interval = static_cast<TimePs>(interval_s * 1e12);
+        ra.router_lifetime_s = lifetime_s;
+        ra.mtu = mtu;
+        h.stack().set_router_advert(h.ifindex(), ra);
+      })
+      .def("default_router6", [](sim::Host& h) -> py::object {
+        const auto r = h.stack().default_router6();
+        return r ? py::object(py::str(r->str())) : py::object(py::none());
+      })
+      .def("path_mtu6", [](sim::Host& h, const std::string& dst) { return h.stack().path_mtu6(parse_ip6(dst)); })
       .def("stats", [](sim::Host& h) { return stack_stats(h.stack().stats()); })
       .def("nic_stats", [](sim::Host& h) { return h.nic().stats(); })
       .def("nic_registers", [](sim::Host& h) {
@@ -262,6 +323,32 @@ PYBIND11_MODULE(_veridian, m) {
       .def_property_readonly("now_ps", &sim::Simulation::now)
       .def_property_readonly("events_run", [](sim::Simulation& s) { return s.events().events_run(); })
       .def_property_readonly("seed", &sim::Simulation::seed)
+      .def("ping6", [](sim::Simulation& s, sim::Host& h, const std::string& dst_s, int count, TimePs timeout,
+                       std::size_t size) {
+        // Like Simulation::ping, over ICMPv6 (echo_replies6).
+        if (count < 0) throw py::value_error("ping6: count must be >= 0");
+        const auto dst = parse_ip6(dst_s);
+        py::list out;
+        const std::uint16_t id = h.next_ping_id();
+        auto& st = h.stack();
+        for (int i = 0; i < count; ++i) {
+          const auto seq = static_cast<std::uint16_t>(i + 1);
+          const std::size_t seen = st.echo_replies6().size();
+          if (auto ec = st.send_echo6(dst, id, seq, size)) raise_ec(ec, "ping6 " + dst_s);
+          std::optional<TimePs> rtt;
+          s.run_until([&] {
+            const auto& r = st.echo_replies6();
+            for (std::size_t k = seen; k < r.size(); ++k)
+              if (r[k].id == id && r[k].seq == seq) {
+                rtt = r[k].received_at - r[k].sent_at;
+                return true;
+              }
+            return false;
+          }, timeout);
+          out.append(rtt ? py::object(py::float_(double(*rtt) / 1000.0)) : py::object(py::none()));
+        }
+        return out;
+      })
       .def("ping", [](sim::Simulation& s, sim::Host& h, const std::string& dst, int count, TimePs timeout, std::size_t size) {
         auto r = s.ping(h, parse_ip(dst), count, timeout, size);
         py::list out;

@@ -211,14 +211,48 @@ class Host:
         return self._h.mac
 
     def add_address(self, cidr: str) -> None:
+        """"10.0.0.1/24" or "2001:db8::1/64" (an IPv6 address turns IPv6 on
+        and is tentative until duplicate address detection passes)."""
         self._h.add_address(cidr)
 
+    def enable_ipv6(self) -> None:
+        """IPv6 on: link-local address (after DAD), router solicitation, SLAAC."""
+        self._h.enable_ipv6()
+
+    def addresses6(self) -> list:
+        """[(address, prefix_len, state, autoconf)], state one of
+        "tentative", "preferred", "duplicate"."""
+        return list(self._h.addresses6())
+
+    def add_route6(self, cidr: str, gateway: str = "", metric: int = 0) -> bool:
+        return self._h.add_route6(cidr, gateway, metric)
+
+    def set_router_advert(self, prefixes: list, interval_s: float = 200.0, lifetime_s: int = 1800,
+                          mtu: int = 0) -> None:
+        """Advertise as a router (RFC 4861): RAs with these prefixes (SLAAC
+        for hosts on the link) on request and every interval_s."""
+        self._h.set_router_advert(list(prefixes), interval_s, lifetime_s, mtu)
+
+    def default_router6(self):
+        return self._h.default_router6()
+
+    def path_mtu6(self, dst: str) -> int:
+        return self._h.path_mtu6(dst)
+
     def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
-        """ICMP echo: returns the RTT of each request in ns (None if lost).
-        Advances simulated time as needed."""
+        """ICMP echo (ICMPv6 for an IPv6 address): returns the RTT of each
+        request in ns (None if lost). Advances simulated time as needed."""
+        if ":" in dst:
+            return self.ping6(dst, count, timeout_ms, size)
         if count < 0 or size < 0 or size > 1472:
             raise ValueError("count must be >= 0 and size in 0..1472")
         return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size)
+
+    def ping6(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
+        """ICMPv6 echo; sizes above the path MTU are fragmented (up to 65527)."""
+        if count < 0 or size < 0 or size > 65527:
+            raise ValueError("count must be >= 0 and size in 0..65527")
+        return self._sim._s.ping6(self._h, dst, count, int(timeout_ms * 1e9), size)
 
     def udp_socket(self) -> UdpSocket:
         return UdpSocket(self._sim, self._h.udp_socket())
