@@ -141,6 +141,10 @@ PYBIND11_MODULE(_veridian, m) {
       .def_property_readonly("local_addr", [](const stack::UdpSocket& s) {
         return s.is_v6() ? s.local_addr6().str() : s.local_addr().str();
       })
+      .def_property("ttl", &stack::UdpSocket::ttl, [](stack::UdpSocket& s, int ttl) {
+        if (ttl < 0 || ttl > 255) throw py::value_error("ttl must be 0..255 (0 = the stack's default)");
+        s.set_ttl(static_cast<std::uint8_t>(ttl));
+      })
       .def("close", &stack::UdpSocket::close);
 
   py::class_<sim::Link>(m, "Link")
@@ -232,7 +236,75 @@ PYBIND11_MODULE(_veridian, m) {
       .def("inject", [](sim::Host& h, py::bytes frame, bool fcs_error) {
         std::string_view v = frame;
         h.nic().inject(std::vector<std::uint8_t>(v.begin(), v.end()), fcs_error);
-      }, py::arg("frame"), py::arg("fcs_error") = false);
+      }, py::arg("frame"), py::arg("fcs_error") = false)
+      // Routing, forwarding, VLANs and what ICMP told us (IPv4).
+      .def("add_route", [](sim::Host& h, const std::string& cidr, std::optional<std::string> via,
+                           std::optional<int> ifindex, std::uint32_t metric) {
+        auto c = stack::parse_cidr(cidr);
+        if (!c) throw py::value_error("not an IPv4 prefix: '" + cidr + "'");
+        std::optional<stack::Ipv4Addr> gw;
+        if (via) gw = parse_ip(*via);
+        h.stack().add_route(c->first, c->second, gw, ifindex, metric);  // std::invalid_argument -> ValueError
+      }, py::arg("cidr"), py::arg("via") = py::none(), py::arg("ifindex") = py::none(), py::arg("metric") = 0)
+      .def("remove_route", [](sim::Host& h, const std::string& cidr) {
+        auto c = stack::parse_cidr(cidr);
+        if (!c) throw py::value_error("not an IPv4 prefix: '" + cidr + "'");
+        return h.stack().remove_route(c->first, c->second);
+      })
+      .def("routes", [](sim::Host& h) {
+        py::list out;
+        for (const auto& r : h.stack().routes().entries()) {
+          py::dict d;
+          d["prefix"] = r.prefix.str() + "/" + std::to_string(r.len);
+          d["via"] = r.gateway ? py::object(py::str(r.gateway->str())) : py::object(py::none());
+          d["ifindex"] = r.ifindex;
+          d["metric"] = r.metric;
+          d["connected"] = r.connected;
+          out.append(d);
+        }
+        return out;
+      })
+      .def("set_forwarding", [](sim::Host& h, bool on) { h.stack().set_forwarding(on); })
+      .def("add_vlan", [](sim::Host& h, int vid, int parent) {
+        if (vid < 1 || vid > 4094) throw py::value_error("add_vlan: VLAN id must be 1..4094");
+        return h.stack().add_vlan(parent, static_cast<std::uint16_t>(vid));
+      }, py::arg("vid"), py::arg("parent") = 0)
+      .def("add_address_on", [](sim::Host& h, int ifindex, const std::string& cidr) {
+        auto c = stack::parse_cidr(cidr);
+        if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
+        h.stack().add_address(ifindex, c->first, c->second);
+      })
+      .def("path_mtu", [](sim::Host& h, const std::string& dst) { return h.stack().path_mtu(parse_ip(dst)); })
+      .def("icmp_errors", [](sim::Host& h) {
+        py::list out;
+        for (const auto& e : h.stack().icmp_errors()) {
+          py::dict d;
+          d["from"] = e.from.str();
+          d["type"] = e.type;
+          d["code"] = e.code;
+          d["orig_src"] = e.orig_src.str();
+          d["orig_dst"] = e.orig_dst.str();
+          d["orig_proto"] = e.orig_proto;
+          d["orig_src_port"] = e.orig_src_port;
+          d["orig_dst_port"] = e.orig_dst_port;
+          d["mtu"] = e.mtu;
+          d["at_ns"] = double(e.at) / 1000.0;
+          out.append(d);
+        }
+        return out;
+      })
+      .def("neighbors", [](sim::Host& h) {
+        py::list out;
+        for (const auto& n : h.stack().neighbors()) {
+          py::dict d;
+          d["ifindex"] = n.ifindex;
+          d["addr"] = n.addr;
+          d["mac"] = stack::mac_str(n.mac);
+          d["state"] = stack::nud_state_name(n.state);
+          out.append(d);
+        }
+        return out;
+      });
 
   // NicTestbench: raw NIC tests (veridian.NicTestbench wraps it).
   py::class_<sim::NicTestbench>(m, "NicTestbench")
@@ -305,8 +377,35 @@ PYBIND11_MODULE(_veridian, m) {
         return checked_read_reg(tb.rtl_nic(), addr, "the testbench");
       });
 
+  py::class_<sim::TapBridge>(m, "TapBridge")
+      .def_property_readonly("name", &sim::TapBridge::name)
+      .def("stats", [](const sim::TapBridge& t) {
+        const auto& s = t.stats();
+        py::dict d;
+        d["frames_to_kernel"] = s.frames_to_kernel;
+        d["bytes_to_kernel"] = s.bytes_to_kernel;
+        d["frames_from_kernel"] = s.frames_from_kernel;
+        d["bytes_from_kernel"] = s.bytes_from_kernel;
+        d["write_errors"] = s.write_errors;
+        d["dropped_fcs"] = s.dropped_fcs;
+        d["dropped_oversize"] = s.dropped_oversize;
+        return d;
+      });
+
   py::class_<sim::Simulation>(m, "Simulation")
       .def(py::init<std::uint64_t>(), py::arg("seed") = 1)
+      .def("attach_tap", [](sim::Simulation& s, sim::Host& h, const std::string& ifname, double rate_gbps,
+                            double latency_ns) -> sim::TapBridge& {
+        if (!(rate_gbps > 0)) throw py::value_error("rate_gbps must be > 0");
+        if (latency_ns < 0) throw py::value_error("latency_ns must be >= 0");
+        try {
+          return s.attach_tap(h, ifname, sim::LinkConfig{rate_gbps, static_cast<TimePs>(latency_ns * 1000.0)});
+        } catch (const std::system_error& e) {
+          PyErr_SetObject(PyExc_OSError, py::make_tuple(e.code().value(), e.what()).ptr());
+          throw py::error_already_set();
+        }
+      }, py::return_value_policy::reference_internal)
+      .def_property_readonly("realtime", &sim::Simulation::realtime)
       .def("add_host", &sim::Simulation::add_host, py::return_value_policy::reference_internal)
       .def("connect", [](sim::Simulation& s, sim::Host& a, sim::Host& b, double rate_gbps, double latency_ns) -> sim::Link& {
         if (!(rate_gbps > 0)) throw py::value_error("rate_gbps must be > 0");
@@ -349,8 +448,10 @@ PYBIND11_MODULE(_veridian, m) {
         }
         return out;
       })
-      .def("ping", [](sim::Simulation& s, sim::Host& h, const std::string& dst, int count, TimePs timeout, std::size_t size) {
-        auto r = s.ping(h, parse_ip(dst), count, timeout, size);
+      .def("ping", [](sim::Simulation& s, sim::Host& h, const std::string& dst, int count, TimePs timeout, std::size_t size,
+                      int ttl) {
+        if (ttl < 0 || ttl > 255) throw py::value_error("ping: ttl must be 0..255 (0 = the stack's default)");
+        auto r = s.ping(h, parse_ip(dst), count, timeout, size, static_cast<std::uint8_t>(ttl));
         py::list out;
         for (auto& x : r) out.append(x ? py::object(py::float_(double(*x) / 1000.0)) : py::object(py::none()));
         return out;

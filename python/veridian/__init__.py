@@ -14,7 +14,8 @@
     data, addr = srv.recvfrom()
 
 All time is simulated (virtual picoseconds); nothing here reads the wall
-clock, and no packet leaves the process. Long runs happen in C++: each call
+clock, and no packet leaves the process, unless Simulation.attach_tap puts a
+host on a Linux TAP device (real-time mode, docs/tap.md). Long runs happen in C++: each call
 below is one step, never one clock cycle.
 """
 
@@ -157,6 +158,15 @@ class UdpSocket:
     def pending(self) -> int:
         return self._s.pending
 
+    @property
+    def ttl(self) -> int:
+        """IP_TTL of datagrams sent from this socket (0 = the stack's default)."""
+        return self._s.ttl
+
+    @ttl.setter
+    def ttl(self, value: int) -> None:
+        self._s.ttl = value
+
     def getsockname(self) -> tuple[str, int]:
         return (self._s.local_addr, self._s.local_port)
 
@@ -239,14 +249,67 @@ class Host:
     def path_mtu6(self, dst: str) -> int:
         return self._h.path_mtu6(dst)
 
-    def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
+    def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, ttl: int = 0) -> list:
         """ICMP echo (ICMPv6 for an IPv6 address): returns the RTT of each
-        request in ns (None if lost). Advances simulated time as needed."""
+        request in ns (None if lost). Advances simulated time as needed.
+        Sizes above the MTU are fragmented; ttl 0 is the stack's default (64)."""
         if ":" in dst:
+            if ttl:
+                raise ValueError("ping: ttl is not supported for IPv6 yet")
             return self.ping6(dst, count, timeout_ms, size)
-        if count < 0 or size < 0 or size > 1472:
-            raise ValueError("count must be >= 0 and size in 0..1472")
-        return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size)
+        if count < 0 or size < 0 or size > 65507:
+            raise ValueError("count must be >= 0 and size in 0..65507 (larger than the MTU is fragmented)")
+        return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size, ttl)
+
+    # -- routing, forwarding, VLANs (IPv4) --------------------------------
+    def add_route(self, cidr: str, via: Optional[str] = None, ifindex: Optional[int] = None, metric: int = 0) -> None:
+        """A route to cidr through gateway `via` (on a connected subnet) or
+        on-link out of `ifindex`. "0.0.0.0/0" is the default route."""
+        self._h.add_route(cidr, via, ifindex, metric)
+
+    def remove_route(self, cidr: str) -> bool:
+        return self._h.remove_route(cidr)
+
+    def routes(self) -> list:
+        """The routing table: dicts with prefix, via, ifindex, metric, connected."""
+        return self._h.routes()
+
+    def set_forwarding(self, on: bool = True) -> None:
+        """Route datagrams between this host's interfaces (a router)."""
+        self._h.set_forwarding(on)
+
+    def add_vlan(self, vid: int, parent: int = 0) -> int:
+        """An 802.1Q sub-interface for VLAN vid on interface `parent`; returns its ifindex."""
+        return self._h.add_vlan(vid, parent)
+
+    def add_address_on(self, ifindex: int, cidr: str) -> None:
+        """Adds an IPv4 address to interface `ifindex` (a second NIC, a VLAN)."""
+        self._h.add_address_on(ifindex, cidr)
+
+    def path_mtu(self, dst: str) -> int:
+        return self._h.path_mtu(dst)
+
+    def icmp_errors(self) -> list:
+        """ICMP errors received about our datagrams (type, code, from, quoted addresses/ports, mtu)."""
+        return self._h.icmp_errors()
+
+    def neighbors(self) -> list:
+        """ARP cache: dicts with ifindex, addr, mac, state (RFC 4861 NUD names)."""
+        return self._h.neighbors()
+
+    def traceroute(self, dst: str, max_hops: int = 16, timeout_ms: float = 100.0) -> list:
+        """The hops towards dst, found by TTL expiry of echo requests: one
+        address per hop (None where nothing answered), ending at dst."""
+        hops = []
+        for ttl in range(1, max_hops + 1):
+            seen = len(self._h.icmp_errors())
+            rtt = self.ping(dst, timeout_ms=timeout_ms, ttl=ttl)[0]
+            if rtt is not None:
+                hops.append(dst)
+                return hops
+            errs = [e for e in self._h.icmp_errors()[seen:] if e["type"] == 11 and e["orig_dst"] == dst]
+            hops.append(errs[0]["from"] if errs else None)
+        return hops
 
     def ping6(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
         """ICMPv6 echo; sizes above the path MTU are fragmented (up to 65527)."""
@@ -309,6 +372,19 @@ class Simulation:
         link = Link(self._s.connect(a._h, b._h, float(rate_gbps), float(latency_ns)), a, b)
         self.links.append(link)
         return link
+
+    def attach_tap(self, host: Host, ifname: str, rate_gbps: float = 10.0, latency_ns: float = 1000.0):
+        """Cable host's NIC to the Linux TAP device `ifname` (created if
+        needed, in this process's network namespace; needs CAP_NET_ADMIN).
+        From then on the simulation runs in real time: run_for/run_until and
+        ping are paced so virtual time never runs ahead of the wall clock.
+        Raises OSError when the TAP cannot be opened. Returns the bridge
+        (.name, .stats())."""
+        return self._s.attach_tap(host._h, str(ifname), float(rate_gbps), float(latency_ns))
+
+    @property
+    def realtime(self) -> bool:
+        return self._s.realtime
 
     def capture(self, link: Link, path: str) -> None:
         """Write every frame on `link` (both directions) to a pcap file."""

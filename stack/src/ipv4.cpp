@@ -1,7 +1,11 @@
-// IPv4 input/output and ICMP echo.
+// IPv4: input checks and options, local delivery, forwarding, output and
+// fragmentation. Reassembly is in ipv4_reasm.cpp, ICMP in icmp.cpp.
+#include <algorithm>
 #include <cstring>
 
 #include "stack_impl.hpp"
+#include "veridian/offload/checksum.hpp"
+#include "veridian/offload/csum_offload.hpp"
 
 namespace vd::stack {
 
@@ -16,123 +20,244 @@ bool header_csum_ok(Csum dev, const wire::Ipv4View& ip) {
   return ip.checksum_ok();
 }
 
-constexpr std::size_t kL3Offset = wire::kEthHeaderLen;
-constexpr std::size_t kL4Offset = wire::kEthHeaderLen + wire::kIpv4MinHeaderLen;
+constexpr std::uint8_t kOptEol = 0, kOptNop = 1;
+constexpr std::uint8_t kOptLsrr = 131, kOptSsrr = 137;
+
+// Walks the options (RFC 791 3.1). Returns the offset (from the start of the
+// IP header) of the first malformed byte for a parameter problem, 0 when the
+// options are well formed. Sets *source_route for LSRR/SSRR, which we refuse
+// to honour (RFC 7126 4.3/4.4: a classic spoofing tool).
+std::size_t check_options(std::span<const std::uint8_t> opts, bool* source_route) {
+  std::size_t i = 0;
+  while (i < opts.size()) {
+    const std::uint8_t t = opts[i];
+    if (t == kOptEol) break;
+    if (t == kOptNop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= opts.size()) return wire::kIpv4MinHeaderLen + i;
+    const std::size_t len = opts[i + 1];
+    if (len < 2 || i + len > opts.size()) return wire::kIpv4MinHeaderLen + i + 1;
+    if (t == kOptLsrr || t == kOptSsrr) *source_route = true;
+    i += len;
+  }
+  return 0;
+}
+
+// The options a later fragment repeats: those with the "copied" bit
+// (RFC 791 3.2), padded with end-of-list to a multiple of four bytes.
+std::vector<std::uint8_t> copied_options(std::span<const std::uint8_t> opts) {
+  std::vector<std::uint8_t> out;
+  std::size_t i = 0;
+  while (i < opts.size() && opts[i] != kOptEol) {
+    if (opts[i] == kOptNop) {
+      ++i;
+      continue;
+    }
+    const std::size_t len = opts[i + 1];  // validated by check_options
+    if (opts[i] & 0x80) out.insert(out.end(), opts.begin() + static_cast<std::ptrdiff_t>(i),
+                                   opts.begin() + static_cast<std::ptrdiff_t>(i + len));
+    i += len;
+  }
+  while (out.size() % 4) out.push_back(kOptEol);
+  return out;
+}
 
 }  // namespace
 
-// ------------------------------------------------------------ IPv4
+// ------------------------------------------------------------ input
 
 bool Stack::Impl::ipv4_accepts(const Iface& ifc, Ipv4Addr dst) const {
   // Weak host model: any of our addresses, whichever interface it came in on.
   return is_our_addr(dst) || dst.is_broadcast() || ifc.is_subnet_broadcast(dst);
 }
 
-void Stack::Impl::ipv4_input(Iface& ifc, Packet&& p) {
+void Stack::Impl::ipv4_input(Iface& ifc, Packet&& p, bool link_bcast) {
   const auto ip = wire::Ipv4View::parse(p.bytes());
   if (!ip) return drop("ipv4", ip.reason());
   if (!header_csum_ok(p.meta.rx_csum_ip, *ip)) return drop("ipv4", "bad_checksum");
-  if (ip->more_fragments() || ip->frag_offset() != 0) return drop("ipv4", "fragment_unsupported");
-  if (!ipv4_accepts(ifc, ip->dst())) return drop("ipv4", "not_for_us");
   const Ipv4Addr src = ip->src();
   if (src.is_broadcast() || src.is_multicast() || ifc.is_subnet_broadcast(src)) return drop("ipv4", "bad_source");
-  const std::uint8_t proto = ip->protocol();
-  if (proto != wire::kIpProtoIcmp && proto != wire::kIpProtoUdp) return drop("ipv4", "unknown_protocol");
-  count_rx("ipv4", ip->total_length());
-  const Ipv4Info info{src, ip->dst(), is_our_addr(ip->dst())};
+  if (is_our_addr(src)) return drop("ipv4", "own_source");  // spoofed, or looped back to us
+  if (ip->header_len() > wire::kIpv4MinHeaderLen) {
+    bool source_route = false;
+    if (const std::size_t bad = check_options(ip->options(), &source_route)) {
+      icmp_error(ip->header(), link_bcast, wire::kIcmpParamProblem, 0, std::uint32_t(bad) << 24);
+      return drop("ipv4", "bad_option");
+    }
+    if (source_route) return drop("ipv4", "source_route");
+  }
   p.trim(ip->total_length());  // Ethernet padding is not part of the datagram
-  p.pull(ip->header_len());    // options, if any, are skipped
+  if (ipv4_accepts(ifc, ip->dst())) return ipv4_local(ifc, std::move(p), link_bcast);
+  if (!cfg.ip_forward) return drop("ipv4", "not_for_us");
+  ipv4_forward(ifc, std::move(p), link_bcast);
+}
+
+void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
+  {
+    const auto ip = wire::Ipv4View::parse(p.bytes());
+    if (ip->more_fragments() || ip->frag_offset() != 0) {
+      p = ipv4_reassemble(ifc, std::move(p));
+      if (!p) return;
+    }
+  }
+  const auto ip = wire::Ipv4View::parse(p.bytes());  // the whole datagram now
+  if (!ip) return drop("ipv4", ip.reason());
+  const std::uint8_t proto = ip->protocol();
+  const Ipv4Info info{ip->src(), ip->dst(), is_our_addr(ip->dst()), link_bcast, ip->ttl(), ip->header_len()};
+  if (proto != wire::kIpProtoIcmp && proto != wire::kIpProtoUdp) {
+    if (info.to_us_unicast) icmp_error(p.bytes(), link_bcast, wire::kIcmpDestUnreachable, wire::kIcmpCodeProtocol);
+    return drop("ipv4", "unknown_protocol");
+  }
+  count_rx("ipv4", ip->total_length());
+  p.pull(ip->header_len());  // options, if any, are skipped
   if (proto == wire::kIpProtoIcmp)
     icmp_input(ifc, info, std::move(p));
   else
     udp_input(ifc, info, std::move(p));
 }
 
-std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Packet&& p) {
-  wire::emit_ipv4(p, {r.src, r.dst, proto, cfg.default_ttl, next_ip_id++});
+// RFC 1812 5.2/5.3: no link-layer broadcasts, no multicast, TTL decremented
+// with an incremental checksum update, ICMP time exceeded / unreachable /
+// fragmentation needed as the case may be.
+void Stack::Impl::ipv4_forward(Iface& in, Packet&& p, bool link_bcast) {
+  (void)in;
+  const auto ip = wire::Ipv4View::parse(p.bytes());
+  if (link_bcast) return drop("ipv4", "forward_link_broadcast");
+  const Ipv4Addr dst = ip->dst();
+  if (dst.is_multicast() || dst.is_unspecified() || ip->src().is_unspecified())
+    return drop("ipv4", "forward_not_unicast");
+  if (ip->ttl() <= 1) {
+    icmp_error(p.bytes(), false, wire::kIcmpTimeExceeded, wire::kIcmpCodeTtl);
+    return drop("ipv4", "ttl_exceeded");
+  }
+  const auto r = route(dst);
+  if (!r) {
+    icmp_error(p.bytes(), false, wire::kIcmpDestUnreachable, wire::kIcmpCodeNet);
+    return drop("ipv4", "no_route");
+  }
+  if (r->broadcast) return drop("ipv4", "forward_directed_broadcast");  // RFC 2644
+  // TTL lives in the high byte of the 16-bit word at offset 8.
+  std::uint8_t* h = p.data();
+  const std::uint16_t old_word = static_cast<std::uint16_t>((h[8] << 8) | h[9]);
+  h[8] = static_cast<std::uint8_t>(h[8] - 1);
+  const std::uint16_t new_word = static_cast<std::uint16_t>((h[8] << 8) | h[9]);
+  wire::store_be16(h + 10, offload::csum_update16(ip->checksum(), old_word, new_word));
+  const std::size_t mtu = r->ifc->mtu();
+  p.meta = OffloadMeta{};
+  if (p.size() > mtu) {
+    if (ip->dont_fragment()) {
+      icmp_error(p.bytes(), false, wire::kIcmpDestUnreachable, wire::kIcmpCodeFragNeeded,
+                 static_cast<std::uint32_t>(mtu));
+      return drop("ipv4", "frag_needed");
+    }
+    if (!ipv4_fragment(*r, std::move(p), mtu)) event("ipv4", "forwarded");
+    return;
+  }
+  if (!ipv4_send_datagram(*r, std::move(p))) event("ipv4", "forwarded");
+}
+
+// ------------------------------------------------------------ output
+
+std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Packet&& p, const Ipv4TxOpts& o) {
+  const std::size_t mtu = path_mtu(r);
+  const std::size_t total = wire::kIpv4MinHeaderLen + p.size();
+  if (total > wire::kIpv4MaxTotalLen) return make_err(std::errc::message_size);
+  if (total > mtu && o.dont_fragment) return make_err(std::errc::message_size);
+  wire::emit_ipv4(p, {r.src, r.dst, proto, o.ttl ? o.ttl : cfg.default_ttl, next_ip_id++, o.tos, o.dont_fragment});
   // The IPv4 header checksum is computed here; an L4 checksum request set by
   // the transport (CHECKSUM_PARTIAL) is kept for the device.
-  p.meta.l3_offset = kL3Offset;
-  p.meta.l4_offset = kL4Offset;
+  p.meta.l3_offset = wire::kEthHeaderLen;
+  p.meta.l4_offset = wire::kEthHeaderLen + wire::kIpv4MinHeaderLen;
+  if (total > mtu) return ipv4_fragment(r, std::move(p), mtu);
+  return ipv4_send_datagram(r, std::move(p));
+}
+
+std::error_code Stack::Impl::ipv4_send_datagram(const Route& r, Packet&& p) {
+  BufferPool& pool = r.ifc->dev->pool();
+  if (p.pool() != &pool) {
+    // Built in the stack's large pool, which the device cannot DMA from:
+    // one counted copy into a device buffer, if the datagram fits one.
+    Packet q = pool.alloc();
+    if (!q) return make_err(std::errc::no_buffer_space);
+    if (q.tailroom() < std::max(p.size(), wire::kEthMinFrame) ||
+        q.headroom() < wire::kEthHeaderLen + wire::kVlanTagLen) {
+      drop("ipv4", "datagram_exceeds_buffer");
+      return make_err(std::errc::message_size);
+    }
+    std::memcpy(q.append(p.size()), p.data(), p.size());
+    pool.count_copy_in(p.size());
+    q.meta = p.meta;
+    p = std::move(q);
+  }
   const std::size_t n = p.size();
-  const std::error_code ec = neigh_output(*r.ifc, r.dst, r.broadcast, std::move(p));
+  const std::error_code ec = neigh_output(*r.ifc, r.next_hop, r.broadcast, std::move(p));
   if (!ec) count_tx("ipv4", n);
   return ec;
 }
 
-// ------------------------------------------------------------ ICMP
-
-void Stack::Impl::icmp_input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
-  const auto icmp = wire::IcmpView::parse(p.bytes());
-  if (!icmp) return drop("icmp", icmp.reason());
-  if (!icmp->checksum_ok()) return drop("icmp", "bad_checksum");
-  switch (icmp->type()) {
-    case wire::kIcmpEchoRequest:
-      // Like Linux's icmp_echo_ignore_broadcasts: no reply storms.
-      if (!info.to_us_unicast) return drop("icmp", "broadcast_ignored");
-      if (info.src.is_unspecified()) return drop("icmp", "bad_source");
-      count_rx("icmp", icmp->size());
-      return icmp_echo_reply(ifc, info, std::move(p));
-    case wire::kIcmpEchoReply:
-      return icmp_record_reply(info, *icmp);
-    default:
-      return drop("icmp", "unsupported_type");
+// RFC 791 3.2: every fragment but the last carries a multiple of 8 payload
+// bytes; the first keeps all options, later ones only the "copied" ones.
+// A checksum the device was to finish cannot span fragments, so it is
+// finished here first.
+std::error_code Stack::Impl::ipv4_fragment(const Route& r, Packet&& p, std::size_t mtu) {
+  if (p.meta.tx_csum_partial) {
+    const std::size_t start = p.meta.csum_start - p.meta.l3_offset;
+    if (!offload::insert_partial(p.bytes(), start, p.meta.csum_offset)) {
+      drop("ipv4", "bad_csum_request");
+      return make_err(std::errc::invalid_argument);
+    }
   }
-}
-
-// Turns the request into the reply in its own buffer (zero-copy): same id,
-// seq and payload, type 0, addresses swapped, out of the interface it came in.
-void Stack::Impl::icmp_echo_reply(Iface& ifc, const Ipv4Info& info, Packet&& p) {
-  constexpr std::size_t kMinTail = wire::kEthMinFrame - kL4Offset;
-  const std::size_t pad = p.size() < kMinTail ? kMinTail - p.size() : 0;
-  if (p.headroom() < kL4Offset || p.tailroom() < pad) {
-    // A device buffer without room for our headers: copy once, counted.
-    Packet q = packet_from_bytes(ifc.dev->pool(), p.bytes());
-    if (!q) return drop("icmp", "no_buffer");
-    p = std::move(q);
+  const auto ip = wire::Ipv4View::parse(p.bytes());
+  if (!ip) {
+    drop("ipv4", "fragment_bad_datagram");
+    return make_err(std::errc::invalid_argument);
   }
-  p.data()[0] = wire::kIcmpEchoReply;
-  p.data()[1] = 0;
-  wire::fill_icmp_checksum(p);
-  const std::size_t n = p.size();
-  const Route r{&ifc, info.dst, info.src, false};
-  if (!ipv4_output(r, wire::kIpProtoIcmp, std::move(p))) count_tx("icmp", n);
-}
-
-void Stack::Impl::icmp_record_reply(const Ipv4Info& info, const wire::IcmpView& v) {
-  const auto it = echo_sent.find({v.echo_ident(), v.echo_seq()});
-  if (it == echo_sent.end()) return drop("icmp", "unmatched_reply");
-  count_rx("icmp", v.size());
-  st.echo_replies_.push_back(
-      EchoReply{info.src, v.echo_ident(), v.echo_seq(), it->second, st.sched_.now(), v.payload().size()});
-  echo_sent.erase(it);
-}
-
-std::error_code Stack::Impl::send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq, std::size_t len) {
-  if (len > wire::kUdpMaxPayload) return make_err(std::errc::message_size);  // 65535 - 20 - 8
-  const auto r = route(dst);
-  if (!r) return make_err(std::errc::network_unreachable);
-  if (kL4Offset - kL3Offset + wire::kIcmpHeaderLen + len > r->ifc->dev->features().mtu)
-    return make_err(std::errc::message_size);  // no fragmentation yet
-  Packet p = r->ifc->dev->pool().alloc();
-  if (!p) return make_err(std::errc::no_buffer_space);
-  if (!fits(p, len)) return make_err(std::errc::message_size);
-  std::uint8_t* d = p.append(len);
-  for (std::size_t i = 0; i < len; ++i) d[i] = static_cast<std::uint8_t>(i);  // ping's pattern
-  wire::emit_icmp_echo(p, wire::kIcmpEchoRequest, id, seq);
-  // Bounded: forget the oldest request when too many go unanswered.
-  if (echo_sent.size() >= kMaxEchoInFlight) {
-    auto oldest = echo_sent.begin();
-    for (auto it = echo_sent.begin(); it != echo_sent.end(); ++it)
-      if (it->second < oldest->second) oldest = it;
-    echo_sent.erase(oldest);
+  const std::span<const std::uint8_t> head = ip->header();
+  const std::vector<std::uint8_t> later_opts = copied_options(ip->options());
+  const std::span<const std::uint8_t> payload = ip->payload();
+  const std::size_t base_off = std::size_t(ip->frag_offset()) * 8;
+  const bool orig_mf = ip->more_fragments();
+  BufferPool& pool = r.ifc->dev->pool();
+  std::size_t off = 0;
+  unsigned sent = 0;
+  while (off < payload.size()) {
+    const std::size_t hlen = off == 0 ? head.size() : wire::kIpv4MinHeaderLen + later_opts.size();
+    if (mtu < hlen + 8) {
+      drop("ipv4", "mtu_too_small");
+      return make_err(std::errc::message_size);
+    }
+    const std::size_t room = (mtu - hlen) & ~std::size_t(7);
+    const std::size_t n = std::min(room, payload.size() - off);
+    const bool last = off + n == payload.size();
+    Packet f = pool.alloc();
+    if (!f || f.tailroom() < std::max(hlen + n, wire::kEthMinFrame)) {
+      drop("ipv4", "fragment_no_buffer");
+      return make_err(std::errc::no_buffer_space);
+    }
+    std::uint8_t* d = f.append(hlen + n);
+    std::memcpy(d, head.data(), wire::kIpv4MinHeaderLen);
+    if (off == 0)
+      std::memcpy(d + wire::kIpv4MinHeaderLen, head.data() + wire::kIpv4MinHeaderLen, head.size() - wire::kIpv4MinHeaderLen);
+    else if (!later_opts.empty())
+      std::memcpy(d + wire::kIpv4MinHeaderLen, later_opts.data(), later_opts.size());
+    std::memcpy(d + hlen, payload.data() + off, n);
+    pool.count_copy_in(hlen + n);
+    d[0] = static_cast<std::uint8_t>(0x40 | (hlen / 4));
+    wire::store_be16(d + 2, static_cast<std::uint16_t>(hlen + n));
+    const std::uint16_t flags = static_cast<std::uint16_t>((ip->dont_fragment() ? wire::kIpv4FlagDf : 0) |
+                                                           ((!last || orig_mf) ? wire::kIpv4FlagMf : 0));
+    wire::store_be16(d + 6, static_cast<std::uint16_t>(flags | ((base_off + off) / 8)));
+    wire::store_be16(d + 10, 0);
+    wire::store_be16(d + 10, offload::internet_checksum({d, hlen}));
+    f.meta.l3_offset = wire::kEthHeaderLen;
+    if (const auto ec = ipv4_send_datagram(r, std::move(f))) return ec;
+    ++sent;
+    off += n;
   }
-  // Recorded before sending: the reply may arrive re-entrantly.
-  echo_sent[{id, seq}] = st.sched_.now();
-  const std::size_t n = p.size();
-  const std::error_code ec = ipv4_output(*r, wire::kIpProtoIcmp, std::move(p));
-  if (ec) return ec;
-  count_tx("icmp", n);
+  event("ipv4", "fragmented");
+  event("ipv4", "fragments_sent", sent);
   return {};
 }
 

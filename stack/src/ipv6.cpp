@@ -29,17 +29,6 @@ const char* to_string(Addr6State s) {
   return "unknown";
 }
 
-const char* to_string(NudState s) {
-  switch (s) {
-    case NudState::incomplete: return "incomplete";
-    case NudState::reachable: return "reachable";
-    case NudState::stale: return "stale";
-    case NudState::delay: return "delay";
-    case NudState::probe: return "probe";
-  }
-  return "unknown";
-}
-
 void Stack::Ip6Deleter::operator()(Stack::Ip6* p) const { delete p; }
 
 // ------------------------------------------------------------ lifetime
@@ -588,18 +577,19 @@ std::error_code Stack::Ip6::link_output(int ifindex, const Ipv6Addr& next_hop, P
   if (next_hop.is_multicast()) return im.eth_output(ifc, next_hop.multicast_mac(), wire::kEthertypeIpv6, std::move(p));
   If6& f = if6(ifindex);
   make_neigh(ifindex);
-  MacAddr mac{};
-  switch (f.neigh->output(next_hop, p, mac)) {
-    case NudCache<Ipv6Addr>::Out::send:
-      return im.eth_output(ifc, mac, wire::kEthertypeIpv6, std::move(p));
-    case NudCache<Ipv6Addr>::Out::queued:
+  using Out = NeighborCache<Ipv6Addr>::Output;
+  switch (f.neigh->output(next_hop, std::move(p))) {
+    case Out::Sent:
+    case Out::Queued:
       return {};
-    case NudCache<Ipv6Addr>::Out::queue_full:
+    case Out::QueueFull:
       drop("nd", "queue_full");
       return make_err(std::errc::no_buffer_space);
-    case NudCache<Ipv6Addr>::Out::cache_full:
+    case Out::TableFull:
       drop("nd", "cache_full");
       return make_err(std::errc::no_buffer_space);
+    case Out::TxFailed:
+      return make_err(std::errc::no_buffer_space);  // eth_output counted it
   }
   return {};
 }
@@ -664,7 +654,7 @@ std::optional<Neighbor6Info> Stack::neighbor6(int ifindex, const Ipv6Addr& addr)
   if (!f || !f->neigh) return std::nullopt;
   const auto* e = f->neigh->find(addr);
   if (!e) return std::nullopt;
-  return Neighbor6Info{e->state, e->mac, e->is_router, e->queue.size()};
+  return Neighbor6Info{e->state, e->mac, f->routers.count(addr) != 0, e->queue.size()};
 }
 
 std::uint32_t Stack::path_mtu6(const Ipv6Addr& dst) const {

@@ -17,8 +17,8 @@
 #include <system_error>
 #include <vector>
 
-#include "nud.hpp"
 #include "stack_impl.hpp"
+#include "veridian/stack/neighbor.hpp"
 #include "veridian/stack/route.hpp"
 #include "veridian/stack/wire6.hpp"
 
@@ -61,7 +61,8 @@ struct Stack::Ip6 {
     bool enabled = false;
     std::vector<Addr> addrs;
     std::map<Ipv6Addr, unsigned> groups;  // joined multicast groups, with a reference count
-    std::unique_ptr<NudCache<Ipv6Addr>> neigh;
+    std::unique_ptr<NeighborCache<Ipv6Addr>> neigh;
+    std::set<Ipv6Addr> routers;  // neighbours that said they are routers (NA R flag, RAs)
     unsigned rs_sent = 0;
     TimerId rs_timer = kNoTimer;
     std::optional<RouterAdvertConfig> ra;
@@ -206,6 +207,11 @@ struct Stack::Ip6 {
   void dad_timer(int ifindex, const Ipv6Addr& a);
   void dad_failed(int ifindex, Addr& a);
   void make_neigh(int ifindex);
+  // What an NA says about `target` (RFC 4861 7.2.5) and what other ND
+  // messages teach about a neighbour's link-layer address.
+  void neigh_advert(int ifindex, const Ipv6Addr& target, std::optional<MacAddr> lla, bool solicited, bool override,
+                    bool router);
+  void neigh_learn(int ifindex, const Ipv6Addr& a, const MacAddr& mac, bool create, bool router = false);
   void neigh_failed(int ifindex, const Ipv6Addr& a, std::deque<Packet>&& q);
   void set_default_router(int ifindex, const Ipv6Addr& router, std::uint16_t lifetime_s);
 

@@ -1,5 +1,5 @@
 // Neighbor Discovery (RFC 4861) and stateless autoconfiguration (RFC 4862):
-// NS/NA with the NUD cache (nud.hpp), DAD, router solicitation and
+// NS/NA with the shared NUD cache (neighbor.hpp), DAD, router solicitation and
 // advertisement, SLAAC from RA prefixes, default routers, redirects.
 #include <algorithm>
 #include <array>
@@ -63,7 +63,7 @@ void Stack::Ip6::ns_input(const Rx6& rx, const wire::Icmpv6View& v, const wire::
     return;
   }
   if (a->state == Addr6State::duplicate) return;
-  if (!dad && o.source_lla) if6(rx.ifindex).neigh->on_lla_hint(rx.src, *o.source_lla);
+  if (!dad && o.source_lla) neigh_learn(rx.ifindex, rx.src, *o.source_lla, true);
   if (dad)
     send_na(rx.ifindex, target, all_nodes(), false, true);
   else
@@ -80,21 +80,14 @@ void Stack::Ip6::na_input(const Rx6& rx, const wire::Icmpv6View& v, const wire::
     if (a->state == Addr6State::tentative) return dad_failed(rx.ifindex, *a);
     return event("nd", "address_conflict");  // someone else claims a preferred address
   }
-  If6& f = if6(rx.ifindex);
-  const bool router = (flags & wire::kNaRouter) != 0;
-  const auto* before = f.neigh->find(target);
-  const bool was_router = before && before->is_router;
-  f.neigh->on_advert(target, o.target_lla, solicited, (flags & wire::kNaOverride) != 0, router);
-  if (was_router && !router) {
-    // No longer a router (RFC 4861 7.2.5): drop it as a default router.
-    set_default_router(rx.ifindex, target, 0);
-  }
+  neigh_advert(rx.ifindex, target, o.target_lla, solicited, (flags & wire::kNaOverride) != 0,
+               (flags & wire::kNaRouter) != 0);
 }
 
 void Stack::Ip6::rs_input(const Rx6& rx, const wire::NdOptions& o) {
   If6& f = if6(rx.ifindex);
   if (!f.ra) return drop("nd", "rs_not_router");
-  if (!rx.src.is_unspecified() && o.source_lla) f.neigh->on_lla_hint(rx.src, *o.source_lla);
+  if (!rx.src.is_unspecified() && o.source_lla) neigh_learn(rx.ifindex, rx.src, *o.source_lla, true);
   // Answered to all nodes (RFC 4861 6.2.6 allows either; this way every
   // host that was waiting learns at once).
   send_ra(rx.ifindex, all_nodes());
@@ -106,7 +99,7 @@ void Stack::Ip6::ra_input(const Rx6& rx, const wire::Icmpv6View& v, const wire::
   if (forwarding || f.ra) return event("nd", "ra_ignored_as_router");
   const std::uint32_t rest = v.rest();
   if (const auto hl = static_cast<std::uint8_t>(rest >> 24)) f.cur_hop_limit = hl;
-  if (o.source_lla) f.neigh->on_lla_hint(rx.src, *o.source_lla, true, true);
+  if (o.source_lla) neigh_learn(rx.ifindex, rx.src, *o.source_lla, true, true);
   if (o.mtu && *o.mtu >= wire::kIpv6MinMtu && *o.mtu <= iface(rx.ifindex).dev->features().mtu) f.ra_mtu = *o.mtu;
   const MacAddr mac = iface(rx.ifindex).mac;
   for (const auto& pi : o.prefixes) {
@@ -151,7 +144,7 @@ void Stack::Ip6::redirect_input(const Rx6& rx, const wire::Icmpv6View& v, const 
   const auto r = route(dest);
   if (!r || r->ifindex != rx.ifindex || r->next_hop != rx.src) return drop("nd", "redirect_not_from_first_hop");
   redirects[dest] = Redirect{target, rx.ifindex};
-  if (o.target_lla) if6(rx.ifindex).neigh->on_lla_hint(target, *o.target_lla, true, target != dest);
+  if (o.target_lla) neigh_learn(rx.ifindex, target, *o.target_lla, true, target != dest);
   event("nd", "redirect_applied");
 }
 
@@ -308,21 +301,59 @@ void Stack::Ip6::dad_failed(int ifindex, Addr& a) {
 void Stack::Ip6::make_neigh(int ifindex) {
   If6& f = if6(ifindex);
   if (f.neigh) return;
-  NudCache<Ipv6Addr>::Params p;
-  p.retrans = cfg.retrans_timer;
-  p.reachable = cfg.reachable_time;
+  // The shared NUD machine (neighbor.hpp), with ND's timers and limits.
+  NudConfig p;
+  p.retrans_timer = cfg.retrans_timer;
+  p.reachable_time = cfg.reachable_time;
   p.delay_first_probe = cfg.delay_first_probe;
   p.max_multicast_solicit = cfg.max_multicast_solicit;
   p.max_unicast_solicit = cfg.max_unicast_solicit;
   p.queue_limit = cfg.nd_queue_limit;
-  p.cache_limit = cfg.nd_cache_limit;
-  NudCache<Ipv6Addr>::Hooks h;
+  p.max_entries = cfg.nd_cache_limit;
+  p.locktime = 0;  // ND has the override flag for that (RFC 4861 7.2.5)
+  NeighborCache<Ipv6Addr>::Hooks h;
   h.solicit = [this, ifindex](const Ipv6Addr& a, const MacAddr* mac) { send_ns(ifindex, a, mac, false); };
-  h.resolved = [this, ifindex](const Ipv6Addr&, const MacAddr& mac, std::deque<Packet>&& q) {
-    for (Packet& pk : q) (void)im.eth_output(iface(ifindex), mac, wire::kEthertypeIpv6, std::move(pk));
+  h.transmit = [this, ifindex](const MacAddr& mac, Packet&& pk) {
+    return !im.eth_output(iface(ifindex), mac, wire::kEthertypeIpv6, std::move(pk));
   };
   h.failed = [this, ifindex](const Ipv6Addr& a, std::deque<Packet>&& q) { neigh_failed(ifindex, a, std::move(q)); };
-  f.neigh = std::make_unique<NudCache<Ipv6Addr>>(sched, p, std::move(h));
+  f.neigh = std::make_unique<NeighborCache<Ipv6Addr>>(sched, p, std::move(h));
+}
+
+void Stack::Ip6::neigh_learn(int ifindex, const Ipv6Addr& a, const MacAddr& mac, bool create, bool router) {
+  If6& f = if6(ifindex);
+  if (router) f.routers.insert(a);
+  (void)f.neigh->learn(a, mac, create);
+}
+
+void Stack::Ip6::neigh_advert(int ifindex, const Ipv6Addr& target, std::optional<MacAddr> lla, bool solicited,
+                              bool override, bool router) {
+  If6& f = if6(ifindex);
+  const auto* e = f.neigh->find(target);
+  if (!e) return;  // nobody asked: an unsolicited NA creates no entry
+  const NudState state = e->state;
+  const MacAddr cached = e->mac;
+  if (state == NudState::Incomplete) {
+    if (!lla) return;
+    if (solicited)
+      f.neigh->confirm(target, *lla, true);  // REACHABLE, queue flushed
+    else
+      (void)f.neigh->learn(target, *lla, false);  // STALE, queue flushed
+  } else if (solicited) {
+    // REACHABLE; a different address only with override (else REACHABLE -> STALE).
+    f.neigh->confirm(target, lla.value_or(cached), override);
+  } else if (lla && *lla != cached) {
+    if (override)
+      (void)f.neigh->learn(target, *lla, false);  // new address, STALE
+    else
+      f.neigh->confirm(target, *lla, false);  // only demotes REACHABLE to STALE
+  }
+  if (router) {
+    f.routers.insert(target);
+  } else if (f.routers.erase(target)) {
+    // No longer a router (RFC 4861 7.2.5): not a default router any more.
+    set_default_router(ifindex, target, 0);
+  }
 }
 
 void Stack::Ip6::neigh_failed(int ifindex, const Ipv6Addr& a, std::deque<Packet>&& q) {

@@ -44,10 +44,11 @@ Stack::~Stack() { impl_->shutdown(); }
 void Stack::Impl::shutdown() {
   ip6->shutdown();
   for (auto& ifc : ifaces) {
-    ifc->dev->set_rx_handler(nullptr);
-    for (auto& [ip, pr] : ifc->pending) st.sched_.cancel(pr.timer);
-    ifc->pending.clear();
+    if (ifc->parent < 0) ifc->dev->set_rx_handler(nullptr);
+    ifc->arp.reset();  // cancels its timers
   }
+  for (auto& [k, e] : reasm) st.sched_.cancel(e.timer);
+  reasm.clear();
   for (UdpSocket* s : udp_all) {
     s->stack_ = nullptr;
     s->rxq_.clear();
@@ -62,6 +63,7 @@ int Stack::add_interface(NetDevice& dev) {
   ifc->index = idx;
   ifc->dev = &dev;
   ifc->mac = dev.mac();
+  impl_->arp_attach(*ifc);
   impl_->ifaces.push_back(std::move(ifc));
   Impl* impl = impl_.get();
   dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
@@ -69,17 +71,79 @@ int Stack::add_interface(NetDevice& dev) {
   return idx;
 }
 
+Iface& Stack::Impl::iface(int ifindex) {
+  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= ifaces.size())
+    throw std::invalid_argument("no interface " + std::to_string(ifindex));
+  return *ifaces[static_cast<std::size_t>(ifindex)];
+}
+
 void Stack::add_address(int ifindex, Ipv4Addr addr, int prefix_len) {
-  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= impl_->ifaces.size())
-    throw std::invalid_argument("add_address: no interface " + std::to_string(ifindex));
+  Iface& ifc = impl_->iface(ifindex);
   if (prefix_len < 0 || prefix_len > 32)
     throw std::invalid_argument("add_address: prefix length must be 0..32");
   if (addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast())
     throw std::invalid_argument("add_address: " + addr.str() + " cannot be a host address");
-  Iface& ifc = *impl_->ifaces[static_cast<std::size_t>(ifindex)];
   for (const auto& ia : ifc.addrs)
     if (ia.addr == addr && ia.prefix == prefix_len) return;  // idempotent
   ifc.addrs.push_back({addr, prefix_len});
+  RouteEntry<Ipv4Addr> r{addr, prefix_len, std::nullopt, ifindex, 0, true};
+  (void)impl_->routes4.add(r);  // a second address in one subnet shares the route
+  impl_->arp_announce(ifc, addr);
+}
+
+int Stack::add_vlan(int parent_ifindex, std::uint16_t vid) {
+  Iface& parent = impl_->iface(parent_ifindex);
+  if (parent.parent >= 0) throw std::invalid_argument("add_vlan: no VLAN on a VLAN interface (no QinQ)");
+  if (vid == 0 || vid >= 4095) throw std::invalid_argument("add_vlan: VLAN id must be 1..4094");
+  if (parent.vlans.count(vid)) throw std::invalid_argument("add_vlan: VLAN " + std::to_string(vid) + " exists");
+  auto ifc = std::make_unique<Iface>();
+  const int idx = static_cast<int>(impl_->ifaces.size());
+  ifc->index = idx;
+  ifc->dev = parent.dev;
+  ifc->mac = parent.mac;
+  ifc->parent = parent_ifindex;
+  ifc->vid = vid;
+  impl_->arp_attach(*ifc);
+  parent.vlans[vid] = idx;
+  impl_->ifaces.push_back(std::move(ifc));
+  impl_->ip6->attach(idx);
+  return idx;
+}
+
+void Stack::add_route(Ipv4Addr prefix, int len, std::optional<Ipv4Addr> gateway, std::optional<int> ifindex,
+                      std::uint32_t metric) {
+  if (len < 0 || len > 32) throw std::invalid_argument("add_route: prefix length must be 0..32");
+  if (ifindex) (void)impl_->iface(*ifindex);
+  if (!gateway && !ifindex) throw std::invalid_argument("add_route: needs a gateway or an interface");
+  if (gateway) {
+    // The gateway must be on-link (reachable through a connected route).
+    const RouteEntry<Ipv4Addr>* via = nullptr;
+    for (const auto& r : impl_->routes4.entries())
+      if (r.connected && prefix_match(r.prefix, *gateway, r.len) && (!ifindex || r.ifindex == *ifindex) &&
+          (!via || r.len > via->len))
+        via = &r;
+    if (!via) throw std::invalid_argument("add_route: gateway " + gateway->str() + " is not on a connected subnet");
+    if (!ifindex) ifindex = via->ifindex;
+  }
+  if (!impl_->routes4.add({prefix, len, gateway, *ifindex, metric, false}))
+    throw std::invalid_argument("add_route: a route to " + prefix_of(prefix, len).str() + "/" +
+                                std::to_string(len) + " with metric " + std::to_string(metric) + " exists");
+}
+
+bool Stack::remove_route(Ipv4Addr prefix, int len) { return impl_->routes4.remove(prefix, len) != 0; }
+const RouteTable<Ipv4Addr>& Stack::routes() const { return impl_->routes4; }
+void Stack::set_forwarding(bool on) { impl_->cfg.ip_forward = on; }
+
+std::size_t Stack::path_mtu(Ipv4Addr dst) const {
+  const auto r = impl_->route(dst);
+  return r ? impl_->path_mtu(*r) : 0;
+}
+
+std::vector<NeighborInfo> Stack::neighbors() const {
+  std::vector<NeighborInfo> out;
+  for (const auto& ifc : impl_->ifaces)
+    for (const auto& [ip, e] : ifc->arp->entries()) out.push_back({ifc->index, ip.str(), e.mac, e.state});
+  return out;
 }
 
 std::shared_ptr<UdpSocket> Stack::udp_socket() {
@@ -89,8 +153,9 @@ std::shared_ptr<UdpSocket> Stack::udp_socket() {
   return s;
 }
 
-std::error_code Stack::send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len) {
-  return impl_->send_echo(dst, id, seq, payload_len);
+std::error_code Stack::send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len,
+                                 std::uint8_t ttl) {
+  return impl_->send_echo(dst, id, seq, payload_len, ttl);
 }
 
 // ------------------------------------------------------------ counters
@@ -100,6 +165,13 @@ void Stack::Impl::drop(std::string_view layer, std::string_view reason, std::uin
   key.reserve(layer.size() + 1 + reason.size());
   key.append(layer).append(".").append(reason);
   st.stats_.drops[key] += n;
+}
+
+void Stack::Impl::event(std::string_view layer, std::string_view what, std::uint64_t n) {
+  std::string key;
+  key.reserve(layer.size() + 1 + what.size());
+  key.append(layer).append(".").append(what);
+  st.stats_.events[key] += n;
 }
 
 void Stack::Impl::count_rx(const char* layer, std::size_t bytes) {
@@ -122,23 +194,45 @@ bool Stack::Impl::is_our_addr(Ipv4Addr a) const {
   return false;
 }
 
-// Longest prefix over every configured subnet; ties go to the lower
-// ifindex, then to the address added first, so the choice is deterministic.
+// Longest-prefix match over the routing table (connected routes come from
+// add_address). The source address is the outgoing interface's address on
+// the next hop's subnet.
 std::optional<Route> Stack::Impl::route(Ipv4Addr dst) {
   // No multicast and no loopback interface yet.
   if (dst.is_multicast() || dst.is_unspecified() || is_our_addr(dst)) return std::nullopt;
-  Route best;
-  int best_len = -1;
-  for (auto& ifc : ifaces) {
-    for (const auto& ia : ifc->addrs) {
-      const bool match = dst.is_broadcast() || ia.contains(dst);
-      if (!match || ia.prefix <= best_len) continue;
-      best = Route{ifc.get(), ia.addr, dst, dst.is_broadcast() || ia.broadcast() == dst};
-      best_len = dst.is_broadcast() ? 33 : ia.prefix;  // limited broadcast: first address wins
-    }
+  if (dst.is_broadcast()) {  // limited broadcast: the first interface with an address
+    for (auto& ifc : ifaces)
+      if (!ifc->addrs.empty()) return Route{ifc.get(), ifc->addrs.front().addr, dst, dst, true};
+    return std::nullopt;
   }
-  if (!best.ifc) return std::nullopt;
-  return best;
+  const RouteEntry<Ipv4Addr>* e = routes4.lookup(dst);
+  if (!e) return std::nullopt;
+  Iface* ifc = ifaces[static_cast<std::size_t>(e->ifindex)].get();
+  if (ifc->addrs.empty()) return std::nullopt;
+  const Ipv4Addr hop = e->gateway.value_or(dst);
+  return Route{ifc, ifc->source_for(hop), dst, hop, !e->gateway && ifc->is_subnet_broadcast(dst)};
+}
+
+std::size_t Stack::Impl::path_mtu(const Route& r) const {
+  std::size_t mtu = r.ifc->mtu();
+  const auto it = pmtu4.find(r.dst);
+  if (it != pmtu4.end() && it->second.expires > st.sched_.now()) mtu = std::min(mtu, it->second.mtu);
+  return mtu;
+}
+
+BufferPool& Stack::Impl::large() {
+  if (!large_pool) {
+    large_mem = std::make_unique<HostMemory>(kLargeBuf * kLargeBufs + 4096);
+    large_pool = std::make_unique<BufferPool>(*large_mem, kLargeBuf, kLargeBufs);
+  }
+  return *large_pool;
+}
+
+Packet Stack::Impl::alloc_for(Iface& ifc, std::size_t payload) {
+  Packet p = ifc.dev->pool().alloc();
+  if (!p || fits(p, payload)) return p;  // an exhausted device pool is no_buffer_space
+  p = Packet{};
+  return large().alloc();
 }
 
 // Room for `payload` bytes after data() plus the padding a minimum frame
@@ -165,28 +259,47 @@ void Stack::Impl::rx(int ifindex, Packet&& frame) noexcept {
   }
 }
 
-void Stack::Impl::eth_input(Iface& ifc, Packet&& frame) {
+void Stack::Impl::eth_input(Iface& phys, Packet&& frame) {
   if (!frame) return drop("eth", "too_short");
   const auto eth = wire::EthernetView::parse(frame.bytes());
   if (!eth) return drop("eth", eth.reason());
   const MacAddr dst = eth->dst();
-  if (dst != ifc.mac && dst != wire::kBroadcastMac && !ip6->accepts_mac(ifc, dst)) return drop("eth", "not_for_us");
-  // A VLAN tag is an ethertype we do not speak (no VLAN interfaces yet).
-  const std::uint16_t type = eth->vlan_tci() ? wire::kEthertypeVlan : eth->ethertype();
-  const bool v6 = type == wire::kEthertypeIpv6 && ip6->enabled_on(ifc.index);  // IPv6 is per interface
+  const bool bcast = dst == wire::kBroadcastMac;
+  const bool mcast6 = dst[0] == 0x33 && dst[1] == 0x33;  // IPv6 multicast (RFC 2464 7)
+  if (dst != phys.mac && !bcast && !mcast6) return drop("eth", "not_for_us");
+  // A tagged frame belongs to the VLAN sub-interface of its id (priority
+  // bits ignored; VLAN 0 is a priority tag on the untagged interface).
+  Iface* ifc = &phys;
+  if (const auto tci = eth->vlan_tci()) {
+    const std::uint16_t vid = *tci & 0x0fff;
+    if (vid != 0) {
+      const auto it = phys.vlans.find(vid);
+      if (it == phys.vlans.end()) return drop("eth", "unknown_vlan");
+      ifc = ifaces[static_cast<std::size_t>(it->second)].get();
+    }
+  }
+  // 33:33 frames only for the groups the interface joined.
+  if (mcast6 && !ip6->accepts_mac(*ifc, dst)) return drop("eth", "not_for_us");
+  const std::uint16_t type = eth->ethertype();
+  const bool v6 = type == wire::kEthertypeIpv6 && ip6->enabled_on(ifc->index);  // IPv6 is per interface
   if (type != wire::kEthertypeArp && type != wire::kEthertypeIpv4 && !v6) return drop("eth", "unsupported_ethertype");
   count_rx("eth", frame.size());
   frame.pull(eth->header_len());
   if (type == wire::kEthertypeArp)
-    arp_input(ifc, std::move(frame));
+    arp_input(*ifc, std::move(frame));
   else if (v6)
-    ip6->input(ifc, std::move(frame), wire::is_multicast_mac(dst));
+    ip6->input(*ifc, std::move(frame), bcast || mcast6);
   else
-    ipv4_input(ifc, std::move(frame));
+    ipv4_input(*ifc, std::move(frame), bcast);
 }
 
 std::error_code Stack::Impl::eth_output(Iface& ifc, const MacAddr& dst, std::uint16_t ethertype, Packet&& p) {
-  wire::emit_ethernet(p, {dst, ifc.mac, ethertype});
+  wire::emit_ethernet(p, {dst, ifc.mac, ethertype, ifc.vid ? std::optional<std::uint16_t>(ifc.vid) : std::nullopt});
+  if (ifc.vid) {  // the tag moved every offset the device reads by 4 bytes
+    p.meta.l3_offset = static_cast<std::uint16_t>(p.meta.l3_offset + wire::kVlanTagLen);
+    if (p.meta.l4_offset) p.meta.l4_offset = static_cast<std::uint16_t>(p.meta.l4_offset + wire::kVlanTagLen);
+    if (p.meta.tx_csum_partial) p.meta.csum_start = static_cast<std::uint16_t>(p.meta.csum_start + wire::kVlanTagLen);
+  }
   wire::pad_frame(p);
   const std::size_t n = p.size();
   if (!ifc.dev->transmit(std::move(p), 0)) {

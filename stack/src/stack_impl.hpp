@@ -1,6 +1,7 @@
 // Private state of vd::stack::Stack, shared by the per-layer source files
-// (stack.cpp: interfaces, Ethernet and routing; arp.cpp; ipv4.cpp with ICMP;
-// udp.cpp with the sockets).
+// (stack.cpp: interfaces, Ethernet and routing; arp.cpp; ipv4.cpp: input,
+// output, forwarding and fragmentation; ipv4_reasm.cpp; icmp.cpp: echo,
+// errors and path MTU; udp.cpp with the sockets).
 #pragma once
 
 #include <deque>
@@ -31,37 +32,35 @@ struct IfAddr {
   }
 };
 
-struct Neighbor {
-  MacAddr mac{};
-  TimePs expires = 0;
-};
-
-// IP packets (IPv4 header first) waiting for an address to resolve.
-struct PendingResolution {
-  std::deque<Packet> queue;
-  unsigned retries = 0;
-  TimerId timer = kNoTimer;
-};
-
 struct Iface {
   int index = 0;
   NetDevice* dev = nullptr;
   MacAddr mac{};
+  int parent = -1;          // VLAN sub-interface: the interface it rides on
+  std::uint16_t vid = 0;    // ... and its VLAN id (0 = untagged interface)
+  std::map<std::uint16_t, int> vlans;  // vid -> sub-interface ifindex
   std::vector<IfAddr> addrs;
-  std::map<Ipv4Addr, Neighbor> neighbors;
-  std::map<Ipv4Addr, PendingResolution> pending;
+  std::unique_ptr<NeighborCache<Ipv4Addr>> arp;
+
+  std::size_t mtu() const { return dev->features().mtu; }
 
   bool has_addr(Ipv4Addr a) const;
+  bool on_link(Ipv4Addr a) const {
+    for (const auto& ia : addrs)
+      if (ia.contains(a)) return true;
+    return false;
+  }
   bool is_subnet_broadcast(Ipv4Addr a) const;
   // Our address to speak from towards `peer`: the one whose subnet holds it.
   Ipv4Addr source_for(Ipv4Addr peer) const;
 };
 
-// On-link delivery only (there are no gateways yet): next hop == dst.
+// Where a datagram goes: out of ifc, from src, to next_hop's link address.
 struct Route {
   Iface* ifc = nullptr;
   Ipv4Addr src;
   Ipv4Addr dst;
+  Ipv4Addr next_hop;
   bool broadcast = false;
 };
 
@@ -70,6 +69,36 @@ struct Ipv4Info {
   Ipv4Addr src;
   Ipv4Addr dst;
   bool to_us_unicast = false;
+  bool link_bcast = false;
+  std::uint8_t ttl = 0;
+  // The IP header sits just before the payload (pulled, not freed): an
+  // error about the datagram pushes it back with Packet::push(ip_hlen).
+  std::size_t ip_hlen = 0;
+};
+
+// Per-datagram choices of the sender.
+struct Ipv4TxOpts {
+  std::uint8_t ttl = 0;  // 0 = StackConfig::default_ttl
+  bool dont_fragment = false;
+  std::uint8_t tos = 0;
+};
+
+// One datagram being reassembled (RFC 791 with RFC 815-style holes kept
+// implicit: fragments are stored by offset and checked for overlap).
+struct ReasmKey {
+  Ipv4Addr src, dst;
+  std::uint16_t id = 0;
+  std::uint8_t proto = 0;
+  auto operator<=>(const ReasmKey&) const = default;
+};
+struct ReasmEntry {
+  std::map<std::size_t, std::vector<std::uint8_t>> frags;  // payload offset -> bytes
+  std::vector<std::uint8_t> first_header;  // the offset-0 fragment's IP header
+  std::optional<std::size_t> total;        // payload length, once the last fragment came
+  std::size_t bytes = 0;
+  int ifindex = 0;
+  TimePs started = 0;
+  TimerId timer = kNoTimer;
 };
 
 struct Stack::Impl {
@@ -79,6 +108,26 @@ struct Stack::Impl {
   StackConfig cfg;
   std::vector<std::unique_ptr<Iface>> ifaces;
   std::uint16_t next_ip_id = 0;
+  RouteTable<Ipv4Addr> routes4;
+
+  // Buffers for datagrams larger than a device buffer: reassembled ones and
+  // large sends before fragmentation. Allocated lazily (calloc'd memory).
+  std::unique_ptr<HostMemory> large_mem;
+  std::unique_ptr<BufferPool> large_pool;
+  static constexpr std::size_t kLargeBuf = 65536 + 256;
+  static constexpr std::size_t kLargeBufs = 16;
+  BufferPool& large();
+
+  // IPv4 reassembly.
+  std::map<ReasmKey, ReasmEntry> reasm;
+  std::size_t reasm_bytes = 0;
+
+  // ICMP error rate limit (token bucket) and path MTU cache.
+  double icmp_tokens = 0;
+  TimePs icmp_refilled = 0;
+  bool icmp_bucket_init = false;
+  struct PmtuEntry { std::size_t mtu; TimePs expires; };
+  std::map<Ipv4Addr, PmtuEntry> pmtu4;
 
   // UDP: bound sockets keyed (port, addr) so all bindings of one port are
   // adjacent; every live socket so ~Stack can make them inert.
@@ -98,38 +147,65 @@ struct Stack::Impl {
 
   // Counters.
   void drop(std::string_view layer, std::string_view reason, std::uint64_t n = 1);
+  void event(std::string_view layer, std::string_view what, std::uint64_t n = 1);
   void count_rx(const char* layer, std::size_t bytes);
   void count_tx(const char* layer, std::size_t bytes);
 
   // Interfaces and routing (stack.cpp).
+  Iface& iface(int ifindex);
   bool is_our_addr(Ipv4Addr a) const;
   std::optional<Route> route(Ipv4Addr dst);
+  std::size_t path_mtu(const Route& r) const;
   static bool fits(const Packet& p, std::size_t payload);
+  // A buffer for `payload` bytes plus headers: the device's pool when they
+  // fit, the large pool otherwise. Empty when both are exhausted.
+  Packet alloc_for(Iface& ifc, std::size_t payload);
 
-  // Ethernet (stack.cpp).
+  // Ethernet and VLAN (stack.cpp).
   void rx(int ifindex, Packet&& frame) noexcept;
   void eth_input(Iface& ifc, Packet&& frame);
   std::error_code eth_output(Iface& ifc, const MacAddr& dst, std::uint16_t ethertype, Packet&& p);
 
   // ARP (arp.cpp).
+  void arp_attach(Iface& ifc);
   void arp_input(Iface& ifc, Packet&& p);
   std::error_code neigh_output(Iface& ifc, Ipv4Addr next_hop, bool broadcast, Packet&& p);
-  const Neighbor* neighbor(Iface& ifc, Ipv4Addr ip);
-  void learn(Iface& ifc, Ipv4Addr ip, const MacAddr& mac);
-  std::error_code arp_enqueue(Iface& ifc, Ipv4Addr ip, Packet&& p);
   void arp_send(Iface& ifc, const MacAddr& eth_dst, const wire::ArpRepr& r);
-  void arp_request(Iface& ifc, Ipv4Addr target);
-  void arp_timer(int ifindex, Ipv4Addr ip);
-  void arp_flush(Iface& ifc, Ipv4Addr ip, const MacAddr& mac);
+  void arp_solicit(Iface& ifc, Ipv4Addr target, const MacAddr* unicast);
+  void arp_announce(Iface& ifc, Ipv4Addr addr);
+  void arp_failed(Iface& ifc, Ipv4Addr target, std::deque<Packet>&& q);
 
-  // IPv4 and ICMP (ipv4.cpp).
-  void ipv4_input(Iface& ifc, Packet&& p);
+  // IPv4 (ipv4.cpp).
+  void ipv4_input(Iface& ifc, Packet&& p, bool link_bcast);
+  void ipv4_local(Iface& ifc, Packet&& p, bool link_bcast);
+  void ipv4_forward(Iface& ifc, Packet&& p, bool link_bcast);
   bool ipv4_accepts(const Iface& ifc, Ipv4Addr dst) const;
-  std::error_code ipv4_output(const Route& r, std::uint8_t proto, Packet&& p);
+  // p holds the transport header and payload; the IPv4 header goes in front.
+  // Larger than the path MTU: fragmented unless dont_fragment (then
+  // message_size).
+  std::error_code ipv4_output(const Route& r, std::uint8_t proto, Packet&& p, const Ipv4TxOpts& o = {});
+  // p holds a whole datagram, header first; sends it as fragments of at
+  // most mtu bytes.
+  std::error_code ipv4_fragment(const Route& r, Packet&& p, std::size_t mtu);
+  std::error_code ipv4_send_datagram(const Route& r, Packet&& p);
+
+  // Reassembly (ipv4_reasm.cpp). Returns the whole datagram once the last
+  // hole is filled; an empty Packet while incomplete or when dropped.
+  Packet ipv4_reassemble(Iface& ifc, Packet&& p);
+  void reasm_expire(const ReasmKey& k);
+  void reasm_erase(std::map<ReasmKey, ReasmEntry>::iterator it);
+
+  // ICMP (icmp.cpp).
   void icmp_input(Iface& ifc, const Ipv4Info& info, Packet&& p);
   void icmp_echo_reply(Iface& ifc, const Ipv4Info& info, Packet&& p);
   void icmp_record_reply(const Ipv4Info& info, const wire::IcmpView& v);
-  std::error_code send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq, std::size_t len);
+  void icmp_error_input(const Ipv4Info& info, const wire::IcmpView& v);
+  std::error_code send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq, std::size_t len, std::uint8_t ttl);
+  // Sends an ICMP error about `orig` (a datagram, IPv4 header first) unless
+  // RFC 1812 4.3.2.7 forbids it or the rate limit says no.
+  void icmp_error(std::span<const std::uint8_t> orig, bool link_bcast, std::uint8_t type, std::uint8_t code,
+                  std::uint32_t rest = 0);
+  bool icmp_rate_ok();
 
   // UDP (udp.cpp).
   void udp_input(Iface& ifc, const Ipv4Info& info, Packet&& p);

@@ -137,40 +137,49 @@ std::error_code Stack::Impl::udp_output(UdpSocket& s, std::span<const std::uint8
   auto r = route(dst);
   if (!r) return make_err(std::errc::network_unreachable);
   const std::size_t len = data.size();
-  if (wire::kIpv4MinHeaderLen + wire::kUdpHeaderLen + len > r->ifc->dev->features().mtu)
-    return make_err(std::errc::message_size);  // no fragmentation yet
   if (!s.addr_.is_unspecified()) r->src = s.addr_;
-  BufferPool& pool = r->ifc->dev->pool();
-  Packet p = pool.alloc();
+  // Larger than a device buffer: built in the stack's large pool, then
+  // fragmented by IPv4.
+  Packet p = alloc_for(*r->ifc, wire::kUdpHeaderLen + len);
   if (!p) return make_err(std::errc::no_buffer_space);
   if (!fits(p, len)) return make_err(std::errc::message_size);
   // The one copy on the way out: application bytes into the DMA buffer.
   if (len) std::memcpy(p.append(len), data.data(), len);
-  pool.count_copy_in(len);
+  p.pool()->count_copy_in(len);
   // The device finishes the checksum when it can (hardware, or SoftNic's
-  // software model); otherwise the stack computes it here.
-  const bool offload = r->ifc->dev->features().tx_csum_partial;
+  // software model) and the datagram goes out whole; otherwise, or when it
+  // will be fragmented, the stack computes it here.
+  const bool whole = wire::kIpv4MinHeaderLen + wire::kUdpHeaderLen + len <= path_mtu(*r);
+  const bool offload = whole && r->ifc->dev->features().tx_csum_partial;
   wire::emit_udp(p, r->src, dst, s.port_, port, offload);
   if (offload) p.meta.csum_start = static_cast<std::uint16_t>(wire::kEthHeaderLen + wire::kIpv4MinHeaderLen);
   const std::size_t n = p.size();
-  const std::error_code ec = ipv4_output(*r, wire::kIpProtoUdp, std::move(p));
+  Ipv4TxOpts o;
+  o.ttl = s.ttl_;
+  const std::error_code ec = ipv4_output(*r, wire::kIpProtoUdp, std::move(p), o);
   if (!ec) count_tx("udp", n);
   return ec;
 }
 
-void Stack::Impl::udp_input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
+void Stack::Impl::udp_input(Iface& /*ifc*/, const Ipv4Info& info, Packet&& p) {
   const auto udp = wire::UdpView::parse(p.bytes());
   if (!udp) return drop("udp", udp.reason());
   if (!udp_csum_ok(p.meta.rx_csum_l4, *udp, info)) return drop("udp", "bad_checksum");
   UdpSocket* s = udp_lookup(info.dst, udp->dst_port(), info.to_us_unicast);
-  if (!s) return drop("udp", "no_socket");
+  if (!s) {
+    if (info.to_us_unicast) {
+      p.push(info.ip_hlen);  // the IP header is still in front: quote the datagram
+      icmp_error(p.bytes(), info.link_bcast, wire::kIcmpDestUnreachable, wire::kIcmpCodePort);
+    }
+    return drop("udp", "no_socket");
+  }
   if (s->rxq_.size() >= s->rxq_limit_) return drop("udp", "rx_queue_full");
   count_rx("udp", udp->length());
   // The one copy on the way in, done now so the device buffer goes straight
   // back to its pool instead of waiting in a socket queue.
   const auto payload = udp->payload();
   s->rxq_.push_back(Datagram{{payload.begin(), payload.end()}, info.src, udp->src_port()});
-  ifc.dev->pool().count_copy_out(payload.size());
+  if (BufferPool* pool = p.pool()) pool->count_copy_out(payload.size());
 }
 
 // ------------------------------------------------------------ UDP over IPv6

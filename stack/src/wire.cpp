@@ -103,10 +103,15 @@ bool UdpView::checksum_ok(Ipv4Addr src, Ipv4Addr dst) const {
 // ------------------------------------------------------------ emitters
 
 void emit_ethernet(Packet& p, const EthernetRepr& r) {
+  if (r.vlan_tci) {
+    std::uint8_t* t = p.push(kVlanTagLen);
+    store_be16(t, *r.vlan_tci);
+    store_be16(t + 2, r.ethertype);
+  }
   std::uint8_t* h = p.push(kEthHeaderLen);
   std::memcpy(h, r.dst.data(), 6);
   std::memcpy(h + 6, r.src.data(), 6);
-  store_be16(h + 12, r.ethertype);
+  store_be16(h + 12, r.vlan_tci ? kEthertypeVlan : r.ethertype);
 }
 
 void pad_frame(Packet& p, std::size_t min_len) {

@@ -19,7 +19,8 @@ def test_ping(ka, kb):
     assert min(rtts) > 1000
     assert b.stats()["layers"]["icmp"]["rx_packets"] == 3
     assert b.stats()["layers"]["icmp"]["tx_packets"] == 3
-    assert a.stats()["layers"]["arp"]["tx_packets"] == 1   # resolved once, then cached
+    # The gratuitous announcement of 10.0.0.1, then resolved once and cached.
+    assert a.stats()["layers"]["arp"]["tx_packets"] == 2
     # and back the other way
     assert all(r is not None for r in b.ping("10.0.0.1", count=2))
 
@@ -76,8 +77,11 @@ def test_pcap_passes_tshark_checksums(tmp_path):
     sim.flush()
     rows = tshark_fields(pcap, "frame.protocols", "ip.checksum.status", "udp.checksum.status",
                          "icmp.checksum.status", "_ws.malformed", "_ws.expert.severity")
-    assert len(rows) == 2 + 6 + 4  # ARP request/reply, 3 echo pairs, 4 datagrams
     protos = [r[0] for r in rows]
+    # ARP request/reply, and the address announcements sent after the
+    # capture began (a SoftNic's goes out before it, an RtlNic's after).
+    assert 2 <= sum("arp" in p for p in protos) <= 4
+    assert len(rows) - sum("arp" in p for p in protos) == 6 + 4  # 3 echo pairs, 4 datagrams
     assert sum("udp" in p for p in protos) == 4 and sum("icmp" in p for p in protos) == 6
     for proto, ipck, udpck, icmpck, malformed, *_ in rows:
         assert malformed == ""
@@ -168,4 +172,6 @@ def test_tx_checksum_offload_on_and_off_put_identical_frames_on_the_wire(tmp_pat
     assert on == off                     # the RTL and the SoftNic model finish the same checksums the stack would
     assert soft_on["tx_csum_offloaded"] >= 1 and soft_off["tx_csum_offloaded"] == 0
     rows = tshark_fields(tmp_path / "on.pcap", "udp.checksum.status")
-    assert [r for r in rows if r[0]] == [("1",)] * 7
+    # 7 datagrams, and the UDP header that a's ICMP port unreachable quotes
+    # ("warm" went to a closed port).
+    assert [r for r in rows if r[0]] == [("1",)] * 8

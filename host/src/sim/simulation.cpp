@@ -1,5 +1,9 @@
 #include "veridian/sim/simulation.hpp"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -49,6 +53,55 @@ Simulation::~Simulation() {
   hosts_.clear();
 }
 
+namespace {
+std::int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+TapBridge& Simulation::attach_tap(Host& h, const std::string& ifname, LinkConfig cfg) {
+  if (h.nic().cabled()) throw std::logic_error("Simulation::attach_tap: host '" + h.name() + "' is already cabled");
+  links_.push_back(std::make_unique<Link>(ev_, cfg));
+  Link& l = *links_.back();
+  auto tap = std::make_unique<TapBridge>(ev_, l, 1, ifname, std::size_t(h.spec().mtu) + 18);
+  h.nic().attach_link(&l, 0);
+  if (taps_.empty()) {
+    anchor_virt_ = ev_.now();
+    anchor_wall_ns_ = wall_ns();
+  }
+  taps_.push_back(std::move(tap));
+  return *taps_.back();
+}
+
+// Runs events no later than the wall clock allows, sleeping in poll() on
+// the TAPs until the next event is due or a frame arrives. If the model is
+// slower than real time (a busy RTL NIC), virtual time simply lags.
+bool Simulation::run_paced(TimePs until, const std::function<bool()>* pred) {
+  std::vector<pollfd> fds;
+  for (auto& t : taps_) fds.push_back({t->fd(), POLLIN, 0});
+  auto wall_virt = [&] {
+    return anchor_virt_ + static_cast<TimePs>(std::max<std::int64_t>(0, wall_ns() - anchor_wall_ns_)) * kPsPerNs;
+  };
+  for (;;) {
+    for (auto& t : taps_) t->poll_in();
+    const TimePs limit = std::min(until, wall_virt());
+    if (pred) {
+      if (ev_.run_until(limit, *pred)) return true;
+    } else {
+      ev_.run_until(limit);
+    }
+    if (limit >= until) return pred ? (*pred)() : true;
+    // Sleep until the next event, the end, or a frame (at most 10 ms, so a
+    // predicate that depends on nothing here is still re-checked).
+    const TimePs next = std::min(ev_.horizon(), until);
+    const TimePs now = wall_virt();
+    const TimePs wait_ps = next > now ? next - now : 0;
+    const int wait_ms = static_cast<int>(std::min<TimePs>(wait_ps / (1000 * kPsPerNs * 1000), 10));
+    if (wait_ms > 0 || wait_ps > 0) (void)::poll(fds.data(), fds.size(), wait_ms);
+  }
+}
+
 Host& Simulation::add_host(const std::string& name, const NicSpec& spec) {
   for (auto& h : hosts_)
     if (h->name() == name) throw std::invalid_argument("Simulation: a host named '" + name + "' exists already");
@@ -80,7 +133,7 @@ void Simulation::capture(Link& link, const std::string& path) {
 }
 
 std::vector<std::optional<TimePs>> Simulation::ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,
-                                                    std::size_t payload_len) {
+                                                    std::size_t payload_len, std::uint8_t ttl) {
   if (count < 0) throw std::invalid_argument("ping: count must be >= 0");
   std::vector<std::optional<TimePs>> out;
   const std::uint16_t id = from.next_ping_id();
@@ -88,7 +141,7 @@ std::vector<std::optional<TimePs>> Simulation::ping(Host& from, stack::Ipv4Addr 
   for (int i = 0; i < count; ++i) {
     const auto seq = static_cast<std::uint16_t>(i + 1);
     const std::size_t seen = st.echo_replies().size();
-    if (auto ec = st.send_echo(dst, id, seq, payload_len)) throw std::system_error(ec, "ping " + dst.str());
+    if (auto ec = st.send_echo(dst, id, seq, payload_len, ttl)) throw std::system_error(ec, "ping " + dst.str());
     std::optional<TimePs> rtt;
     auto got = [&] {
       const auto& r = st.echo_replies();

@@ -30,9 +30,11 @@ TEST(Arp, RepliesToRequestForOurAddress) {
   EXPECT_EQ(a->target_mac(), kMacPeer);
   EXPECT_EQ(a->target_ip(), ip("10.0.0.99"));
   EXPECT_EQ(layer(t.st, "arp").rx_packets, 1u);
-  EXPECT_EQ(layer(t.st, "arp").tx_packets, 1u);
-  EXPECT_EQ(layer(t.st, "arp").tx_bytes, 28u);
-  EXPECT_EQ(layer(t.st, "eth").tx_bytes, 60u);
+  // The reply and, earlier, the gratuitous announcement of 10.0.0.1.
+  EXPECT_EQ(layer(t.st, "arp").tx_packets, 2u);
+  EXPECT_EQ(layer(t.st, "arp").tx_bytes, 56u);
+  EXPECT_EQ(layer(t.st, "eth").tx_bytes, 120u);
+  EXPECT_EQ(events(t.st, "arp.gratuitous_sent"), 1u);
 }
 
 TEST(Arp, RequestLearnsSenderSoNoRequestIsNeeded) {
@@ -92,10 +94,10 @@ class ArpResolve : public ::testing::Test {
  protected:
   static stack::StackConfig cfg() {
     stack::StackConfig c;
-    c.arp_queue_limit = 3;
-    c.arp_retry_interval = ms_to_ps(100);
-    c.arp_max_retries = 2;
-    c.arp_entry_lifetime = s_to_ps(10);
+    c.arp.queue_limit = 3;
+    c.arp.retrans_timer = ms_to_ps(100);
+    c.arp.max_multicast_solicit = 3;
+    c.arp.reachable_time = s_to_ps(10);
     return c;
   }
   ArpResolve() : t(cfg()), sock(t.st.udp_socket()) {}
@@ -123,10 +125,13 @@ TEST_F(ArpResolve, QueuesUntilReplyThenFlushesInOrder) {
     // The payload byte is the last UDP byte before padding: 14 + 20 + 8.
     EXPECT_EQ(t.dev.sent[i].bytes[42], i - 1);
   }
-  // The retry timer was cancelled: no more requests ever.
+  // The retry timer was cancelled: no more requests; what is left is the
+  // entry's reachability timer.
   t.sched.run_for(s_to_ps(5));
   EXPECT_EQ(t.dev.sent.size(), 4u);
-  EXPECT_EQ(t.sched.pending(), 0u);
+  EXPECT_EQ(t.sched.pending(), 1u);
+  ASSERT_EQ(t.st.neighbors().size(), 1u);
+  EXPECT_EQ(t.st.neighbors()[0].state, stack::NudState::Reachable);
 }
 
 TEST_F(ArpResolve, QueueIsBounded) {
@@ -169,31 +174,79 @@ TEST_F(ArpResolve, ReplyDuringRetriesStillDelivers) {
   EXPECT_EQ(drops(t.st, "arp.resolution_failed"), 0u);
 }
 
-TEST_F(ArpResolve, CacheEntriesAgeOut) {
+// RFC 4861 7.3 applied to ARP: REACHABLE for reachable_time, then STALE
+// (still used), DELAY on first use, then unicast probes; no answer deletes.
+TEST_F(ArpResolve, ReachableStaleDelayProbeThenGone) {
   ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
   reply_from_peer();
   t.dev.sent.clear();
-  t.sched.run_until(s_to_ps(9));
+  auto state = [&] { return t.st.neighbors().at(0).state; };
+  EXPECT_EQ(state(), stack::NudState::Reachable);
+  t.sched.run_until(s_to_ps(10) + 1);  // reachable_time is 10 s here
+  EXPECT_EQ(state(), stack::NudState::Stale);
   ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
   ASSERT_EQ(t.dev.sent.size(), 1u);
-  EXPECT_TRUE(is_ipv4(t.dev.sent[0]));  // still cached
-  t.sched.run_until(s_to_ps(10));       // learned at t=0, lifetime 10 s
-  ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
+  EXPECT_TRUE(is_ipv4(t.dev.sent[0]));  // a stale entry is still used...
+  EXPECT_EQ(state(), stack::NudState::Delay);
+  t.sched.run_for(s_to_ps(5));          // ...and probed after delay_first_probe
+  EXPECT_EQ(state(), stack::NudState::Probe);
   ASSERT_EQ(t.dev.sent.size(), 2u);
-  EXPECT_TRUE(is_arp(t.dev.sent[1]));   // expired: asks again
+  ASSERT_TRUE(is_arp(t.dev.sent[1]));
+  EXPECT_EQ(eth_of(t.dev.sent[1]).dst, kMacPeer);  // unicast probe
+  t.sched.run_for(ms_to_ps(350));
+  EXPECT_EQ(count_arp(t.dev.sent), 3u);  // max_unicast_solicit probes, then deleted
+  EXPECT_TRUE(t.st.neighbors().empty());
+}
+
+TEST_F(ArpResolve, ProbeAnsweredMakesReachableAgain) {
+  ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
+  reply_from_peer();
+  t.sched.run_until(s_to_ps(10) + 1);
+  ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
+  t.sched.run_for(s_to_ps(5));
+  EXPECT_EQ(t.st.neighbors().at(0).state, stack::NudState::Probe);
+  reply_from_peer();
+  EXPECT_EQ(t.st.neighbors().at(0).state, stack::NudState::Reachable);
 }
 
 TEST_F(ArpResolve, GratuitousReplyUpdatesEntry) {
   ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
   reply_from_peer();
+  t.sched.run_for(s_to_ps(2));  // past the 1 s locktime
   const MacAddr moved{0x02, 0, 0, 0, 0, 0x77};
   t.dev.deliver(t.fb.arp(wire::kBroadcastMac, wire::kArpOpRequest, moved, ip("10.0.0.99"), MacAddr{},
                          ip("10.0.0.99")));  // announcement: not for us, but merges
-  EXPECT_EQ(drops(t.st, "arp.not_for_us"), 1u);
+  EXPECT_EQ(drops(t.st, "arp.not_for_us"), 0u);
+  EXPECT_EQ(drops(t.st, "arp.update_locked"), 0u);
   t.dev.sent.clear();
   ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
   ASSERT_EQ(t.dev.sent.size(), 1u);
   EXPECT_EQ(eth_of(t.dev.sent[0]).dst, moved);
+}
+
+// Spoofing: an unsolicited claim right after a genuine answer is refused;
+// a claim to one of our own addresses is never learnt; an unknown address
+// is not added by an ARP that was not for us.
+TEST_F(ArpResolve, SpoofAttemptsAreRefusedAndCounted) {
+  ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
+  reply_from_peer();
+  const MacAddr evil{0x02, 0, 0, 0, 0, 0x66};
+  t.dev.deliver(t.fb.arp(kMacA, wire::kArpOpReply, evil, ip("10.0.0.99"), kMacA, ip("10.0.0.1")));
+  t.dev.deliver(t.fb.arp(wire::kBroadcastMac, wire::kArpOpRequest, evil, ip("10.0.0.99"), MacAddr{},
+                         ip("10.0.0.99")));
+  EXPECT_EQ(drops(t.st, "arp.update_locked"), 2u);
+  t.dev.deliver(t.fb.arp(wire::kBroadcastMac, wire::kArpOpRequest, evil, ip("10.0.0.1"), MacAddr{},
+                         ip("10.0.0.1")));
+  EXPECT_EQ(drops(t.st, "arp.address_conflict"), 1u);
+  t.dev.deliver(t.fb.arp(wire::kBroadcastMac, wire::kArpOpRequest, evil, ip("10.0.0.50"), MacAddr{},
+                         ip("10.0.0.77")));
+  EXPECT_EQ(drops(t.st, "arp.not_for_us"), 1u);
+  const auto n = t.st.neighbors();
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].mac, kMacPeer);
+  t.dev.sent.clear();
+  ASSERT_FALSE(sock->sendto(kPayload, ip("10.0.0.99"), 9));
+  EXPECT_EQ(eth_of(t.dev.sent.at(0)).dst, kMacPeer);
 }
 
 TEST_F(ArpResolve, DestroyingStackCancelsTimers) {

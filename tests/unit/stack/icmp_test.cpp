@@ -93,7 +93,7 @@ TEST(IcmpEcho, RoundTripBetweenTwoStacks) {
   constexpr TimePs L = TwoStacks::kLatency;
   n.sched.run_until(us_to_ps(10));
   ASSERT_FALSE(n.a.send_echo(ip("10.0.0.2"), 7, 1, 56));
-  n.sched.run_all();
+  n.sched.run_for(ms_to_ps(10));
   ASSERT_EQ(n.a.echo_replies().size(), 1u);
   const stack::EchoReply& r = n.a.echo_replies()[0];
   EXPECT_EQ(r.from, ip("10.0.0.2"));
@@ -107,13 +107,14 @@ TEST(IcmpEcho, RoundTripBetweenTwoStacks) {
   // Both sides now know each other: the next ping is one round trip.
   n.sched.run_until(us_to_ps(100));
   ASSERT_FALSE(n.a.send_echo(ip("10.0.0.2"), 7, 2, 0));
-  n.sched.run_all();
+  n.sched.run_for(ms_to_ps(10));
   ASSERT_EQ(n.a.echo_replies().size(), 2u);
   EXPECT_EQ(n.a.echo_replies()[1].seq, 2);
   EXPECT_EQ(n.a.echo_replies()[1].payload_len, 0u);
   EXPECT_EQ(n.a.echo_replies()[1].received_at - n.a.echo_replies()[1].sent_at, 2 * L);
-  EXPECT_EQ(count_arp(n.da.sent), 1u);  // B learnt A from A's request
-  EXPECT_EQ(count_arp(n.db.sent), 1u);
+  // The announcement, then one request: B learnt A from A's request.
+  EXPECT_EQ(count_arp(n.da.sent), 2u);
+  EXPECT_EQ(count_arp(n.db.sent), 2u);
   EXPECT_EQ(layer(n.b, "icmp").rx_packets, 2u);
   EXPECT_EQ(layer(n.b, "icmp").tx_packets, 2u);
   EXPECT_EQ(total_drops(n.a), 0u);
@@ -139,14 +140,40 @@ TEST(IcmpEcho, DuplicateReplyIsUnmatched) {
 TEST(IcmpEcho, SendEchoChecksSizes) {
   OneStack t;
   t.learn_peer();
-  EXPECT_EQ(t.st.send_echo(ip("10.0.0.99"), 1, 1, 1473), std::errc::message_size);
   EXPECT_EQ(t.st.send_echo(ip("10.0.0.99"), 1, 1, 65508), std::errc::message_size);
   EXPECT_FALSE(t.st.send_echo(ip("10.0.0.99"), 1, 1, 1472));
-  ASSERT_EQ(t.dev.sent.size(), 1u);
+  ASSERT_EQ(t.dev.sent.size(), 1u);  // exactly the MTU: not fragmented
   EXPECT_EQ(t.dev.sent[0].bytes.size(), 14u + 1500);
   const auto v4 = wire::Ipv4View::parse(std::span(t.dev.sent[0].bytes).subspan(14));
   ASSERT_TRUE(v4.ok());
   EXPECT_TRUE(wire::IcmpView::parse(v4->payload())->checksum_ok());
+}
+
+}  // namespace
+}  // namespace vd::test
+
+namespace vd::test {
+namespace {
+
+// One byte over the MTU: two fragments, 1480 + 1 payload bytes (the first a
+// multiple of 8), MF on the first only, one identification.
+TEST(IcmpEcho, LargerThanMtuIsFragmented) {
+  OneStack t;
+  t.learn_peer();
+  ASSERT_FALSE(t.st.send_echo(ip("10.0.0.99"), 1, 1, 1473));
+  ASSERT_EQ(t.dev.sent.size(), 2u);
+  const auto f0 = wire::Ipv4View::parse(std::span(t.dev.sent[0].bytes).subspan(14));
+  const auto f1 = wire::Ipv4View::parse(std::span(t.dev.sent[1].bytes).subspan(14));
+  ASSERT_TRUE(f0.ok() && f1.ok());
+  EXPECT_EQ(f0->total_length(), 1500u);
+  EXPECT_TRUE(f0->more_fragments());
+  EXPECT_EQ(f0->frag_offset(), 0u);
+  EXPECT_FALSE(f1->more_fragments());
+  EXPECT_EQ(f1->frag_offset(), 1480u / 8);
+  EXPECT_EQ(f1->total_length(), 20u + 1);
+  EXPECT_EQ(f0->ident(), f1->ident());
+  EXPECT_TRUE(f0->checksum_ok() && f1->checksum_ok());
+  EXPECT_EQ(events(t.st, "ipv4.fragments_sent"), 2u);
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ TEST(Nd, MulticastMacFilter) {
   EXPECT_NE(na[0].rest & wire::kNaSolicited, 0u);
   EXPECT_EQ(wire::load_ipv6(na[0].body, 0), g);
   EXPECT_EQ(Bytes(na[0].body.begin() + 16, na[0].body.end()), lla_opt(2, kMacA));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::delay);  // stale, then used for the NA
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Delay);  // stale, then used for the NA
 }
 
 TEST(Nd, InvalidNdMessagesDropped) {
@@ -156,7 +156,7 @@ TEST(Nd, NudStateMachine) {
   ASSERT_FALSE(t.st.send_echo6(kPeerLL, 1, 1));
   auto n = t.st.neighbor6(t.ifindex, kPeerLL);
   ASSERT_TRUE(n.has_value());
-  EXPECT_EQ(n->state, NudState::incomplete);
+  EXPECT_EQ(n->state, NudState::Incomplete);
   EXPECT_EQ(n->queued, 1u);
   auto ns = icmp6_of_type(t.dev.sent, wire::kNdNeighborSolicit);
   ASSERT_EQ(ns.size(), 1u);
@@ -169,35 +169,35 @@ TEST(Nd, NudStateMachine) {
   // Solicited NA: REACHABLE, the queued echo goes out to the peer's MAC.
   t.dev.sent.clear();
   t.in(ipv6_packet(kPeerLL, t.ll(), wire::kIpProtoIcmpv6, na_msg(kPeerLL, t.ll(), kPeerLL, wire::kNaSolicited | wire::kNaOverride, kMacPeer), 255));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::reachable);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Reachable);
   auto echo = icmp6_of_type(t.dev.sent, wire::kIcmpv6EchoRequest);
   ASSERT_EQ(echo.size(), 1u);
   EXPECT_EQ(echo[0].eth_dst, kMacPeer);
   // ReachableTime (30 s) later: STALE; no traffic, no probes.
   t.dev.sent.clear();
   t.sched.run_for(s_to_ps(30));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::stale);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Stale);
   EXPECT_TRUE(t.dev.sent.empty());
   // Used while STALE: sent at once, DELAY.
   ASSERT_FALSE(t.st.send_echo6(kPeerLL, 1, 2));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::delay);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Delay);
   EXPECT_EQ(icmp6_of_type(t.dev.sent, wire::kIcmpv6EchoRequest).size(), 1u);
   // 5 s later: PROBE with a unicast NS to the cached MAC.
   t.sched.run_for(s_to_ps(5));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::probe);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Probe);
   ns = icmp6_of_type(t.dev.sent, wire::kNdNeighborSolicit);
   ASSERT_EQ(ns.size(), 1u);
   EXPECT_EQ(ns[0].dst, kPeerLL);
   EXPECT_EQ(ns[0].eth_dst, kMacPeer);
   // An answer brings it back to REACHABLE.
   t.in(ipv6_packet(kPeerLL, t.ll(), wire::kIpProtoIcmpv6, na_msg(kPeerLL, t.ll(), kPeerLL, wire::kNaSolicited, std::nullopt), 255));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::reachable);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Reachable);
   // Again to PROBE, and this time no answer: three probes, then gone.
   t.sched.run_for(s_to_ps(30));
   ASSERT_FALSE(t.st.send_echo6(kPeerLL, 1, 3));
   t.dev.sent.clear();
   t.sched.run_for(s_to_ps(5));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::probe);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Probe);
   t.sched.run_for(s_to_ps(2));
   EXPECT_EQ(icmp6_of_type(t.dev.sent, wire::kNdNeighborSolicit).size(), 3u);
   t.sched.run_for(s_to_ps(1));
@@ -210,15 +210,15 @@ TEST(Nd, AdvertOverrideRules) {
   t.learn(kPeerLL);  // STALE with kMacPeer
   ASSERT_FALSE(t.st.send_echo6(kPeerLL, 1, 1));  // DELAY
   t.in(ipv6_packet(kPeerLL, t.ll(), wire::kIpProtoIcmpv6, na_msg(kPeerLL, t.ll(), kPeerLL, wire::kNaSolicited, kMacPeer), 255));
-  ASSERT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::reachable);
+  ASSERT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Reachable);
   // A different MAC without override: REACHABLE -> STALE, the MAC kept.
   t.in(ipv6_packet(kPeerLL, t.ll(), wire::kIpProtoIcmpv6, na_msg(kPeerLL, t.ll(), kPeerLL, wire::kNaSolicited, kMacB), 255));
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::stale);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Stale);
   EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->mac, kMacPeer);
   // With override: the MAC is replaced.
   t.in(ipv6_packet(kPeerLL, t.ll(), wire::kIpProtoIcmpv6, na_msg(kPeerLL, t.ll(), kPeerLL, wire::kNaOverride, kMacB), 255));
   EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->mac, kMacB);
-  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::stale);
+  EXPECT_EQ(t.st.neighbor6(t.ifindex, kPeerLL)->state, NudState::Stale);
   // An unsolicited NA for an unknown address creates nothing.
   t.in(ipv6_packet(ip6("fe80::55"), ip6("ff02::1"), wire::kIpProtoIcmpv6,
                    na_msg(ip6("fe80::55"), ip6("ff02::1"), ip6("fe80::55"), wire::kNaOverride, kMacB), 255),

@@ -38,14 +38,14 @@ class FrameBuilder {
 
   Bytes ethernet(MacAddr dst, MacAddr src, std::uint16_t type, std::span<const std::uint8_t> payload) {
     Packet p = from(payload);
-    wire::emit_ethernet(p, {dst, src, type});
+    wire::emit_ethernet(p, {dst, src, type, std::nullopt});
     return to_bytes(p);
   }
 
   Bytes arp(MacAddr eth_dst, std::uint16_t oper, MacAddr sha, Ipv4Addr spa, MacAddr tha, Ipv4Addr tpa) {
     Packet p = pool_.alloc();
     wire::emit_arp(p, {oper, sha, spa, tha, tpa});
-    wire::emit_ethernet(p, {eth_dst, sha, wire::kEthertypeArp});
+    wire::emit_ethernet(p, {eth_dst, sha, wire::kEthertypeArp, std::nullopt});
     wire::pad_frame(p);
     return to_bytes(p);
   }
@@ -54,7 +54,7 @@ class FrameBuilder {
   Bytes ipv4(MacAddr dst_mac, MacAddr src_mac, const wire::Ipv4Repr& r, std::span<const std::uint8_t> l4) {
     Packet p = from(l4);
     wire::emit_ipv4(p, r);
-    wire::emit_ethernet(p, {dst_mac, src_mac, wire::kEthertypeIpv4});
+    wire::emit_ethernet(p, {dst_mac, src_mac, wire::kEthertypeIpv4, std::nullopt});
     wire::pad_frame(p);
     return to_bytes(p);
   }
@@ -109,6 +109,12 @@ inline std::uint64_t drops(const stack::Stack& s, const std::string& key) {
   return it == d.end() ? 0 : it->second;
 }
 
+inline std::uint64_t events(const stack::Stack& s, const std::string& key) {
+  const auto& d = s.stats().events;
+  const auto it = d.find(key);
+  return it == d.end() ? 0 : it->second;
+}
+
 inline std::uint64_t total_drops(const stack::Stack& s) {
   std::uint64_t n = 0;
   for (const auto& [k, v] : s.stats().drops) n += v;
@@ -152,6 +158,7 @@ struct OneStack {
   explicit OneStack(stack::StackConfig cfg = {}) : dev(kMacA), st(sched, "a", cfg) {
     ifindex = st.add_interface(dev);
     st.add_address(ifindex, ip("10.0.0.1"), 24);
+    dev.sent.clear();  // the address announcement (gratuitous ARP)
   }
   // Teaches the stack that 10.0.0.99 is at kMacPeer (via an ARP request to us).
   void learn_peer(Ipv4Addr peer_ip = ip("10.0.0.99"), MacAddr peer_mac = kMacPeer) {

@@ -169,12 +169,6 @@ inline std::vector<Out6> icmp6_of_type(const std::vector<SentFrame>& v, std::uin
   return r;
 }
 
-inline std::uint64_t events(const stack::Stack& s, const std::string& key) {
-  const auto& d = s.stats().events;
-  const auto it = d.find(key);
-  return it == d.end() ? 0 : it->second;
-}
-
 inline constexpr MacAddr kMacRouter{0x02, 0x00, 0x00, 0x00, 0x00, 0x77};
 
 // One stack with IPv6 on one fake device; the peer is a crafted host at

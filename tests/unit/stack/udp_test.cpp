@@ -21,7 +21,7 @@ TEST_P(UdpPair, DatagramCrossesIntact) {
   ASSERT_FALSE(tx->bind(Ipv4Addr{}, 4000));
   const Bytes data = pattern(GetParam(), 5);
   ASSERT_FALSE(tx->sendto(data, ip("10.0.0.2"), 5353));
-  n.sched.run_all();
+  n.sched.run_for(ms_to_ps(10));
   ASSERT_EQ(rx->pending(), 1u);
   const auto d = rx->recvfrom();
   ASSERT_TRUE(d.has_value());
@@ -32,9 +32,9 @@ TEST_P(UdpPair, DatagramCrossesIntact) {
   EXPECT_EQ(layer(n.a, "udp").tx_bytes, 8 + data.size());
   EXPECT_EQ(layer(n.b, "udp").rx_bytes, 8 + data.size());
   EXPECT_EQ(layer(n.b, "ipv4").rx_bytes, 28 + data.size());
-  // B also received A's 60-byte ARP request.
-  EXPECT_EQ(layer(n.b, "eth").rx_packets, 2u);
-  EXPECT_EQ(layer(n.b, "eth").rx_bytes, 60 + std::max<std::size_t>(60, 42 + data.size()));
+  // B also received A's 60-byte announcement and ARP request.
+  EXPECT_EQ(layer(n.b, "eth").rx_packets, 3u);
+  EXPECT_EQ(layer(n.b, "eth").rx_bytes, 120 + std::max<std::size_t>(60, 42 + data.size()));
   EXPECT_EQ(total_drops(n.b), 0u);
   // Exactly one copy in on the sender and one copy out on the receiver.
   EXPECT_EQ(n.da.pool().stats().bytes_copied_in, data.size());
@@ -59,11 +59,11 @@ TEST(Udp, ReplyComesBackToEphemeralPort) {
   auto cli = n.a.udp_socket();
   ASSERT_FALSE(cli->sendto(to_bytes("question"), ip("10.0.0.2"), 7));
   EXPECT_EQ(cli->local_port(), 49152);
-  n.sched.run_all();
+  n.sched.run_for(ms_to_ps(10));
   const auto q = srv->recvfrom();
   ASSERT_TRUE(q.has_value());
   ASSERT_FALSE(srv->sendto(to_bytes("answer"), q->src_addr, q->src_port));
-  n.sched.run_all();
+  n.sched.run_for(ms_to_ps(10));
   const auto a = cli->recvfrom();
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->data, to_bytes("answer"));
@@ -88,7 +88,8 @@ TEST(Udp, SynchronousLinkReentrancy) {
   ASSERT_FALSE(a.send_echo(ip("10.0.0.2"), 1, 1));
   ASSERT_EQ(a.echo_replies().size(), 1u);
   EXPECT_EQ(a.echo_replies()[0].received_at, a.echo_replies()[0].sent_at);
-  EXPECT_EQ(sched.pending(), 0u);  // the ARP retry timer was cancelled
+  EXPECT_EQ(count_arp(da.sent), 2u);  // the announcement and one request: no retries
+  EXPECT_EQ(sched.pending(), 2u);     // only the two neighbour entries' reachability timers
   EXPECT_EQ(total_drops(a) + total_drops(b), 0u);
 }
 
@@ -96,9 +97,10 @@ TEST(Udp, MessageSizeLimits) {
   OneStack t;
   t.learn_peer();
   auto s = t.st.udp_socket();
-  EXPECT_EQ(s->sendto(Bytes(1473), ip("10.0.0.99"), 9), std::errc::message_size);  // frame > MTU
   EXPECT_EQ(s->sendto(Bytes(65508), ip("10.0.0.99"), 9), std::errc::message_size);
   EXPECT_TRUE(t.dev.sent.empty());
+  EXPECT_FALSE(s->sendto(Bytes(1473), ip("10.0.0.99"), 9));  // > MTU: two fragments
+  EXPECT_EQ(t.dev.sent.size(), 2u);
   t.dev.mutable_features().mtu = 9000;
   EXPECT_FALSE(s->sendto(Bytes(1473), ip("10.0.0.99"), 9));  // the MTU is read from the device
   // A 9000-byte MTU but 2 KiB buffers: the datagram cannot fit a buffer.
@@ -170,10 +172,29 @@ TEST(Udp, EphemeralRangeExhaustion) {
 
 TEST(Udp, NoSocketIsCountedDrop) {
   OneStack t;
+  t.learn_peer();
   t.dev.deliver(t.fb.udp(kMacA, kMacPeer, ip("10.0.0.99"), ip("10.0.0.1"), 5000, 9999, to_bytes("x")));
   EXPECT_EQ(drops(t.st, "udp.no_socket"), 1u);
   EXPECT_EQ(layer(t.st, "udp").rx_packets, 0u);
-  EXPECT_TRUE(t.dev.sent.empty());  // no ICMP port unreachable yet
+  // ICMP port unreachable quoting the datagram (RFC 1122 4.1.3.1).
+  ASSERT_EQ(t.dev.sent.size(), 1u);
+  const auto ip4 = wire::Ipv4View::parse(std::span(t.dev.sent[0].bytes).subspan(14));
+  ASSERT_TRUE(ip4.ok());
+  EXPECT_EQ(ip4->dst(), ip("10.0.0.99"));
+  const auto icmp = wire::IcmpView::parse(ip4->payload());
+  ASSERT_TRUE(icmp.ok());
+  EXPECT_EQ(icmp->type(), wire::kIcmpDestUnreachable);
+  EXPECT_EQ(icmp->code(), wire::kIcmpCodePort);
+  EXPECT_TRUE(icmp->checksum_ok());
+  const auto quoted = wire::Ipv4View::parse(icmp->payload());
+  ASSERT_TRUE(quoted.ok());
+  EXPECT_EQ(quoted->src(), ip("10.0.0.99"));
+  EXPECT_EQ(wire::load_be16(quoted->payload(), 2), 9999);
+  // A broadcast to a closed port earns nothing (RFC 1122 4.1.3.1).
+  t.dev.sent.clear();
+  t.dev.deliver(t.fb.udp(wire::kBroadcastMac, kMacPeer, ip("10.0.0.99"), ip("10.0.0.255"), 5000, 9999, to_bytes("x")));
+  EXPECT_EQ(drops(t.st, "udp.no_socket"), 2u);
+  EXPECT_TRUE(t.dev.sent.empty());
 }
 
 TEST(Udp, LookupIsExactThenWildcardAndBroadcastOnlyWildcard) {

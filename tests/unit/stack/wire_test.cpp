@@ -327,7 +327,7 @@ TEST_F(Scratch, EmitEthernetAndPad) {
   Packet p = with_payload(Bytes{1, 2, 3});
   p.append(5)[0] = 0x77;  // stale bytes in the buffer that padding must zero
   p.trim(3);
-  wire::emit_ethernet(p, {kMacB, kMacA, wire::kEthertypeIpv4});
+  wire::emit_ethernet(p, {kMacB, kMacA, wire::kEthertypeIpv4, std::nullopt});
   wire::pad_frame(p);
   ASSERT_EQ(p.size(), 60u);
   EXPECT_EQ(to_bytes(p), [] {

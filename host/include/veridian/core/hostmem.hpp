@@ -91,6 +91,7 @@ class Packet {
   std::size_t tailroom() const;
   std::uint64_t dma_addr() const;  // address of data() in host memory
   std::uint32_t index() const { return idx_; }
+  BufferPool* pool() const { return pool_; }  // where the buffer returns; null when empty
 
   // Grow at the front (to write a header); throws std::length_error without room.
   std::uint8_t* push(std::size_t n);

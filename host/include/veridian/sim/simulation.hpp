@@ -13,6 +13,7 @@
 #include "veridian/sim/event_queue.hpp"
 #include "veridian/sim/link.hpp"
 #include "veridian/sim/pcap.hpp"
+#include "veridian/sim/tap.hpp"
 #include "veridian/stack/stack.hpp"
 
 namespace vd::sim {
@@ -75,17 +76,33 @@ class Simulation {
     for (auto& p : pcaps_) p->flush();
   }
 
-  void run_for(TimePs d) { ev_.run_until(ev_.now() + d); }
-  void run_until(TimePs t) { ev_.run_until(t); }
-  bool run_until(const std::function<bool()>& pred, TimePs timeout) { return ev_.run_until(ev_.now() + timeout, pred); }
+  // Cables the host's NIC to a Linux TAP device (see tap.hpp) and switches
+  // the simulation to real time: from then on every run_* call is paced so
+  // virtual time never runs ahead of the wall clock, and frames from the
+  // kernel enter as they arrive. Throws std::system_error if the TAP cannot
+  // be opened.
+  TapBridge& attach_tap(Host& h, const std::string& ifname, LinkConfig cfg);
+  bool realtime() const { return !taps_.empty(); }
+  const std::vector<std::unique_ptr<TapBridge>>& taps() const { return taps_; }
+
+  void run_for(TimePs d) { run_until(ev_.now() + d); }
+  void run_until(TimePs t) {
+    if (realtime()) (void)run_paced(t, nullptr);
+    else ev_.run_until(t);
+  }
+  bool run_until(const std::function<bool()>& pred, TimePs timeout) {
+    if (realtime()) return run_paced(ev_.now() + timeout, &pred);
+    return ev_.run_until(ev_.now() + timeout, pred);
+  }
   TimePs now() const { return ev_.now(); }
   EventQueue& events() { return ev_; }
   std::uint64_t seed() const { return seed_; }
 
   // Sends `count` echo requests one after another, each waiting up to
   // `timeout` for its reply; returns the RTT of each (nullopt if lost).
+  // ttl 0 = the stack's default.
   std::vector<std::optional<TimePs>> ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,
-                                          std::size_t payload_len = 56);
+                                          std::size_t payload_len = 56, std::uint8_t ttl = 0);
 
   const std::vector<std::unique_ptr<Link>>& links() const { return links_; }
 
@@ -95,6 +112,11 @@ class Simulation {
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<Link>> links_;
   std::vector<std::shared_ptr<PcapWriter>> pcaps_;
+  std::vector<std::unique_ptr<TapBridge>> taps_;
+  // Real time: virtual time `anchor_virt_` was wall time `anchor_wall_ns_`.
+  TimePs anchor_virt_ = 0;
+  std::int64_t anchor_wall_ns_ = 0;
+  bool run_paced(TimePs until, const std::function<bool()>* pred);
 };
 
 }  // namespace vd::sim

@@ -10,6 +10,7 @@
 #include "veridian/core/netdev.hpp"
 #include "veridian/core/time.hpp"
 #include "veridian/stack/ip_addr.hpp"
+#include "veridian/stack/neighbor.hpp"
 
 namespace vd::stack {
 
@@ -25,7 +26,7 @@ struct Ipv6Config {
   TimePs delay_first_probe = s_to_ps(5);
   unsigned max_multicast_solicit = 3;
   unsigned max_unicast_solicit = 3;
-  std::size_t nd_queue_limit = 16;     // packets held per unresolved neighbour
+  std::size_t nd_queue_limit = 64;     // packets held per unresolved neighbour (a 64 KiB datagram's fragments)
   std::size_t nd_cache_limit = 256;    // entries per interface
   unsigned dad_transmits = 1;          // 0: addresses are usable at once
   unsigned max_rtr_solicitations = 3;
@@ -72,11 +73,8 @@ struct Addr6Info {
   bool autoconf = false;  // link-local or SLAAC
 };
 
-enum class NudState : std::uint8_t { incomplete, reachable, stale, delay, probe };
-const char* to_string(NudState s);
-
 struct Neighbor6Info {
-  NudState state = NudState::incomplete;
+  NudState state = NudState::Incomplete;  // neighbor.hpp
   MacAddr mac{};
   bool is_router = false;
   std::size_t queued = 0;

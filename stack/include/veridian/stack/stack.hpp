@@ -18,6 +18,8 @@
 #include "veridian/core/time.hpp"
 #include "veridian/stack/ip_addr.hpp"
 #include "veridian/stack/ipv6.hpp"
+#include "veridian/stack/neighbor.hpp"
+#include "veridian/stack/route.hpp"
 
 namespace vd::stack {
 
@@ -32,9 +34,27 @@ struct StackStats {
   // "<layer>.<reason>" -> count, e.g. "ipv4.bad_checksum", "udp.no_socket",
   // "eth.too_short", "arp.queue_full"
   std::map<std::string, std::uint64_t> drops;
-  // Events that are not drops, "<layer>.<event>" -> count, e.g.
-  // "icmpv6.rx_packet_too_big", "nd.dad_duplicate", "ipv6.reassembled".
+  // Things done that are not drops: "ipv4.forwarded", "ipv4.fragments_sent",
+  // "ipv4.reassembled", "icmp.errors_sent", "arp.gratuitous_sent", ...
   std::map<std::string, std::uint64_t> events;
+};
+
+// An ICMP error that reached us (kept for traceroute-style tools and tests).
+struct IcmpErrorInfo {
+  Ipv4Addr from;              // who sent the error
+  std::uint8_t type = 0, code = 0;
+  Ipv4Addr orig_src, orig_dst;  // the datagram it quotes
+  std::uint8_t orig_proto = 0;
+  std::uint16_t orig_src_port = 0, orig_dst_port = 0;  // UDP/TCP quotes only
+  std::uint16_t mtu = 0;      // next-hop MTU of "fragmentation needed"
+  TimePs at = 0;
+};
+
+struct NeighborInfo {
+  int ifindex = 0;
+  std::string addr;
+  MacAddr mac{};
+  NudState state = NudState::Incomplete;
 };
 
 struct Datagram {
@@ -70,6 +90,9 @@ class UdpSocket {
   std::error_code sendto(std::span<const std::uint8_t> data, const Ipv6Addr& dst, std::uint16_t port);
   bool is_v6() const { return v6_; }
   const Ipv6Addr& local_addr6() const { return addr6_; }
+  // IP_TTL: hop limit of datagrams sent from here (0 = the stack's default).
+  void set_ttl(std::uint8_t ttl) { ttl_ = ttl; }
+  std::uint8_t ttl() const { return ttl_; }
   std::optional<Datagram> recvfrom();
   std::size_t pending() const { return rxq_.size(); }
   // Datagrams held before new ones are dropped ("udp.rx_queue_full").
@@ -95,15 +118,29 @@ class UdpSocket {
   Ipv6Addr addr6_{};
   std::deque<Datagram> rxq_;
   std::size_t rxq_limit_ = 1024;
+  std::uint8_t ttl_ = 0;
 };
 
 struct StackConfig {
-  std::size_t arp_queue_limit = 16;         // frames held per unresolved address
-  TimePs arp_retry_interval = ms_to_ps(1000);
-  unsigned arp_max_retries = 3;
-  TimePs arp_entry_lifetime = s_to_ps(60);
+  // ARP reachability (RFC 4861 NUD applied to ARP, as Linux does):
+  // max_multicast_solicit is the number of broadcast requests before giving up.
+  NudConfig arp{};
   std::uint8_t default_ttl = 64;
   Ipv6Config ipv6;
+  bool ip_forward = false;  // route datagrams between interfaces
+  // ICMP errors we send: a token bucket on virtual time (Linux's
+  // icmp_msgs_per_sec / icmp_msgs_burst).
+  double icmp_rate_per_s = 1000;
+  unsigned icmp_burst = 50;
+  // IPv4 reassembly: timeout per datagram, memory for all partial
+  // datagrams, fragments per datagram, datagrams at once (the oldest is
+  // evicted beyond that, so a flood cannot lock out later traffic).
+  TimePs reasm_timeout = s_to_ps(30);
+  std::size_t reasm_max_bytes = 4u << 20;
+  std::size_t reasm_max_frags = 256;
+  std::size_t reasm_max_datagrams = 64;
+  // Path MTU learnt from "fragmentation needed" is forgotten after this.
+  TimePs pmtu_lifetime = s_to_ps(600);
 };
 
 class Stack {
@@ -115,14 +152,34 @@ class Stack {
 
   // Attaches a device; the stack installs its rx handler. Returns the ifindex.
   int add_interface(NetDevice& dev);
-  // Throws std::invalid_argument for a bad ifindex or prefix length.
+  // Throws std::invalid_argument for a bad ifindex or prefix length. Adds
+  // the connected route and announces the address (gratuitous ARP).
   void add_address(int ifindex, Ipv4Addr addr, int prefix_len);
+  // An 802.1Q sub-interface on `parent` for VLAN `vid` (1..4094); returns
+  // its ifindex. Tagged frames for other VLANs are dropped and counted.
+  int add_vlan(int parent_ifindex, std::uint16_t vid);
+
+  // Routes. A gateway route without ifindex goes out of the interface whose
+  // subnet holds the gateway. Throws std::invalid_argument (bad prefix, no
+  // such interface, gateway not on-link, a route that already exists).
+  void add_route(Ipv4Addr prefix, int len, std::optional<Ipv4Addr> gateway, std::optional<int> ifindex = {},
+                 std::uint32_t metric = 0);
+  bool remove_route(Ipv4Addr prefix, int len);
+  const RouteTable<Ipv4Addr>& routes() const;
+  void set_forwarding(bool on);
+
+  // The MTU towards dst: the route's interface MTU, lowered by any
+  // "fragmentation needed" we have heard about (RFC 1191). 0 without a route.
+  std::size_t path_mtu(Ipv4Addr dst) const;
+  const std::vector<IcmpErrorInfo>& icmp_errors() const { return icmp_errors_; }
+  std::vector<NeighborInfo> neighbors() const;
 
   std::shared_ptr<UdpSocket> udp_socket();
 
   // Sends one ICMP echo request; replies are collected in echo_replies().
+  // Payloads larger than the path MTU are fragmented; ttl 0 = default.
   std::error_code send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq,
-                            std::size_t payload_len = 56);
+                            std::size_t payload_len = 56, std::uint8_t ttl = 0);
   const std::vector<EchoReply>& echo_replies() const { return echo_replies_; }
 
   // ------------------------------------------------------------ IPv6
@@ -171,6 +228,7 @@ class Stack {
   std::string name_;
   StackStats stats_;
   std::vector<EchoReply> echo_replies_;
+  std::vector<IcmpErrorInfo> icmp_errors_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -45,7 +45,24 @@ constexpr std::uint16_t kArpOpRequest = 1;
 constexpr std::uint16_t kArpOpReply = 2;
 
 constexpr std::uint8_t kIcmpEchoReply = 0;
+constexpr std::uint8_t kIcmpDestUnreachable = 3;
 constexpr std::uint8_t kIcmpEchoRequest = 8;
+constexpr std::uint8_t kIcmpTimeExceeded = 11;
+constexpr std::uint8_t kIcmpParamProblem = 12;
+// Destination unreachable codes (RFC 792, RFC 1812 5.2.7.1).
+constexpr std::uint8_t kIcmpCodeNet = 0;
+constexpr std::uint8_t kIcmpCodeHost = 1;
+constexpr std::uint8_t kIcmpCodeProtocol = 2;
+constexpr std::uint8_t kIcmpCodePort = 3;
+constexpr std::uint8_t kIcmpCodeFragNeeded = 4;
+// Time exceeded codes.
+constexpr std::uint8_t kIcmpCodeTtl = 0;
+constexpr std::uint8_t kIcmpCodeReassembly = 1;
+// RFC 1812 4.3.2.3: an error quotes as much of the datagram as fits in 576.
+constexpr std::size_t kIcmpErrorMaxLen = 576;
+// IPv4 fragment flags/offset field.
+constexpr std::uint16_t kIpv4FlagDf = 0x4000;
+constexpr std::uint16_t kIpv4FlagMf = 0x2000;
 
 constexpr MacAddr kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
@@ -172,6 +189,9 @@ class IcmpView {
   // Echo request/reply fields (bytes 4..7 of the header).
   std::uint16_t echo_ident() const { return load_be16(b_, 4); }
   std::uint16_t echo_seq() const { return load_be16(b_, 6); }
+  // Bytes 4..7 ("rest of header"): the next-hop MTU of "fragmentation
+  // needed" is its low 16 bits, a parameter problem's pointer its top byte.
+  std::uint32_t rest() const { return load_be32(b_, 4); }
   std::span<const std::uint8_t> payload() const { return b_.subspan(kIcmpHeaderLen); }
   std::size_t size() const { return b_.size(); }
   // Checksum over the whole message (header and payload).
@@ -210,6 +230,7 @@ struct EthernetRepr {
   MacAddr dst{};
   MacAddr src{};
   std::uint16_t ethertype = 0;
+  std::optional<std::uint16_t> vlan_tci;  // adds an 802.1Q tag when set
 };
 void emit_ethernet(Packet& p, const EthernetRepr& r);
 
