@@ -36,6 +36,7 @@ void Stack::Ip6Deleter::operator()(Stack::Ip6* p) const { delete p; }
 Stack::Ip6::Ip6(Stack::Impl& impl)
     : im(impl), st(impl.st), sched(impl.st.sched_), cfg(impl.cfg.ipv6) {
   icmp_credit = cfg.icmp_error_interval * cfg.icmp_error_burst;  // a full bucket
+  forwarding = cfg.forward;
   icmp_last = sched.now();
 }
 

@@ -19,6 +19,9 @@ struct Ipv6Config {
   // it is added. Off by default so IPv4-only users see no extra frames;
   // Stack::enable_ipv6 or add_address6 turns IPv6 on per interface.
   bool auto_enable = false;
+  // Route between interfaces from the start (like StackConfig::ip_forward;
+  // Stack::set_forwarding6 changes it later).
+  bool forward = false;
   std::uint8_t hop_limit = 64;
   // Neighbour Discovery (RFC 4861 10) and DAD (RFC 4862).
   TimePs retrans_timer = ms_to_ps(1000);
