@@ -37,6 +37,7 @@ Stack::Ip6::Ip6(Stack::Impl& impl)
     : im(impl), st(impl.st), sched(impl.st.sched_), cfg(impl.cfg.ipv6) {
   icmp_credit = cfg.icmp_error_interval * cfg.icmp_error_burst;  // a full bucket
   forwarding = cfg.forward;
+  for (const char* l : {"ipv6", "icmpv6", "nd"}) st.stats_.layers[l];  // listed from the start, like IPv4's
   icmp_last = sched.now();
 }
 

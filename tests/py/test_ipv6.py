@@ -72,8 +72,8 @@ def tshark_rows(pcap):
     exe = shutil.which("tshark")
     if exe is None:
         pytest.fail("tshark is not installed (scripts/setup.sh installs it)")
-    cmd = [exe, "-r", str(pcap), "-o", "udp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|",
-           "-e", "frame.number", "-e", "ipv6.nxt", "-e", "ipv6.fragment.offset", "-e", "udp.checksum.status",
+    cmd = [exe, "-r", str(pcap), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-T", "fields", "-E", "separator=|",
+           "-e", "frame.number", "-e", "ipv6.nxt", "-e", "ipv6.fraghdr.offset", "-e", "udp.checksum.status",
            "-e", "icmpv6.checksum.status", "-e", "udp.length", "-e", "_ws.malformed", "-e", "_ws.expert.severity"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
