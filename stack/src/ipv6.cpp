@@ -276,7 +276,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
     case wire::kIpProtoIcmpv6:
     case wire::kIpProtoUdp:
       rx.l4 = rx.packet.subspan(c.upper_offset);
-      return deliver(rx, c.upper_proto, c.nh_field_offset);
+      return deliver(rx, c.upper_proto);
     case wire::kIpv6NoNext:
       return drop("ipv6", "no_next_header");
     default:
@@ -285,7 +285,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
   }
 }
 
-void Stack::Ip6::deliver(const Rx6& rx, std::uint8_t proto, std::size_t /*nh_field*/) {
+void Stack::Ip6::deliver(const Rx6& rx, std::uint8_t proto) {
   if (proto == wire::kIpProtoIcmpv6) return icmp_input(rx);
   return udp_input(rx);
 }

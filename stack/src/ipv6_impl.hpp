@@ -151,7 +151,7 @@ struct Stack::Ip6 {
   void frag_input(const Rx6& rx, std::size_t frag_off, std::size_t hdr_end_off);
   void reasm_timeout(const FragKey& k);
   void reasm_erase(std::map<FragKey, Reasm>::iterator it);
-  void deliver(const Rx6& rx, std::uint8_t proto, std::size_t nh_field);
+  void deliver(const Rx6& rx, std::uint8_t proto);
   void forward(Iface& in, Packet&& p, const wire::Ipv6View& ip, bool link_multicast);
 
   // ---- output (ipv6.cpp)
