@@ -88,6 +88,10 @@ void Stack::Ip6::icmp_error_input(const Rx6& /*rx*/, const wire::Icmpv6View& v) 
   const auto r = route(odst);
   const std::uint32_t cur = r ? path_mtu(*r) : std::numeric_limits<std::uint32_t>::max();
   if (mtu >= cur) return;  // never raised by a PTB
+  if (!pmtu.count(odst) && pmtu.size() >= cfg.max_pmtu_entries) {
+    std::erase_if(pmtu, [&](const auto& kv) { return kv.second.expires <= sched.now(); });
+    if (pmtu.size() >= cfg.max_pmtu_entries) pmtu.erase(pmtu.begin());  // bounded
+  }
   pmtu[odst] = Pmtu{mtu, sched.now() + cfg.pmtu_lifetime};
   event("icmpv6", "pmtu_updated");
 }

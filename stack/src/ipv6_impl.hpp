@@ -69,6 +69,7 @@ struct Stack::Ip6 {
     TimerId ra_timer = kNoTimer;
     std::uint32_t ra_mtu = 0;  // MTU option from a router, 0 = none
     std::uint8_t cur_hop_limit = 0;
+    std::set<std::pair<Ipv6Addr, int>> ra_prefixes;  // on-link routes an RA made
   };
   struct FragKey {
     Ipv6Addr src, dst;

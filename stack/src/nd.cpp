@@ -105,10 +105,14 @@ void Stack::Ip6::ra_input(const Rx6& rx, const wire::Icmpv6View& v, const wire::
   for (const auto& pi : o.prefixes) {
     if (pi.prefix.is_link_local() || pi.prefix.is_multicast() || pi.prefix_len > 128) continue;
     if (pi.preferred_lifetime > pi.valid_lifetime) continue;  // RFC 4862 5.5.3(c)
+    const auto key = std::pair{prefix_of(pi.prefix, pi.prefix_len), int(pi.prefix_len)};
     if (pi.on_link) {
       if (pi.valid_lifetime == 0) {
-        routes.remove(pi.prefix, pi.prefix_len, rx.ifindex);
+        if (f.ra_prefixes.erase(key)) routes.remove(pi.prefix, pi.prefix_len, rx.ifindex);
+      } else if (!f.ra_prefixes.count(key) && f.ra_prefixes.size() >= cfg.max_ra_prefixes) {
+        drop("nd", "ra_prefix_limit");
       } else {
+        f.ra_prefixes.insert(key);
         RouteEntry<Ipv6Addr> e;
         e.prefix = pi.prefix;
         e.len = pi.prefix_len;
@@ -125,6 +129,12 @@ void Stack::Ip6::ra_input(const Rx6& rx, const wire::Icmpv6View& v, const wire::
       }
       const Ipv6Addr a = Ipv6Addr::from_prefix_and_mac(pi.prefix, mac);
       if (!find_addr(rx.ifindex, a)) {
+        std::size_t n = 0;
+        for (const auto& x : f.addrs) n += x.autoconf && !x.addr.is_link_local();
+        if (n >= cfg.max_slaac_addrs) {
+          drop("nd", "slaac_limit");
+          continue;
+        }
         add_address(rx.ifindex, a, 64, true);
         event("nd", "slaac_address");
       }
@@ -143,6 +153,10 @@ void Stack::Ip6::redirect_input(const Rx6& rx, const wire::Icmpv6View& v, const 
   if (!(target.is_link_local() || target == dest)) return drop("nd", "redirect_invalid");
   const auto r = route(dest);
   if (!r || r->ifindex != rx.ifindex || r->next_hop != rx.src) return drop("nd", "redirect_not_from_first_hop");
+  if (!redirects.count(dest) && redirects.size() >= cfg.max_redirects) {
+    redirects.erase(redirects.begin());  // bounded: forget one (deterministically)
+    event("nd", "redirect_evicted");
+  }
   redirects[dest] = Redirect{target, rx.ifindex};
   if (o.target_lla) neigh_learn(rx.ifindex, target, *o.target_lla, true, target != dest);
   event("nd", "redirect_applied");
@@ -385,7 +399,12 @@ void Stack::Ip6::set_default_router(int ifindex, const Ipv6Addr& router, std::ui
     router_expiry.erase(it);
     event("nd", "default_router_removed");
   } else {
-    if (it == router_expiry.end()) event("nd", "default_router_added");
+    if (it == router_expiry.end()) {
+      std::size_t n = 0;
+      for (const auto& [k, t] : router_expiry) n += k.first == ifindex;
+      if (n >= cfg.max_default_routers) return drop("nd", "router_limit");
+      event("nd", "default_router_added");
+    }
     router_expiry[key] = after(s_to_ps(lifetime_s), [this, ifindex, router] { set_default_router(ifindex, router, 0); });
   }
   // Rebuild the default routes of this interface from the router list; the

@@ -375,3 +375,41 @@ TEST(Nd, RedirectApplied) {
 
 }  // namespace
 }  // namespace vd::test
+
+namespace vd::test {
+namespace {
+
+TEST(Nd, FloodsOfRouterAdvertsAreBounded) {
+  OneStack6 t;
+  // 40 routers, each advertising its own on-link, autonomous prefix.
+  for (int i = 0; i < 40; ++i) {
+    Ipv6Addr r = ip6("fe80::1000");
+    r.b[15] = static_cast<std::uint8_t>(i);
+    Ipv6Addr p = ip6("2001:db8:100::");
+    p.b[5] = static_cast<std::uint8_t>(i);
+    const Bytes opts = prefix_opt(p, 64, true, true, 1000, 1000);
+    t.in(ipv6_packet(r, ip6("ff02::1"), wire::kIpProtoIcmpv6, ra_msg(r, ip6("ff02::1"), 600, kMacRouter, opts), 255),
+         ip6("ff02::1").multicast_mac());
+  }
+  std::size_t slaac = 0;
+  for (const auto& a : t.st.addresses6(t.ifindex)) slaac += a.autoconf && !a.addr.is_link_local();
+  EXPECT_EQ(slaac, 16u);
+  EXPECT_EQ(drops(t.st, "nd.slaac_limit"), 24u);
+  EXPECT_EQ(drops(t.st, "nd.ra_prefix_limit"), 8u);
+  EXPECT_EQ(drops(t.st, "nd.router_limit"), 32u);
+  EXPECT_EQ(events(t.st, "nd.default_router_added"), 8u);
+  // A prefix withdrawn (valid lifetime 0) frees its place.
+  const Ipv6Addr r0 = ip6("fe80::1000");
+  Ipv6Addr p0 = ip6("2001:db8:100::");
+  const Bytes gone = prefix_opt(p0, 64, true, false, 0, 0);
+  t.in(ipv6_packet(r0, ip6("ff02::1"), wire::kIpProtoIcmpv6, ra_msg(r0, ip6("ff02::1"), 600, kMacRouter, gone), 255),
+       ip6("ff02::1").multicast_mac());
+  Ipv6Addr p41 = ip6("2001:db8:1ff::");
+  t.in(ipv6_packet(r0, ip6("ff02::1"), wire::kIpProtoIcmpv6,
+                   ra_msg(r0, ip6("ff02::1"), 600, kMacRouter, prefix_opt(p41, 64, true, false, 10, 10)), 255),
+       ip6("ff02::1").multicast_mac());
+  EXPECT_EQ(drops(t.st, "nd.ra_prefix_limit"), 8u);
+}
+
+}  // namespace
+}  // namespace vd::test

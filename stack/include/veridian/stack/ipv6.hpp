@@ -44,6 +44,13 @@ struct Ipv6Config {
   std::size_t reassembly_max_datagrams = 64;
   // Path MTU (RFC 8201): how long a learnt value is kept.
   TimePs pmtu_lifetime = s_to_ps(600);
+  // Bounds on what other hosts' messages can make us hold, so a flood of
+  // RAs, redirects or PTBs costs bounded memory.
+  std::size_t max_slaac_addrs = 16;       // per interface
+  std::size_t max_ra_prefixes = 32;       // on-link prefixes from RAs, per interface
+  std::size_t max_default_routers = 8;    // per interface
+  std::size_t max_redirects = 256;
+  std::size_t max_pmtu_entries = 1024;
 };
 
 // One prefix a router advertises (RFC 4861 4.6.2).
