@@ -240,6 +240,15 @@ PYBIND11_MODULE(_veridian, m) {
       // Routing, forwarding, VLANs and what ICMP told us (IPv4).
       .def("add_route", [](sim::Host& h, const std::string& cidr, std::optional<std::string> via,
                            std::optional<int> ifindex, std::uint32_t metric) {
+        if (is_v6(cidr)) {
+          auto c6 = stack::parse_cidr6(cidr);
+          if (!c6) throw py::value_error("not an IPv6 prefix: '" + cidr + "'");
+          std::optional<stack::Ipv6Addr> gw6;
+          if (via) gw6 = parse_ip6(*via);
+          if (!h.stack().add_route6(c6->first, c6->second, gw6, ifindex.value_or(h.ifindex()), metric))
+            throw py::value_error("add_route: " + cidr + " exists with that metric, or a bad interface/gateway");
+          return;
+        }
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 prefix: '" + cidr + "'");
         std::optional<stack::Ipv4Addr> gw;
@@ -262,19 +271,40 @@ PYBIND11_MODULE(_veridian, m) {
           d["connected"] = r.connected;
           out.append(d);
         }
+        for (const auto& r : h.stack().routes6().entries()) {
+          py::dict d;
+          d["prefix"] = r.prefix.str() + "/" + std::to_string(r.len);
+          d["via"] = r.gateway ? py::object(py::str(r.gateway->str())) : py::object(py::none());
+          d["ifindex"] = r.ifindex;
+          d["metric"] = r.metric;
+          d["connected"] = r.connected;
+          out.append(d);
+        }
         return out;
       })
-      .def("set_forwarding", [](sim::Host& h, bool on) { h.stack().set_forwarding(on); })
+      .def("set_forwarding", [](sim::Host& h, bool on) {
+        h.stack().set_forwarding(on);
+        h.stack().set_forwarding6(on);
+      })
       .def("add_vlan", [](sim::Host& h, int vid, int parent) {
         if (vid < 1 || vid > 4094) throw py::value_error("add_vlan: VLAN id must be 1..4094");
         return h.stack().add_vlan(parent, static_cast<std::uint16_t>(vid));
       }, py::arg("vid"), py::arg("parent") = 0)
       .def("add_address_on", [](sim::Host& h, int ifindex, const std::string& cidr) {
+        if (is_v6(cidr)) {
+          auto c6 = stack::parse_cidr6(cidr);
+          if (!c6) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
+          h.stack().add_address6(ifindex, c6->first, c6->second);
+          return;
+        }
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
         h.stack().add_address(ifindex, c->first, c->second);
       })
-      .def("path_mtu", [](sim::Host& h, const std::string& dst) { return h.stack().path_mtu(parse_ip(dst)); })
+      .def("path_mtu", [](sim::Host& h, const std::string& dst) -> std::size_t {
+        if (is_v6(dst)) return h.stack().path_mtu6(parse_ip6(dst));
+        return h.stack().path_mtu(parse_ip(dst));
+      })
       .def("icmp_errors", [](sim::Host& h) {
         py::list out;
         for (const auto& e : h.stack().icmp_errors()) {
@@ -295,7 +325,9 @@ PYBIND11_MODULE(_veridian, m) {
       })
       .def("neighbors", [](sim::Host& h) {
         py::list out;
-        for (const auto& n : h.stack().neighbors()) {
+        auto all = h.stack().neighbors();
+        for (auto& n : h.stack().neighbors6()) all.push_back(std::move(n));
+        for (const auto& n : all) {
           py::dict d;
           d["ifindex"] = n.ifindex;
           d["addr"] = n.addr;

@@ -264,7 +264,8 @@ class Host:
     # -- routing, forwarding, VLANs (IPv4) --------------------------------
     def add_route(self, cidr: str, via: Optional[str] = None, ifindex: Optional[int] = None, metric: int = 0) -> None:
         """A route to cidr through gateway `via` (on a connected subnet) or
-        on-link out of `ifindex`. "0.0.0.0/0" is the default route."""
+        on-link out of `ifindex`. "0.0.0.0/0" is the default route. IPv6
+        prefixes ("2001:db8::/32", "::/0") go to the IPv6 table."""
         self._h.add_route(cidr, via, ifindex, metric)
 
     def remove_route(self, cidr: str) -> bool:
@@ -275,7 +276,7 @@ class Host:
         return self._h.routes()
 
     def set_forwarding(self, on: bool = True) -> None:
-        """Route datagrams between this host's interfaces (a router)."""
+        """Route datagrams between this host's interfaces (a router), IPv4 and IPv6."""
         self._h.set_forwarding(on)
 
     def add_vlan(self, vid: int, parent: int = 0) -> int:
@@ -283,7 +284,7 @@ class Host:
         return self._h.add_vlan(vid, parent)
 
     def add_address_on(self, ifindex: int, cidr: str) -> None:
-        """Adds an IPv4 address to interface `ifindex` (a second NIC, a VLAN)."""
+        """Adds an address (IPv4 or IPv6 CIDR) to interface `ifindex` (a second NIC, a VLAN)."""
         self._h.add_address_on(ifindex, cidr)
 
     def path_mtu(self, dst: str) -> int:
@@ -294,7 +295,7 @@ class Host:
         return self._h.icmp_errors()
 
     def neighbors(self) -> list:
-        """ARP cache: dicts with ifindex, addr, mac, state (RFC 4861 NUD names)."""
+        """ARP and ND caches: dicts with ifindex, addr, mac, state (RFC 4861 NUD names)."""
         return self._h.neighbors()
 
     def traceroute(self, dst: str, max_hops: int = 16, timeout_ms: float = 100.0) -> list:

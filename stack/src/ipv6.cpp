@@ -659,6 +659,19 @@ std::optional<Neighbor6Info> Stack::neighbor6(int ifindex, const Ipv6Addr& addr)
   return Neighbor6Info{e->state, e->mac, f->routers.count(addr) != 0, e->queue.size()};
 }
 
+std::vector<NeighborInfo> Stack::neighbors6() const {
+  std::vector<NeighborInfo> out;
+  const auto& ifs = impl_->ip6->ifs;
+  for (std::size_t i = 0; i < ifs.size(); ++i) {
+    if (!ifs[i].neigh) continue;
+    for (const auto& [a, e] : ifs[i].neigh->entries())
+      out.push_back(NeighborInfo{static_cast<int>(i), a.str(), e.mac, e.state});
+  }
+  return out;
+}
+
+const RouteTable<Ipv6Addr>& Stack::routes6() const { return impl_->ip6->routes; }
+
 std::uint32_t Stack::path_mtu6(const Ipv6Addr& dst) const {
   const auto r = impl_->ip6->route(dst);
   if (!r) return static_cast<std::uint32_t>(wire::kIpv6MinMtu);

@@ -179,3 +179,25 @@ def test_malformed_ipv6_is_counted_never_crashes():
     assert 1 <= b.stats()["events"].get("icmpv6.tx_param_problem", 0) <= 10
     # still works
     assert None not in a.ping6(b_global)
+
+
+def test_v6_accepted_by_the_general_host_api():
+    sim, a, b, _ = v6_pair()
+    b_global = addr(b, "global")
+    assert None not in a.ping(b_global)
+    assert a.path_mtu(b_global) == 1500
+    nb = [n for n in a.neighbors() if n["addr"] == b_global]
+    assert nb and nb[0]["mac"] == b.mac and nb[0]["state"] in ("reachable", "stale", "delay")
+    assert any(r["prefix"] == "2001:db8:1::/64" and r["connected"] for r in a.routes())
+    assert any(r["prefix"] == "::/0" and r["via"] == addr(a, "ll") for r in b.routes())
+    a.add_route("2001:db8:99::/48", via=b_global)
+    assert any(r["prefix"] == "2001:db8:99::/48" for r in a.routes())
+    with pytest.raises(ValueError):
+        a.add_route("2001:db8:99::/48", via=b_global)  # exists
+    with pytest.raises(ValueError):
+        a.add_address("2001:db8::1/129")
+    s = b.udp_socket()
+    s.bind((b_global, 9))
+    assert s.getsockname() == (b_global, 9)
+    with pytest.raises(OSError):
+        s.sendto(b"x", ("10.0.0.1", 9))  # an IPv6 socket

@@ -204,6 +204,9 @@ class Stack {
   // The current default router learnt from RAs (or added), if any.
   std::optional<Ipv6Addr> default_router6() const;
   std::optional<Neighbor6Info> neighbor6(int ifindex, const Ipv6Addr& addr) const;
+  // Every ND cache entry, in the shape of neighbors() (ARP).
+  std::vector<NeighborInfo> neighbors6() const;
+  const RouteTable<Ipv6Addr>& routes6() const;
   // The path MTU towards dst: the outgoing link's MTU or less, as lowered
   // by Packet Too Big messages (never below 1280).
   std::uint32_t path_mtu6(const Ipv6Addr& dst) const;
