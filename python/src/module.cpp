@@ -455,9 +455,10 @@ PYBIND11_MODULE(_veridian, m) {
       .def_property_readonly("events_run", [](sim::Simulation& s) { return s.events().events_run(); })
       .def_property_readonly("seed", &sim::Simulation::seed)
       .def("ping6", [](sim::Simulation& s, sim::Host& h, const std::string& dst_s, int count, TimePs timeout,
-                       std::size_t size) {
+                       std::size_t size, int hop_limit) {
         // Like Simulation::ping, over ICMPv6 (echo_replies6).
         if (count < 0) throw py::value_error("ping6: count must be >= 0");
+        if (hop_limit < 0 || hop_limit > 255) throw py::value_error("ping6: hop limit must be 0..255 (0 = default)");
         const auto dst = parse_ip6(dst_s);
         py::list out;
         const std::uint16_t id = h.next_ping_id();
@@ -465,7 +466,8 @@ PYBIND11_MODULE(_veridian, m) {
         for (int i = 0; i < count; ++i) {
           const auto seq = static_cast<std::uint16_t>(i + 1);
           const std::size_t seen = st.echo_replies6().size();
-          if (auto ec = st.send_echo6(dst, id, seq, size)) raise_ec(ec, "ping6 " + dst_s);
+          if (auto ec = st.send_echo6(dst, id, seq, size, -1, static_cast<std::uint8_t>(hop_limit)))
+            raise_ec(ec, "ping6 " + dst_s);
           std::optional<TimePs> rtt;
           s.run_until([&] {
             const auto& r = st.echo_replies6();

@@ -254,9 +254,7 @@ class Host:
         request in ns (None if lost). Advances simulated time as needed.
         Sizes above the MTU are fragmented; ttl 0 is the stack's default (64)."""
         if ":" in dst:
-            if ttl:
-                raise ValueError("ping: ttl is not supported for IPv6 yet")
-            return self.ping6(dst, count, timeout_ms, size)
+            return self.ping6(dst, count, timeout_ms, size, hop_limit=ttl)
         if count < 0 or size < 0 or size > 65507:
             raise ValueError("count must be >= 0 and size in 0..65507 (larger than the MTU is fragmented)")
         return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size, ttl)
@@ -312,11 +310,12 @@ class Host:
             hops.append(errs[0]["from"] if errs else None)
         return hops
 
-    def ping6(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56) -> list:
-        """ICMPv6 echo; sizes above the path MTU are fragmented (up to 65527)."""
+    def ping6(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, hop_limit: int = 0) -> list:
+        """ICMPv6 echo; sizes above the path MTU are fragmented (up to 65527);
+        hop_limit 0 is the stack's default (64)."""
         if count < 0 or size < 0 or size > 65527:
             raise ValueError("count must be >= 0 and size in 0..65527")
-        return self._sim._s.ping6(self._h, dst, count, int(timeout_ms * 1e9), size)
+        return self._sim._s.ping6(self._h, dst, count, int(timeout_ms * 1e9), size, hop_limit)
 
     def udp_socket(self) -> UdpSocket:
         return UdpSocket(self._sim, self._h.udp_socket())

@@ -154,7 +154,7 @@ void Stack::Ip6::echo_reply(const Rx6& rx, const wire::Icmpv6View& v) {
 }
 
 std::error_code Stack::Ip6::send_echo(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t len,
-                                      int ifindex) {
+                                      int ifindex, std::uint8_t hop_limit) {
   if (len > wire::kIpv6MaxPayload - wire::kIcmpv6HeaderLen) return make_err(std::errc::message_size);
   const auto r = route(dst, ifindex);
   if (!r) return make_err(std::errc::network_unreachable);
@@ -163,7 +163,7 @@ std::error_code Stack::Ip6::send_echo(const Ipv6Addr& dst, std::uint16_t id, std
   const auto h = icmp_header(r->src, r->dst, wire::kIcmpv6EchoRequest, 0, (std::uint32_t(id) << 16) | seq, body);
   if (echo_sent.size() >= 4096) echo_sent.erase(echo_sent.begin());  // bounded
   echo_sent[{id, seq}] = sched.now();  // before sending: the reply may come re-entrantly
-  if (const auto ec = output_bytes(*r, wire::kIpProtoIcmpv6, h, body, 0)) {
+  if (const auto ec = output_bytes(*r, wire::kIpProtoIcmpv6, h, body, hop_limit)) {
     echo_sent.erase({id, seq});
     return ec;
   }

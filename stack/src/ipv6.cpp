@@ -679,8 +679,8 @@ std::uint32_t Stack::path_mtu6(const Ipv6Addr& dst) const {
 }
 
 std::error_code Stack::send_echo6(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len,
-                                  int ifindex) {
-  return impl_->ip6->send_echo(dst, id, seq, payload_len, ifindex);
+                                  int ifindex, std::uint8_t hop_limit) {
+  return impl_->ip6->send_echo(dst, id, seq, payload_len, ifindex, hop_limit);
 }
 
 const std::vector<EchoReply6>& Stack::echo_replies6() const { return impl_->ip6->echo_replies; }

@@ -182,7 +182,8 @@ struct Stack::Ip6 {
   void send_error_raw(int ifindex, std::span<const std::uint8_t> pkt, bool link_multicast, std::uint8_t type,
                       std::uint8_t code, std::uint32_t rest, bool multicast_ok = false);
   bool rate_ok();
-  std::error_code send_echo(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t len, int ifindex);
+  std::error_code send_echo(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t len, int ifindex,
+                            std::uint8_t hop_limit);
   void echo_reply(const Rx6& rx, const wire::Icmpv6View& v);
   // An ICMPv6 message (built by `fill`, which pushes the body) from src to
   // dst out of ifindex with hop limit 255 (ND) or the default.

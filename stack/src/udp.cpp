@@ -239,7 +239,7 @@ std::error_code Stack::Ip6::udp_output(UdpSocket& s, std::span<const std::uint8_
   wire::store_be16(&h[6], wire::udp6_checksum(r->src, dst, h, data));
   // One copy: into the packet, or into the fragments when it is larger
   // than the path MTU.
-  if (const auto ec = output_bytes(*r, wire::kIpProtoUdp, h, data, 0)) return ec;
+  if (const auto ec = output_bytes(*r, wire::kIpProtoUdp, h, data, s.ttl_)) return ec;  // IP_TTL / hop limit
   iface(r->ifindex).dev->pool().count_copy_in(data.size());
   im.count_tx("udp", len);
   return {};

@@ -775,3 +775,29 @@ TEST(Ipv6Pair, SynchronousLinkReentrancyAndAutoEnable) {
 
 }  // namespace
 }  // namespace vd::test
+
+namespace vd::test {
+namespace {
+
+TEST(Ipv6Forward, HopLimitFromEchoAndSocket) {
+  Routed n;
+  // Hop limit 1: the router answers with time exceeded (traceroute's first hop).
+  ASSERT_FALSE(n.h1.send_echo6(ip6("2001:db8:2::2"), 9, 1, 56, -1, 1));
+  n.sched.run_for(ms_to_ps(10));
+  EXPECT_TRUE(n.h1.echo_replies6().empty());
+  EXPECT_EQ(events(n.h1, "icmpv6.rx_time_exceeded"), 1u);
+  ASSERT_FALSE(n.h1.send_echo6(ip6("2001:db8:2::2"), 9, 2, 56, -1, 2));
+  n.sched.run_for(ms_to_ps(10));
+  EXPECT_EQ(n.h1.echo_replies6().size(), 1u);
+  // A socket's IP_TTL is its hop limit over IPv6.
+  auto s = n.h1.udp_socket();
+  s->set_ttl(7);
+  n.d1.sent.clear();
+  ASSERT_FALSE(s->sendto(to_bytes("x"), ip6("2001:db8:2::2"), 9));
+  const auto out = all_out6(n.d1.sent);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].hop, 7);
+}
+
+}  // namespace
+}  // namespace vd::test

@@ -212,8 +212,9 @@ class Stack {
   std::uint32_t path_mtu6(const Ipv6Addr& dst) const;
   // ICMPv6 echo; a link-local destination goes out of `ifindex` (or the
   // first IPv6 interface when -1). Larger than the path MTU: fragmented.
+  // hop_limit 0 = the default.
   std::error_code send_echo6(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len = 56,
-                             int ifindex = -1);
+                             int ifindex = -1, std::uint8_t hop_limit = 0);
   const std::vector<EchoReply6>& echo_replies6() const;
 
   const StackStats& stats() const { return stats_; }
