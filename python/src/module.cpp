@@ -13,6 +13,8 @@
 namespace py = pybind11;
 using namespace vd;
 
+void bind_topology(py::module_& m);  // topology.cpp: faults, NICs, switches
+
 namespace {
 
 stack::Ipv4Addr parse_ip(const std::string& s) {
@@ -103,6 +105,7 @@ PYBIND11_MODULE(_veridian, m) {
       .def_readwrite("queues", &sim::NicSpec::queues)
       .def_readwrite("mtu", &sim::NicSpec::mtu)
       .def_readwrite("tx_csum", &sim::NicSpec::tx_csum)
+      .def_readwrite("tso", &sim::NicSpec::tso)
       .def_readwrite("data_width", &sim::NicSpec::data_width)
       .def_readwrite("clock_mhz", &sim::NicSpec::clock_mhz)
       .def_readwrite("dma", &sim::NicSpec::dma)
@@ -146,6 +149,91 @@ PYBIND11_MODULE(_veridian, m) {
         s.set_ttl(static_cast<std::uint8_t>(ttl));
       })
       .def("close", &stack::UdpSocket::close);
+
+  py::class_<stack::TcpSocket, std::shared_ptr<stack::TcpSocket>>(m, "TcpSocket")
+      .def("bind", [](stack::TcpSocket& s, const std::string& ip, long port) {
+        if (auto ec = s.bind(parse_ip(ip), parse_port(port))) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
+      })
+      .def("listen", [](stack::TcpSocket& s, int backlog) {
+        if (auto ec = s.listen(backlog)) raise_ec(ec, "listen");
+      })
+      .def("accept", &stack::TcpSocket::accept)
+      .def_property_readonly("pending_accepts", &stack::TcpSocket::pending_accepts)
+      .def("connect", [](stack::TcpSocket& s, const std::string& ip, long port) {
+        if (auto ec = s.connect(parse_ip(ip), parse_port(port))) raise_ec(ec, "connect " + ip + ":" + std::to_string(port));
+      })
+      .def("send", [](stack::TcpSocket& s, py::bytes data) {
+        std::string_view v = data;
+        std::error_code ec;
+        const std::size_t n = s.send({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, ec);
+        if (ec) raise_ec(ec, "send");
+        return n;
+      })
+      .def("recv", [](stack::TcpSocket& s, std::size_t max) {
+        std::string buf(std::min<std::size_t>(max, s.readable()), '\0');
+        std::error_code ec;
+        const std::size_t n = s.recv({reinterpret_cast<std::uint8_t*>(buf.data()), buf.size()}, ec);
+        if (ec) raise_ec(ec, "recv");
+        buf.resize(n);
+        return py::bytes(buf);
+      })
+      .def("shutdown_write", [](stack::TcpSocket& s) {
+        if (auto ec = s.shutdown_write()) raise_ec(ec, "shutdown");
+      })
+      .def("close", &stack::TcpSocket::close)
+      .def("abort", &stack::TcpSocket::abort)
+      .def_property_readonly("state", [](const stack::TcpSocket& s) { return std::string(stack::tcp_state_name(s.state())); })
+      .def_property_readonly("eof", &stack::TcpSocket::eof)
+      .def_property_readonly("readable", &stack::TcpSocket::readable)
+      .def_property_readonly("writable", &stack::TcpSocket::writable)
+      .def_property_readonly("unacked", &stack::TcpSocket::unacked)
+      .def_property_readonly("error", [](const stack::TcpSocket& s) -> py::object {
+        if (!s.error()) return py::none();
+        return py::make_tuple(s.error().value(), s.error().message());
+      })
+      .def_property_readonly("local_addr", [](const stack::TcpSocket& s) { return py::make_tuple(s.local_addr().str(), s.local_port()); })
+      .def_property_readonly("remote_addr", [](const stack::TcpSocket& s) { return py::make_tuple(s.remote_addr().str(), s.remote_port()); })
+      .def_property("nodelay", &stack::TcpSocket::nodelay, &stack::TcpSocket::set_nodelay)
+      .def("set_keepalive", &stack::TcpSocket::set_keepalive)
+      .def("set_buffers", [](stack::TcpSocket& s, std::size_t sndbuf, std::size_t rcvbuf) {
+        if (sndbuf)
+          if (auto ec = s.set_sndbuf(sndbuf)) raise_ec(ec, "SO_SNDBUF (2 KiB..64 MiB, before connect/listen)");
+        if (rcvbuf)
+          if (auto ec = s.set_rcvbuf(rcvbuf)) raise_ec(ec, "SO_RCVBUF (2 KiB..64 MiB, before connect/listen)");
+      })
+      .def("set_congestion_control", [](stack::TcpSocket& s, const std::string& name) {
+        if (name == "cubic") s.set_congestion_control(stack::CongestionControl::Cubic);
+        else if (name == "newreno" || name == "reno") s.set_congestion_control(stack::CongestionControl::NewReno);
+        else throw py::value_error("congestion control must be 'cubic' or 'newreno', not '" + name + "'");
+      })
+      .def("info", [](const stack::TcpSocket& s) {
+        const auto i = s.info();
+        py::dict d;
+        d["state"] = stack::tcp_state_name(i.state);
+        d["mss"] = i.mss;
+        d["cwnd"] = i.cwnd;
+        d["ssthresh"] = i.ssthresh;
+        d["snd_wnd"] = i.snd_wnd;
+        d["rcv_wnd"] = i.rcv_wnd;
+        d["srtt_ns"] = double(i.srtt) / 1000.0;
+        d["rto_ns"] = double(i.rto) / 1000.0;
+        d["bytes_sent"] = i.bytes_sent;
+        d["bytes_acked"] = i.bytes_acked;
+        d["bytes_received"] = i.bytes_received;
+        d["segs_out"] = i.segs_out;
+        d["segs_in"] = i.segs_in;
+        d["tso_sends"] = i.tso_sends;
+        d["retransmits"] = i.retransmits;
+        d["timeouts"] = i.timeouts;
+        d["fast_retransmits"] = i.fast_retransmits;
+        d["dup_acks"] = i.dup_acks;
+        d["ooo_segments"] = i.ooo_segments;
+        d["zero_window_probes"] = i.zero_window_probes;
+        d["timestamps"] = i.timestamps;
+        d["snd_wscale"] = i.snd_wscale;
+        d["rcv_wscale"] = i.rcv_wscale;
+        return d;
+      });
 
   py::class_<sim::Link>(m, "Link")
       .def_property_readonly("rate_gbps", [](const sim::Link& l) { return l.config().rate_gbps; })
@@ -233,6 +321,7 @@ PYBIND11_MODULE(_veridian, m) {
         return d;
       })
       .def("udp_socket", [](sim::Host& h) { return h.stack().udp_socket(); })
+      .def("tcp_socket", [](sim::Host& h) { return h.stack().tcp_socket(); })
       .def("inject", [](sim::Host& h, py::bytes frame, bool fcs_error) {
         std::string_view v = frame;
         h.nic().inject(std::vector<std::uint8_t>(v.begin(), v.end()), fcs_error);
@@ -503,4 +592,6 @@ PYBIND11_MODULE(_veridian, m) {
         }
         return d;
       });
+
+  bind_topology(m);  // after Host, Link and Simulation: it adds methods to them
 }

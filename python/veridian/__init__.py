@@ -28,8 +28,8 @@ from . import _veridian as _core
 from . import abi
 
 __all__ = [
-    "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "DmaConfig",
-    "AbiMismatchError", "abi", "rtl_widths", "NicTestbench",
+    "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "TcpSocket", "DmaConfig",
+    "AbiMismatchError", "abi", "rtl_widths", "NicTestbench", "LinkFaults", "Switch",
 ]
 
 AbiMismatchError = _core.AbiMismatchError
@@ -61,7 +61,8 @@ class RtlNic:
     dma: object = "gen3"
     ring_log2: int = 8
     trace: Optional[str] = None          # FST waveform path; tracing only when asked
-    tx_csum: bool = True                 # let the stack hand UDP checksums to the NIC's RTL
+    tx_csum: bool = True                 # let the stack hand UDP/TCP checksums to the NIC's RTL
+    tso: bool = True                     # let TCP hand the NIC sends of up to 64 KiB (needs tx_csum)
     expect_abi_id: Optional[int] = None  # override the driver's expected ABI id (tests)
     rx_csum: bool = True                 # let the RTL verify RX checksums (per-queue switch in the NIC)
     irq_frames: int = 1                  # interrupt moderation: completions per interrupt
@@ -87,6 +88,7 @@ class RtlNic:
         s.trace_path = self.trace or ""
         s.expect_abi_id = self.expect_abi_id
         s.tx_csum = bool(self.tx_csum)
+        s.tso = bool(self.tso)
         if not 0 <= self.irq_frames <= 0xFFFF:
             raise ValueError("irq_frames must be in 0..65535")
         if not 0 <= self.irq_delay_ns <= 0xFFFF * abi.IRQ_MOD_UNIT * 1000.0 / self.clock_mhz:
@@ -102,7 +104,8 @@ class SoftNic:
     """The same NetDevice in plain C++ (no RTL), at native speed."""
     queues: int = 1
     mtu: int = 1500
-    tx_csum: bool = True                 # finish UDP checksums with the offload/ software model
+    tx_csum: bool = True                 # finish UDP/TCP checksums with the offload/ software model
+    tso: bool = True                     # segment TCP sends with the offload/ model (needs tx_csum)
 
     def _spec(self) -> "_core.NicSpec":
         if not 1 <= self.queues <= abi.MAX_QUEUES:
@@ -114,6 +117,7 @@ class SoftNic:
         s.queues = self.queues
         s.mtu = self.mtu
         s.tx_csum = bool(self.tx_csum)
+        s.tso = bool(self.tso)
         return s
 
 
@@ -180,37 +184,222 @@ class UdpSocket:
         self.close()
 
 
-class _NicView:
-    """host.nic: the device's counters and, for an RtlNic, its registers."""
+class TcpSocket:
+    """A TCP socket on a simulated host (stream semantics like socket.SOCK_STREAM).
 
-    def __init__(self, host: "Host"):
+    Calls never block the caller's thread; the ones with a timeout_ns run the
+    simulation (virtual time, or paced real time on a TAP) until they can
+    finish. Errors are OSError with errno set (ECONNREFUSED, ECONNRESET,
+    ETIMEDOUT, EPIPE, ...)."""
+
+    def __init__(self, sim: "Simulation", core):
+        self._sim = sim
+        self._s = core
+
+    def bind(self, addr) -> None:
+        ip, port = _addr(addr)
+        self._s.bind(ip, port)
+
+    def listen(self, backlog: int = 128) -> None:
+        self._s.listen(backlog)
+
+    def accept(self, timeout_ns: float = 0):
+        """An established connection as (TcpSocket, (ip, port)); with
+        timeout_ns the simulation runs until one is there. Raises
+        BlockingIOError / TimeoutError like recvfrom."""
+        if self._s.pending_accepts == 0:
+            if timeout_ns <= 0:
+                raise BlockingIOError("no connection waiting (run the simulation, or pass timeout_ns)")
+            self._sim.run_until(lambda: self._s.pending_accepts > 0, timeout_ns=timeout_ns)
+        c = self._s.accept()
+        if c is None:
+            raise TimeoutError(f"no connection within {timeout_ns} ns")
+        s = TcpSocket(self._sim, c)
+        return s, s.getpeername()
+
+    def connect(self, addr, timeout_ns: float = 1e9) -> None:
+        """Connects; runs the simulation until ESTABLISHED (or the error)."""
+        ip, port = _addr(addr)
+        self._s.connect(ip, port)
+        self._sim.run_until(lambda: self._s.state != "SYN-SENT" and self._s.state != "SYN-RECEIVED",
+                            timeout_ns=timeout_ns)
+        self._raise_if_failed()
+        if self._s.state != "ESTABLISHED":
+            raise TimeoutError(f"connect: still {self._s.state} after {timeout_ns} ns")
+
+    def connect_ex(self, addr) -> None:
+        """Starts the handshake and returns at once (non-blocking connect)."""
+        ip, port = _addr(addr)
+        self._s.connect(ip, port)
+
+    def _raise_if_failed(self):
+        err = self._s.error
+        if err is not None:
+            raise OSError(err[0], err[1])
+
+    def send(self, data: bytes) -> int:
+        """Queues what fits in the send buffer now; returns how much (0: full)."""
+        return self._s.send(bytes(data))
+
+    def sendall(self, data: bytes, timeout_ns: float = 60e9) -> None:
+        """Queues all of data, running the simulation while the buffer is full."""
+        view = memoryview(bytes(data))
+        off = 0
+        deadline = self._sim.now_ns + timeout_ns
+        while off < len(view):
+            n = self._s.send(bytes(view[off:off + (1 << 20)]))
+            off += n
+            if off < len(view):
+                if self._sim.now_ns >= deadline:
+                    raise TimeoutError(f"sendall: {off} of {len(view)} bytes queued in time")
+                self._sim.run_until(lambda: self._s.writable > 0 or self._s.error is not None, timeout_ns=deadline - self._sim.now_ns)
+                self._raise_if_failed()
+
+    def recv(self, bufsize: int, timeout_ns: float = 0) -> bytes:
+        """Up to bufsize bytes; b"" at end of stream. Without data: runs the
+        simulation up to timeout_ns, else raises BlockingIOError/TimeoutError."""
+        if self._s.readable == 0 and not self._s.eof:
+            self._raise_if_failed()
+            if timeout_ns <= 0:
+                raise BlockingIOError("no data yet (run the simulation, or pass timeout_ns)")
+            self._sim.run_until(lambda: self._s.readable > 0 or self._s.eof or self._s.error is not None,
+                                timeout_ns=timeout_ns)
+            self._raise_if_failed()
+            if self._s.readable == 0 and not self._s.eof:
+                raise TimeoutError(f"no data within {timeout_ns} ns")
+        return self._s.recv(bufsize)
+
+    def recv_all(self, timeout_ns: float = 60e9) -> bytes:
+        """Everything until the peer's FIN."""
+        out = bytearray()
+        deadline = self._sim.now_ns + timeout_ns
+        while True:
+            left = deadline - self._sim.now_ns
+            if left <= 0:
+                raise TimeoutError(f"recv_all: {len(out)} bytes, no end of stream in time")
+            chunk = self.recv(1 << 20, timeout_ns=left)
+            if not chunk and self._s.eof:
+                return bytes(out)
+            out += chunk
+
+    def shutdown(self, how: str = "write") -> None:
+        if how not in ("write", "wr", "SHUT_WR"):
+            raise ValueError("only shutdown of the write side is supported")
+        self._s.shutdown_write()
+
+    def close(self) -> None:
+        self._s.close()
+
+    def abort(self) -> None:
+        """Close with a reset (SO_LINGER 0)."""
+        self._s.abort()
+
+    @property
+    def state(self) -> str:
+        return self._s.state
+
+    @property
+    def nodelay(self) -> bool:
+        return self._s.nodelay
+
+    @nodelay.setter
+    def nodelay(self, on: bool) -> None:
+        self._s.nodelay = bool(on)
+
+    def set_keepalive(self, on: bool = True) -> None:
+        self._s.set_keepalive(bool(on))
+
+    def set_buffers(self, sndbuf: int = 0, rcvbuf: int = 0) -> None:
+        """SO_SNDBUF / SO_RCVBUF in bytes (0 = unchanged); before connect/listen."""
+        self._s.set_buffers(int(sndbuf), int(rcvbuf))
+
+    def set_congestion_control(self, name: str) -> None:
+        """'cubic' (default) or 'newreno'."""
+        self._s.set_congestion_control(name)
+
+    def info(self) -> dict:
+        """TCP_INFO-like counters: cwnd, srtt, retransmits, tso_sends, ..."""
+        return self._s.info()
+
+    def getsockname(self) -> tuple[str, int]:
+        return tuple(self._s.local_addr)
+
+    def getpeername(self) -> tuple[str, int]:
+        return tuple(self._s.remote_addr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _NicView:
+    """host.nic / host.nics[k]: one NIC's counters and, for an RtlNic, its registers."""
+
+    def __init__(self, host: "Host", index: int = 0):
         self._h = host._h
+        self.index = index  # NIC number: 0, 1, ... in the order they were added
+
+    @property
+    def ifindex(self) -> int:
+        """The stack's interface index of this NIC."""
+        return self._h.ifindex_at(self.index)
 
     @property
     def kind(self) -> str:
-        return self._h.nic_kind
+        return self._h.nic_kind_at(self.index)
+
+    @property
+    def mac(self) -> str:
+        return self._h.mac_at(self.index)
 
     def stats(self) -> dict:
-        return dict(self._h.nic_stats())
+        return dict(self._h.nic_stats_at(self.index))
 
     def registers(self) -> dict:
         """NIC statistics registers read over MMIO (RtlNic only; costs NIC cycles)."""
-        return dict(self._h.nic_registers())
+        return dict(self._h.nic_registers_at(self.index))
 
     def read_reg(self, addr: int) -> int:
-        return self._h.read_reg(addr)
+        return self._h.read_reg_at(self.index, addr)
 
     def pool_stats(self) -> dict:
-        return dict(self._h.pool_stats())
+        return dict(self._h.pool_stats_at(self.index))
+
+    def __repr__(self) -> str:
+        return f"Nic({self.index}, {self.kind}, {self.mac})"
 
 
 class Host:
-    """A simulated host: one NIC, the protocol stack, sockets."""
+    """A simulated host: the protocol stack, sockets and one or more NICs
+    (host.nic is the first; host.nics all of them, in the order added)."""
 
     def __init__(self, sim: "Simulation", core):
         self._sim = sim
         self._h = core
-        self.nic = _NicView(self)
+        self.nic = _NicView(self, 0)
+        self.nics: list[_NicView] = [self.nic]
+
+    def add_nic(self, nic=None) -> int:
+        """Add a NIC (vd.RtlNic(...) or vd.SoftNic(...); default SoftNic) and
+        return its ifindex, which is what add_address(ifindex=) and
+        Simulation.connect(a_nic=/b_nic=) take. Its MAC is
+        02:56:(0x44+k):hh:hh:hh for the host's k-th NIC (k from 0), hh the
+        host's number."""
+        nic = nic if nic is not None else SoftNic()
+        if not isinstance(nic, (RtlNic, SoftNic)):
+            raise TypeError("nic must be a veridian.RtlNic or veridian.SoftNic")
+        ifindex = self._h.add_nic(nic._spec())
+        self.nics.append(_NicView(self, len(self.nics)))
+        return ifindex
+
+    def _nic_number(self, ifindex: int) -> int:
+        """The NIC that is interface `ifindex` (IndexError if none is)."""
+        k = self._h.nic_for_ifindex(int(ifindex))
+        if k is None:
+            raise IndexError(f"host {self.name!r} has no NIC with ifindex {ifindex}")
+        return k
 
     @property
     def name(self) -> str:
@@ -220,10 +409,15 @@ class Host:
     def mac(self) -> str:
         return self._h.mac
 
-    def add_address(self, cidr: str) -> None:
-        """"10.0.0.1/24" or "2001:db8::1/64" (an IPv6 address turns IPv6 on
-        and is tentative until duplicate address detection passes)."""
-        self._h.add_address(cidr)
+    def add_address(self, cidr: str, ifindex: int = 0) -> None:
+        """Add an address/prefix to interface `ifindex` (default the first
+        NIC): "10.0.0.1/24", or "2001:db8::1/64" (an IPv6 address turns IPv6
+        on and is tentative until duplicate address detection passes);
+        ValueError for an interface the host lacks."""
+        if ifindex == 0:
+            self._h.add_address(cidr)
+        else:
+            self._h.add_address_if(int(ifindex), cidr)
 
     def enable_ipv6(self) -> None:
         """IPv6 on: link-local address (after DAD), router solicitation, SLAAC."""
@@ -320,22 +514,86 @@ class Host:
     def udp_socket(self) -> UdpSocket:
         return UdpSocket(self._sim, self._h.udp_socket())
 
+    def tcp_socket(self) -> TcpSocket:
+        return TcpSocket(self._sim, self._h.tcp_socket())
+
     def stats(self) -> dict:
         """Per-layer packet/byte counters and drop reasons of the stack."""
         return self._h.stats()
 
-    def inject(self, frame: bytes, fcs_error: bool = False) -> None:
+    def inject(self, frame: bytes, fcs_error: bool = False, ifindex: int = 0) -> None:
         """Deliver a raw Ethernet frame (no FCS) to this host's NIC as if from the wire."""
-        self._h.inject(bytes(frame), fcs_error)
+        if ifindex == 0:
+            self._h.inject(bytes(frame), fcs_error)
+        else:
+            self._h.inject_at(self._nic_number(ifindex), bytes(frame), fcs_error)
 
     def __repr__(self) -> str:
         return f"Host({self.name!r}, nic={self._h.nic_kind})"
 
 
+_NS = 1000  # ps per ns
+
+
+@dataclass
+class LinkFaults:
+    """Faults for one direction of a link (all off by default). Probabilities
+    are per frame. Seeded from the Simulation's seed, the link's index and the
+    direction, so a run repeats bit for bit. See docs/python.md."""
+    loss: float = 0.0               # frame lost
+    duplicate: float = 0.0          # a second copy arrives one frame time later
+    reorder: float = 0.0            # frame held back by reorder_delay_ns (later frames overtake it)
+    reorder_delay_ns: float = 10_000.0
+    corrupt: float = 0.0            # corrupt_bits distinct random bits flipped
+    corrupt_bits: int = 1
+    corrupt_from: int = 0           # first byte that may be hit (14 spares the Ethernet header)
+    corrupt_keep_fcs: bool = False  # False: delivered with a bad FCS (the NIC drops it); True: as if the FCS was recomputed
+    jitter_ns: float = 0.0          # uniform extra delay in [0, jitter_ns], order kept
+    cap_gbps: float = 0.0           # bandwidth cap (0: none), below the link rate
+    cap_queue: int = 0              # frames that may wait for the cap (0: unbounded); more are tail-dropped
+
+    def _spec(self) -> "_core.LinkFaultsSpec":
+        for k in ("loss", "duplicate", "reorder", "corrupt"):
+            v = getattr(self, k)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{k} must be a probability in [0, 1], not {v!r}")
+        if self.reorder_delay_ns < 0 or self.jitter_ns < 0:
+            raise ValueError("reorder_delay_ns and jitter_ns must be >= 0")
+        if self.corrupt_bits < 1 or self.corrupt_from < 0 or self.cap_queue < 0:
+            raise ValueError("corrupt_bits must be >= 1, corrupt_from and cap_queue >= 0")
+        if not 0.0 <= self.cap_gbps < float("inf"):
+            raise ValueError("cap_gbps must be >= 0 (0: no cap)")
+        f = _core.LinkFaultsSpec()
+        f.loss = float(self.loss)
+        f.duplicate = float(self.duplicate)
+        f.reorder = float(self.reorder)
+        f.reorder_delay_ps = int(round(self.reorder_delay_ns * _NS))
+        f.corrupt = float(self.corrupt)
+        f.corrupt_bits = int(self.corrupt_bits)
+        f.corrupt_from = int(self.corrupt_from)
+        f.corrupt_keep_fcs = bool(self.corrupt_keep_fcs)
+        f.jitter_ps = int(round(self.jitter_ns * _NS))
+        f.cap_gbps = float(self.cap_gbps)
+        f.cap_queue = int(self.cap_queue)
+        return f
+
+    @classmethod
+    def _from_spec(cls, f) -> "LinkFaults":
+        return cls(loss=f.loss, duplicate=f.duplicate, reorder=f.reorder, reorder_delay_ns=f.reorder_delay_ps / _NS,
+                   corrupt=f.corrupt, corrupt_bits=f.corrupt_bits, corrupt_from=f.corrupt_from,
+                   corrupt_keep_fcs=f.corrupt_keep_fcs, jitter_ns=f.jitter_ps / _NS, cap_gbps=f.cap_gbps,
+                   cap_queue=f.cap_queue)
+
+
 class Link:
-    def __init__(self, core, a: Host, b: Host):
+    """A full-duplex cable. Direction 0 carries frames from end `a` to end
+    `b` (the first and second argument of Simulation.connect), direction 1
+    the other way; an end is a Host or a Switch."""
+
+    def __init__(self, core, a, b, flip: bool = False):
         self._l = core
         self.a, self.b = a, b
+        self._flip = int(flip)  # 1 when the C++ link has b at its side 0
 
     @property
     def rate_gbps(self) -> float:
@@ -347,7 +605,98 @@ class Link:
 
     def stats(self) -> dict:
         """Frames, bytes and wire-busy time in each direction (a->b, b->a)."""
-        return {f"{self.a.name}->{self.b.name}": self._l.stats(0), f"{self.b.name}->{self.a.name}": self._l.stats(1)}
+        return {f"{self.a.name}->{self.b.name}": self._l.stats(self._flip),
+                f"{self.b.name}->{self.a.name}": self._l.stats(1 - self._flip)}
+
+    def _sides(self, direction) -> list[int]:
+        """0, 1, "both"/None, the sending end (a Host or Switch) or its name."""
+        if direction is None or direction == "both":
+            return [0, 1]
+        if isinstance(direction, bool):
+            raise TypeError("direction must be 0, 1, 'both', or the sending Host/Switch")
+        if direction in (0, 1) and isinstance(direction, int):
+            return [direction]
+        if direction is self.a or (isinstance(direction, str) and direction == self.a.name):
+            return [0]
+        if direction is self.b or (isinstance(direction, str) and direction == self.b.name):
+            return [1]
+        raise ValueError(f"direction must be 0, 1, 'both', or one of this link's ends "
+                         f"({self.a.name!r}, {self.b.name!r}), not {direction!r}")
+
+    def set_faults(self, direction="both", faults: Optional[LinkFaults] = None, **kw) -> None:
+        """Faults for frames sent from now on in `direction` (0 = a->b, 1 = b->a,
+        "both", or the sending end). Either a LinkFaults or its fields as
+        keywords; `set_faults("both")` alone clears them."""
+        if faults is not None and kw:
+            raise TypeError("pass a LinkFaults or keywords, not both")
+        if faults is None:
+            faults = LinkFaults(**kw)
+        if not isinstance(faults, LinkFaults):
+            raise TypeError("faults must be a veridian.LinkFaults")
+        spec = faults._spec()
+        for side in self._sides(direction):
+            self._l.set_faults(side ^ self._flip, spec)
+
+    def faults(self, direction) -> LinkFaults:
+        sides = self._sides(direction)
+        if len(sides) != 1:
+            raise ValueError("faults(direction): name one direction")
+        return LinkFaults._from_spec(self._l.faults(sides[0] ^ self._flip))
+
+    def fault_stats(self, direction) -> dict:
+        """What the faults did to frames sent in one direction: sent,
+        delivered, dropped, queue_drops, duplicated, reordered, corrupted,
+        bits_flipped, delayed, delay_added_ns. Once the link is quiet,
+        sent + duplicated == delivered + dropped + queue_drops."""
+        sides = self._sides(direction)
+        if len(sides) != 1:
+            raise ValueError("fault_stats(direction): name one direction")
+        return dict(self._l.fault_stats(sides[0] ^ self._flip))
+
+    def __repr__(self) -> str:
+        return f"Link({self.a.name!r} <-> {self.b.name!r}, {self.rate_gbps} Gb/s)"
+
+
+class Switch:
+    """A learning L2 switch (store and forward): floods broadcast, multicast
+    and unknown destinations, learns source MACs per port, ages them out on
+    simulated time. No VLANs, no spanning tree (do not cable a loop)."""
+
+    def __init__(self, sim: "Simulation", core):
+        self._sim = sim
+        self._w = core
+
+    @property
+    def name(self) -> str:
+        return self._w.name
+
+    @property
+    def ports(self) -> int:
+        return self._w.ports
+
+    def cabled(self, port: int) -> bool:
+        return self._w.cabled(port)
+
+    def stats(self) -> dict:
+        """rx_frames, forwarded, flooded, filtered, fcs_drops, runts, learned, moved, aged_out, table_full."""
+        return dict(self._w.stats())
+
+    def port_stats(self, port: int) -> dict:
+        return dict(self._w.port_stats(port))
+
+    def mac_table(self) -> list[dict]:
+        """Live entries: [{"mac", "port", "age_ns"}], expired ones removed first."""
+        return [{"mac": m, "port": p, "age_ns": age} for m, p, age in self._w.mac_table(self._sim.now_ps)]
+
+    def lookup(self, mac: str) -> Optional[int]:
+        """The port `mac` was learnt on, or None (unknown or aged out)."""
+        return self._w.lookup(mac)
+
+    def flush_table(self) -> None:
+        self._w.flush_table()
+
+    def __repr__(self) -> str:
+        return f"Switch({self.name!r}, ports={self.ports})"
 
 
 class Simulation:
@@ -358,6 +707,7 @@ class Simulation:
             raise ValueError("seed must be a non-negative int")
         self._s = _core.Simulation(seed)
         self.hosts: dict[str, Host] = {}
+        self.switches: dict[str, Switch] = {}
         self.links: list[Link] = []
 
     def add_host(self, name: str, nic=None) -> Host:
@@ -368,8 +718,63 @@ class Simulation:
         self.hosts[name] = h
         return h
 
-    def connect(self, a: Host, b: Host, rate_gbps: float = 100.0, latency_ns: float = 500.0) -> Link:
-        link = Link(self._s.connect(a._h, b._h, float(rate_gbps), float(latency_ns)), a, b)
+    def add_switch(self, name: Optional[str] = None, ports: int = 8, ageing_s: float = 300.0,
+                   latency_ns: float = 0.0, table_size: int = 4096) -> Switch:
+        """A learning L2 switch with `ports` ports (names are shared with hosts;
+        default "sw0", "sw1", ...). latency_ns: forwarding delay after a frame
+        has fully arrived."""
+        if name is None:
+            name = f"sw{len(self.switches)}"
+        w = Switch(self, self._s.add_switch(name, int(ports), float(ageing_s), float(latency_ns), int(table_size)))
+        self.switches[name] = w
+        return w
+
+    def connect(self, a, b, rate_gbps: float = 100.0, latency_ns: float = 500.0, faults=None,
+                a_nic: Optional[int] = None, b_nic: Optional[int] = None) -> Link:
+        """Cable two ends (Host or Switch). For a host end, a_nic/b_nic names
+        the NIC (its ifindex; default 0); for a switch end, the port
+        (default: the lowest free one). faults: a LinkFaults for both
+        directions, or a pair (a->b, b->a), None for a perfect wire."""
+        def end(x, k, which):
+            if isinstance(x, Host):
+                return "h", (0 if k is None else x._nic_number(k))
+            if isinstance(x, Switch):
+                return "s", (None if k is None else int(k))
+            raise TypeError(f"{which} must be a veridian.Host or veridian.Switch, not {type(x).__name__}")
+        ka, ia = end(a, a_nic, "a")
+        kb, ib = end(b, b_nic, "b")
+        fa = fb = None
+        if faults is not None:
+            if isinstance(faults, LinkFaults):
+                fa = fb = faults
+            elif isinstance(faults, (tuple, list)) and len(faults) == 2:
+                fa, fb = faults
+            else:
+                raise TypeError("faults must be a LinkFaults or a pair (a->b, b->a)")
+            for f in (fa, fb):
+                if f is not None and not isinstance(f, LinkFaults):
+                    raise TypeError("faults must be veridian.LinkFaults")
+                if f is not None:
+                    f._spec()  # validate before cabling anything
+        r, lat = float(rate_gbps), float(latency_ns)
+        if ka == "h" and kb == "h":
+            if ia == 0 and ib == 0:
+                core = self._s.connect(a._h, b._h, r, lat)
+            else:
+                core = self._s.connect_hosts(a._h, b._h, r, lat, ia, ib)
+            link = Link(core, a, b)
+        elif ka == "h":
+            link = Link(self._s.connect_host_switch(a._h, b._w, r, lat, ia, ib), a, b)
+        elif kb == "h":
+            # The C++ side puts the host at side 0; keep a at direction 0 by
+            # cabling b (the host) first and mapping directions back.
+            link = Link(self._s.connect_host_switch(b._h, a._w, r, lat, ib, ia), a, b, flip=True)
+        else:
+            link = Link(self._s.connect_switches(a._w, b._w, r, lat, ia, ib), a, b)
+        if fa is not None:
+            link.set_faults(0, fa)
+        if fb is not None:
+            link.set_faults(1, fb)
         self.links.append(link)
         return link
 
@@ -386,9 +791,15 @@ class Simulation:
     def realtime(self) -> bool:
         return self._s.realtime
 
-    def capture(self, link: Link, path: str) -> None:
-        """Write every frame on `link` (both directions) to a pcap file."""
-        self._s.capture(link._l, str(path))
+    def capture(self, link: Link, path: str, delivered: bool = False) -> None:
+        """Write every frame on `link` (both directions) to a pcap file: as
+        sent, when the first bit enters the wire, before any fault (default);
+        or with delivered=True, as the far ends receive them, at the last
+        bit (lost frames absent, corrupted ones damaged, duplicates twice)."""
+        if delivered:
+            self._s.capture_delivered(link._l, str(path))
+        else:
+            self._s.capture(link._l, str(path))
 
     def flush(self) -> None:
         """Flush pcap captures to disk (they are also flushed when the simulation is freed)."""
@@ -415,8 +826,15 @@ class Simulation:
         return self._s.seed
 
     def run_stats(self) -> dict:
-        """Per RtlNic: cycles evaluated, cycles skipped while idle, wakeups."""
-        return dict(self._s.run_stats())
+        """Per RtlNic: cycles evaluated, cycles skipped while idle, wakeups.
+        Keyed by host name for a host's first NIC, "host/nicK" for NIC K > 0."""
+        out = dict(self._s.run_stats())
+        for name, h in self.hosts.items():
+            for v in h.nics[1:]:
+                r = h._h.run_stats_at(v.index)
+                if r is not None:
+                    out[f"{name}/nic{v.index}"] = dict(r)
+        return out
 
     @property
     def events_run(self) -> int:

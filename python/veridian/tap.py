@@ -3,11 +3,13 @@
     python -m veridian.tap --tap vd0 --addr 10.9.0.2/24 --linux-addr 10.9.0.1/24
 
 The host answers ICMP echo (its stack does that itself) and runs a UDP echo
-service (port 7 unless --udp-echo says otherwise). --ping makes Veridian ping
-a Linux address once the TAP is up. One JSON object per line goes to stdout:
+service (port 7 unless --udp-echo says otherwise) and TCP services: echo (7),
+discard (9) and a small HTTP responder (80: "GET /" says hello, "GET
+/bytes/N" returns N pattern bytes). --ping makes Veridian ping a Linux
+address once the TAP is up, --tcp-probe sends bytes to a Linux TCP echo
+server and checks what comes back. One JSON object per line goes to stdout:
 {"ready": ...} once serving, {"ping": ...} per --ping, {"stats": ...} at the
-end (after --duration seconds, or on SIGINT/SIGTERM). TCP services (echo,
-discard, HTTP) come with the TCP issue: the stack has no TCP yet.
+end (after --duration seconds, or on SIGINT/SIGTERM).
 
 Run it inside a network namespace you made (`ip netns exec NS ...`): the TAP
 and the kernel's side of it then live there and no traffic leaves it.
@@ -15,6 +17,7 @@ and the kernel's side of it then live there and no traffic leaves it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import signal
 import subprocess
@@ -28,6 +31,119 @@ def _ip(*args: str) -> None:
     r = subprocess.run(["ip", *args], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"veridian.tap: 'ip {' '.join(args)}' failed: {r.stderr.strip()}")
+
+
+def pattern(n: int) -> bytes:
+    """The bytes /bytes/N serves: i * 31 + 7 mod 256."""
+    return bytes((i * 31 + 7) & 0xFF for i in range(256)) * (n // 256) + bytes((i * 31 + 7) & 0xFF for i in range(n % 256))
+
+
+class _Conn:
+    def __init__(self, kind: str, sock):
+        self.kind, self.sock = kind, sock
+        self.out, self.req = bytearray(), bytearray()
+        self.answered = False
+
+
+class TcpServices:
+    """Echo, discard and HTTP on TCP, driven between simulation steps."""
+
+    def __init__(self, host, echo=7, discard=9, http=80):
+        self.listeners = {}
+        for port, kind in ((echo, "echo"), (discard, "discard"), (http, "http")):
+            if port:
+                s = host.tcp_socket()
+                s.set_buffers(sndbuf=1 << 20, rcvbuf=1 << 20)
+                s.bind(("0.0.0.0", port))
+                s.listen(64)
+                self.listeners[kind] = s
+        self.conns: list[_Conn] = []
+        self.bytes = {"echo": 0, "discard": 0, "http": 0}
+        self.served = 0
+
+    def step(self):
+        for kind, lst in self.listeners.items():
+            while lst._s.pending_accepts:
+                self.conns.append(_Conn(kind, lst.accept()[0]))
+        alive = []
+        for c in self.conns:
+            try:
+                if self._serve(c):
+                    alive.append(c)
+            except OSError:  # reset by the peer: forget it
+                pass
+        self.conns = alive
+
+    def _serve(self, c: "_Conn") -> bool:
+        """One step for one connection; False once it is finished."""
+        s = c.sock
+        while s._s.readable:
+            data = s._s.recv(1 << 20)
+            self.bytes[c.kind] += len(data)
+            if c.kind == "echo":
+                c.out += data
+            elif c.kind == "http" and not c.answered:
+                c.req += data
+        if c.kind == "http" and not c.answered and b"\r\n\r\n" in c.req:
+            c.out += self.http_answer(bytes(c.req))
+            c.answered = True
+        while c.out:
+            n = s.send(bytes(c.out[: 1 << 20]))
+            if n == 0:
+                break
+            del c.out[:n]
+        if c.out:
+            return True
+        if s._s.eof or c.answered:
+            s.close()  # graceful: the stack sends what is queued, then FIN
+            self.served += 1
+            return False
+        return s.state not in ("CLOSED",)
+
+    @staticmethod
+    def http_answer(req: bytes) -> bytes:
+        line = req.split(b"\r\n", 1)[0].decode("latin-1", "replace").split()
+        if len(line) < 2 or line[0] != "GET":
+            body, status = b"only GET here\n", "405 Method Not Allowed"
+        elif line[1].startswith("/bytes/") and line[1][7:].isdigit() and int(line[1][7:]) <= (256 << 20):
+            body, status = pattern(int(line[1][7:])), "200 OK"
+        elif line[1] == "/":
+            body, status = b"hello from the Veridian stack\n", "200 OK"
+        else:
+            body, status = b"not found\n", "404 Not Found"
+        head = (f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nContent-Type: application/octet-stream\r\n"
+                "Connection: close\r\nServer: veridian\r\n\r\n").encode()
+        return head + body
+
+
+def tcp_probe(sim, host, probe: str) -> dict:
+    """Connects to a TCP echo server, sends SIZE pattern bytes, checks the echo."""
+    addr, port, size = probe.rsplit(":", 2)
+    data = pattern(int(size))
+    s = host.tcp_socket()
+    s.set_buffers(sndbuf=1 << 20, rcvbuf=1 << 20)
+    try:
+        s.connect((addr, int(port)), timeout_ns=5e9)
+    except OSError as e:
+        return {"tcp_probe": probe, "ok": False, "error": str(e)}
+    off, got = 0, hashlib.sha256()
+    n_got = 0
+    t_end = sim.now_ns + 120e9
+    while n_got < len(data) and sim.now_ns < t_end:
+        if off < len(data):
+            off += s.send(data[off:off + (1 << 20)])
+            if off == len(data):
+                s.shutdown()
+        sim.run_for(ms=1)
+        while s._s.readable:
+            chunk = s._s.recv(1 << 20)
+            got.update(chunk)
+            n_got += len(chunk)
+        if s._s.error is not None:
+            break
+    s.close()
+    ok = n_got == len(data) and got.hexdigest() == hashlib.sha256(data).hexdigest()
+    return {"tcp_probe": probe, "ok": ok, "got": n_got, "sha256": got.hexdigest(), "info": s.info()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ping-size", type=int, default=56)
     p.add_argument("--udp-probe", action="append", default=[], metavar="ADDR:PORT:SIZE",
                    help="once up, send SIZE bytes to a UDP echo server at ADDR:PORT and wait for them back")
+    p.add_argument("--tcp-probe", action="append", default=[], metavar="ADDR:PORT:SIZE",
+                   help="once up, send SIZE bytes to a TCP echo server at ADDR:PORT and check the echo (SHA-256)")
+    p.add_argument("--no-tcp", action="store_true", help="no TCP services")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to serve (0: until SIGINT/SIGTERM)")
     a = p.parse_args(argv)
 
@@ -71,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         s.bind(("0.0.0.0", port))
         socks.append(s)
 
+    tcp = None if a.no_tcp else TcpServices(host)
     stop = False
 
     def on_signal(*_):
@@ -98,10 +218,15 @@ def main(argv: list[str] | None = None) -> int:
         s.close()
         print(json.dumps({"udp_probe": probe, "ok": ok, "got": len(data), "from": src}), flush=True)
 
+    for probe in a.tcp_probe:
+        print(json.dumps(tcp_probe(sim, host, probe)), flush=True)
+
     deadline = time.monotonic() + a.duration if a.duration > 0 else None
     echoed = 0
     while not stop and (deadline is None or time.monotonic() < deadline):
-        sim.run_for(ms=10)  # paced: at most 10 ms of virtual time per 10 ms of wall time
+        sim.run_for(ms=2)  # paced: at most 2 ms of virtual time per 2 ms of wall time
+        if tcp is not None:
+            tcp.step()
         for s in socks:
             while s.pending:
                 data, addr = s.recvfrom()
@@ -111,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 except OSError as e:  # a full queue or no route: count and go on
                     print(json.dumps({"udp_echo_error": str(e)}), file=sys.stderr, flush=True)
     print(json.dumps({"stats": host.stats(), "tap": bridge.stats(), "udp_echoed": echoed,
+                      "tcp_bytes": tcp.bytes if tcp else {}, "tcp_served": tcp.served if tcp else 0,
                       "virtual_s": sim.now_ns / 1e9}), flush=True)
     return 0
 

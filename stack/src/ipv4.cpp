@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "stack_impl.hpp"
+#include "tcp_impl.hpp"
 #include "veridian/offload/checksum.hpp"
 #include "veridian/offload/csum_offload.hpp"
 
@@ -106,7 +107,7 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
   if (!ip) return drop("ipv4", ip.reason());
   const std::uint8_t proto = ip->protocol();
   const Ipv4Info info{ip->src(), ip->dst(), is_our_addr(ip->dst()), link_bcast, ip->ttl(), ip->header_len()};
-  if (proto != wire::kIpProtoIcmp && proto != wire::kIpProtoUdp) {
+  if (proto != wire::kIpProtoIcmp && proto != wire::kIpProtoUdp && proto != wire::kIpProtoTcp) {
     if (info.to_us_unicast) icmp_error(p.bytes(), link_bcast, wire::kIcmpDestUnreachable, wire::kIcmpCodeProtocol);
     return drop("ipv4", "unknown_protocol");
   }
@@ -114,6 +115,8 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
   p.pull(ip->header_len());  // options, if any, are skipped
   if (proto == wire::kIpProtoIcmp)
     icmp_input(ifc, info, std::move(p));
+  else if (proto == wire::kIpProtoTcp)
+    tcp->input(ifc, info, std::move(p));
   else
     udp_input(ifc, info, std::move(p));
 }
@@ -161,7 +164,8 @@ void Stack::Impl::ipv4_forward(Iface& in, Packet&& p, bool link_bcast) {
 // ------------------------------------------------------------ output
 
 std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Packet&& p, const Ipv4TxOpts& o) {
-  const std::size_t mtu = path_mtu(r);
+  // A TSO send is larger than the MTU on purpose: the NIC cuts it.
+  const std::size_t mtu = p.meta.tso_mss ? wire::kIpv4MaxTotalLen : path_mtu(r);
   const std::size_t total = wire::kIpv4MinHeaderLen + p.size();
   if (total > wire::kIpv4MaxTotalLen) return make_err(std::errc::message_size);
   if (total > mtu && o.dont_fragment) return make_err(std::errc::message_size);
@@ -176,7 +180,7 @@ std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Pac
 
 std::error_code Stack::Impl::ipv4_send_datagram(const Route& r, Packet&& p) {
   BufferPool& pool = r.ifc->dev->pool();
-  if (p.pool() != &pool) {
+  if (p.pool() != &pool && p.pool() != r.ifc->dev->tso_pool()) {
     // Built in the stack's large pool, which the device cannot DMA from:
     // one counted copy into a device buffer, if the datagram fits one.
     Packet q = pool.alloc();

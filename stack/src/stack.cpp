@@ -5,6 +5,7 @@
 
 #include "ipv6_impl.hpp"
 #include "stack_impl.hpp"
+#include "tcp_impl.hpp"
 
 namespace vd::stack {
 
@@ -33,9 +34,14 @@ Ipv4Addr Iface::source_for(Ipv4Addr peer) const {
 Stack::Stack(Scheduler& sched, std::string name, StackConfig cfg)
     : sched_(sched), name_(std::move(name)), impl_(std::make_unique<Impl>(*this, cfg)) {
   // Every layer is listed from the start, so readers never miss a key.
-  for (const char* l : {"eth", "arp", "ipv4", "icmp", "udp"}) stats_.layers[l];
+  for (const char* l : {"eth", "arp", "ipv4", "icmp", "udp", "tcp"}) stats_.layers[l];
+  impl_->tcp = std::make_unique<TcpLayer>(*impl_);
+  impl_->tcp->cfg = cfg.tcp;
   impl_->ip6.reset(new Ip6(*impl_));
 }
+
+Stack::Impl::Impl(Stack& s, StackConfig c) : st(s), cfg(c) {}
+Stack::Impl::~Impl() = default;
 
 Stack::~Stack() { impl_->shutdown(); }
 
@@ -49,6 +55,7 @@ void Stack::Impl::shutdown() {
   }
   for (auto& [k, e] : reasm) st.sched_.cancel(e.timer);
   reasm.clear();
+  if (tcp) tcp->shutdown();
   for (UdpSocket* s : udp_all) {
     s->stack_ = nullptr;
     s->rxq_.clear();
@@ -153,6 +160,12 @@ std::shared_ptr<UdpSocket> Stack::udp_socket() {
   return s;
 }
 
+std::shared_ptr<TcpSocket> Stack::tcp_socket() {
+  std::shared_ptr<TcpSocket> s(new TcpSocket(*this));
+  impl_->tcp->sockets.insert(s.get());
+  return s;
+}
+
 std::error_code Stack::send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len,
                                  std::uint8_t ttl) {
   return impl_->send_echo(dst, id, seq, payload_len, ttl);
@@ -174,14 +187,26 @@ void Stack::Impl::event(std::string_view layer, std::string_view what, std::uint
   st.stats_.events[key] += n;
 }
 
+LayerStats& Stack::Impl::layer_stats(const char* layer) {
+  for (auto& [name, ls] : layer_cache) {
+    if (name == layer) return *ls;
+    if (!name) {
+      name = layer;
+      ls = &st.stats_.layers[layer];
+      return *ls;
+    }
+  }
+  return st.stats_.layers[layer];
+}
+
 void Stack::Impl::count_rx(const char* layer, std::size_t bytes) {
-  auto& l = st.stats_.layers[layer];
+  auto& l = layer_stats(layer);
   ++l.rx_packets;
   l.rx_bytes += bytes;
 }
 
 void Stack::Impl::count_tx(const char* layer, std::size_t bytes) {
-  auto& l = st.stats_.layers[layer];
+  auto& l = layer_stats(layer);
   ++l.tx_packets;
   l.tx_bytes += bytes;
 }

@@ -4,6 +4,7 @@
 // errors and path MTU; udp.cpp with the sockets).
 #pragma once
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -18,6 +19,8 @@
 #include "veridian/stack/wire.hpp"
 
 namespace vd::stack {
+
+struct TcpLayer;
 
 struct IfAddr {
   Ipv4Addr addr;
@@ -102,12 +105,14 @@ struct ReasmEntry {
 };
 
 struct Stack::Impl {
-  Impl(Stack& s, StackConfig c) : st(s), cfg(c) {}
+  Impl(Stack& s, StackConfig c);
+  ~Impl();  // out of line: TcpLayer is complete only in the .cpp files
 
   Stack& st;
   StackConfig cfg;
   std::vector<std::unique_ptr<Iface>> ifaces;
   std::uint16_t next_ip_id = 0;
+  std::unique_ptr<TcpLayer> tcp;  // tcp.cpp; created by Stack's constructor
   RouteTable<Ipv4Addr> routes4;
 
   // Buffers for datagrams larger than a device buffer: reassembled ones and
@@ -150,6 +155,11 @@ struct Stack::Impl {
   void event(std::string_view layer, std::string_view what, std::uint64_t n = 1);
   void count_rx(const char* layer, std::size_t bytes);
   void count_tx(const char* layer, std::size_t bytes);
+  // Per-packet counters without a string-keyed map lookup each time: the
+  // layer names are literals, so their addresses are cached (a miss just
+  // falls back to the map). Map nodes never move, so the pointers stay good.
+  LayerStats& layer_stats(const char* layer);
+  std::array<std::pair<const char*, LayerStats*>, 16> layer_cache{};
 
   // Interfaces and routing (stack.cpp).
   Iface& iface(int ifindex);

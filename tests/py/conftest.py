@@ -25,12 +25,13 @@ NIC_KINDS = {
 }
 
 
-def tshark_fields(pcap, *fields):
+def tshark_fields(pcap, *fields, extra=()):
     """Dissect a pcap with tshark, IPv4/UDP checksum validation on; one tuple per frame."""
     exe = shutil.which("tshark")
     if exe is None:
         pytest.fail("tshark is not installed (scripts/setup.sh installs it)")
     cmd = [exe, "-r", str(pcap), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-T", "fields"]
+    cmd += list(extra)
     for f in fields:
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

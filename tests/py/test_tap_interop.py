@@ -4,6 +4,7 @@ Each test makes its own network namespace; the Veridian host (python -m
 veridian.tap) and every Linux tool run inside it, so no traffic leaves the
 namespace. The namespace is removed afterwards. Skipped, saying why, only
 when this machine cannot create namespaces or TAP devices."""
+import hashlib
 import json
 import os
 import shutil
@@ -152,6 +153,73 @@ def test_linux_pings_veridian_and_udp_echo(ns, nic):
     assert st["udp_echoed"] == 5
     assert st["stats"]["events"]["ipv4.reassembled"] >= 3 + 3  # pings and the large datagrams
     assert st["tap"]["write_errors"] == 0
+
+
+def _pattern_sha(n):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build" / "python"))
+    from veridian.tap import pattern
+    return hashlib.sha256(pattern(n)).hexdigest()
+
+
+@pytest.mark.parametrize("nic", ["soft", "rtl"])
+def test_linux_tcp_clients_to_veridian_servers(ns, nic, tmp_path):
+    """curl to the HTTP responder, nc to echo and discard: 64 MiB (SoftNic)
+    or 8 MiB (RTL NIC, slower than real time when busy), by SHA-256."""
+    if shutil.which("curl") is None or shutil.which("nc") is None:
+        pytest.fail("curl and nc are needed (scripts/setup.sh installs them)")
+    size = (64 << 20) if nic == "soft" else (8 << 20)
+    v = Veridian(ns, nic=nic, duration=300)
+    try:
+        r = ns.run("curl", "-sS", "-m", "10", f"http://{VD_ADDR}/")
+        assert r.stdout == "hello from the Veridian stack\n"
+        r = ns.run("sh", "-c", f"curl -sS -m 200 http://{VD_ADDR}/bytes/{size} | sha256sum", timeout=240)
+        assert r.stdout.split()[0] == _pattern_sha(size)
+        blob = tmp_path / "blob"
+        blob.write_bytes(os.urandom(size))
+        want = hashlib.sha256(blob.read_bytes()).hexdigest()
+        r = ns.run("sh", "-c", f"nc -q 10 -w 60 {VD_ADDR} 7 < {blob} | sha256sum", timeout=300)
+        assert r.stdout.split()[0] == want
+        r = ns.run("sh", "-c", f"head -c 1000000 /dev/zero | nc -N -w 30 {VD_ADDR} 9")
+    finally:
+        st = v.stop()
+    assert st["tcp_bytes"]["echo"] == size
+    assert st["tcp_bytes"]["discard"] == 1_000_000
+    assert st["tcp_served"] >= 4
+
+
+TCP_ECHO_SERVER = r"""
+import socket
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 9001))
+l.listen()
+print("listening", flush=True)
+c, _ = l.accept()
+c.settimeout(120)
+while True:
+    d = c.recv(1 << 20)
+    if not d:
+        break
+    c.sendall(d)
+c.close()
+"""
+
+
+def test_veridian_tcp_client_to_linux_server(ns):
+    server = subprocess.Popen(ns.cmd(PYTHON, "-c", TCP_ECHO_SERVER), stdout=subprocess.PIPE, text=True)
+    v = None
+    try:
+        assert server.stdout.readline().strip() == "listening"
+        size = 16 << 20
+        v = Veridian(ns, "--tcp-probe", f"{LINUX_ADDR}:9001:{size}", duration=300)
+        probe = v.next_line(timeout=240)
+        assert probe["ok"], probe
+        assert probe["sha256"] == _pattern_sha(size)
+    finally:
+        if v is not None:
+            v.stop()
+        server.kill()
+        server.wait()
 
 
 def test_veridian_pings_and_sends_udp_to_linux(ns):

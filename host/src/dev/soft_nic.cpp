@@ -34,15 +34,15 @@ void insert_requested(std::span<std::uint8_t> f, bool ip, bool l4) {
 
 SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig cfg)
     : sched_(sched), mac_(mac), cfg_(cfg), pool_(mem, 16384, cfg.rx_buffers),
-      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tx_csum ? 64 : 1) {
+      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tx_csum && cfg.tso ? 64 : 1) {
   features_.tx_queues = cfg.queues;
   features_.rx_queues = cfg.queues;
   features_.mtu = cfg.mtu;
   features_.tx_csum_partial = cfg.tx_csum;
   features_.tx_csum_ip = cfg.tx_csum;
   features_.tx_csum_l4 = cfg.tx_csum;
-  features_.tso = cfg.tx_csum;
-  features_.rx_csum = true;
+  features_.tso = cfg.tx_csum && cfg.tso;
+  features_.rx_csum = cfg.rx_csum;
   features_.rx_hash = true;
   for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",
                         "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid", "tx_drop_bad_offload", "tx_csum_offloaded", "tx_tso_sends"})
@@ -118,9 +118,11 @@ void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
     ++counters_["rx_drop_no_buffer"];
     return;
   }
-  const auto cs = offload::verify(frame, abi::PARSE_WINDOW);  // the RTL NIC's parser window
-  p.meta.rx_csum_ip = static_cast<OffloadMeta::Csum>(cs.ip);
-  p.meta.rx_csum_l4 = static_cast<OffloadMeta::Csum>(cs.l4);
+  if (cfg_.rx_csum) {
+    const auto cs = offload::verify(frame, abi::PARSE_WINDOW);  // the RTL NIC's parser window
+    p.meta.rx_csum_ip = static_cast<OffloadMeta::Csum>(cs.ip);
+    p.meta.rx_csum_l4 = static_cast<OffloadMeta::Csum>(cs.l4);
+  }
   if (rss_.types != 0) {
     // The same classifier and parse window as the RTL NIC, so both devices steer alike.
     const auto r = offload::rss_classify(frame, rss_.key, rss_.types, abi::PARSE_WINDOW);

@@ -10,10 +10,11 @@
 namespace vd::sim {
 
 namespace {
-MacAddr host_mac(std::size_t index) {
-  // Locally administered unicast (0x02), host index in the low bytes.
-  return MacAddr{0x02, 0x56, 0x44, static_cast<std::uint8_t>(index >> 16), static_cast<std::uint8_t>(index >> 8),
-                 static_cast<std::uint8_t>(index)};
+MacAddr host_mac(std::size_t index, std::size_t nic) {
+  // Locally administered unicast (0x02), NIC number in the third byte, host
+  // index in the low bytes.
+  return MacAddr{0x02, 0x56, static_cast<std::uint8_t>(0x44 + nic), static_cast<std::uint8_t>(index >> 16),
+                 static_cast<std::uint8_t>(index >> 8), static_cast<std::uint8_t>(index)};
 }
 }  // namespace
 
@@ -32,20 +33,49 @@ std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, Ma
     c.mtu = spec.mtu;
     c.trace_path = spec.trace_path;
     c.tx_csum = spec.tx_csum;
+    c.tso = spec.tso && spec.tx_csum;
     return std::make_unique<dev::RtlNic>(sched, mem, mac, c);
   }
   dev::SoftNicConfig c;
   c.queues = spec.queues;
   c.mtu = spec.mtu;
   c.tx_csum = spec.tx_csum;
+  c.tso = spec.tso;
+  c.rx_csum = spec.rx_csum;
   return std::make_unique<dev::SoftNic>(sched, mem, mac, c);
 }
 
 Host::Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec)
-    : name_(std::move(name)), spec_(spec), mem_(std::make_unique<HostMemory>(std::size_t(256) << 20)) {
-  nic_ = make_nic(ev, *mem_, host_mac(index + 1), spec);
+    : ev_(ev), name_(std::move(name)), index_(index), mem_(std::make_unique<HostMemory>(std::size_t(256) << 20)) {
+  nics_.reserve(kMaxNics);
+  nics_.push_back(Nic{spec, make_nic(ev, *mem_, host_mac(index + 1, 0), spec), 0});
   stack_ = std::make_unique<stack::Stack>(ev, name_);
-  ifindex_ = stack_->add_interface(*nic_);
+  nics_[0].ifindex = stack_->add_interface(*nics_[0].dev);
+}
+
+const Host::Nic& Host::at(std::size_t k) const {
+  if (k >= nics_.size())
+    throw std::out_of_range("host '" + name_ + "' has no NIC " + std::to_string(k) + " (it has " +
+                            std::to_string(nics_.size()) + ")");
+  return nics_[k];
+}
+
+int Host::add_nic(const NicSpec& spec) {
+  if (nics_.size() >= kMaxNics)
+    throw std::length_error("host '" + name_ + "': at most " + std::to_string(kMaxNics) + " NICs");
+  const std::size_t k = nics_.size();
+  // Built before it joins nics_, so a constructor that throws (an ABI
+  // mismatch, say) leaves the host as it was.
+  auto dev = make_nic(ev_, *mem_, host_mac(index_ + 1, k), spec);
+  nics_.push_back(Nic{spec, std::move(dev), -1});
+  nics_.back().ifindex = stack_->add_interface(*nics_.back().dev);
+  return nics_.back().ifindex;
+}
+
+std::optional<std::size_t> Host::nic_for_ifindex(int ifindex) const {
+  for (std::size_t k = 0; k < nics_.size(); ++k)
+    if (nics_[k].ifindex == ifindex) return k;
+  return std::nullopt;
 }
 
 Simulation::~Simulation() {
@@ -62,8 +92,7 @@ std::int64_t wall_ns() {
 
 TapBridge& Simulation::attach_tap(Host& h, const std::string& ifname, LinkConfig cfg) {
   if (h.nic().cabled()) throw std::logic_error("Simulation::attach_tap: host '" + h.name() + "' is already cabled");
-  links_.push_back(std::make_unique<Link>(ev_, cfg));
-  Link& l = *links_.back();
+  Link& l = new_link(cfg);
   auto tap = std::make_unique<TapBridge>(ev_, l, 1, ifname, std::size_t(h.spec().mtu) + 18);
   h.nic().attach_link(&l, 0);
   if (taps_.empty()) {
@@ -102,9 +131,15 @@ bool Simulation::run_paced(TimePs until, const std::function<bool()>* pred) {
   }
 }
 
-Host& Simulation::add_host(const std::string& name, const NicSpec& spec) {
+void Simulation::check_name_free(const std::string& name) const {
   for (auto& h : hosts_)
     if (h->name() == name) throw std::invalid_argument("Simulation: a host named '" + name + "' exists already");
+  for (auto& w : switches_)
+    if (w->name() == name) throw std::invalid_argument("Simulation: a switch named '" + name + "' exists already");
+}
+
+Host& Simulation::add_host(const std::string& name, const NicSpec& spec) {
+  check_name_free(name);
   hosts_.push_back(std::make_unique<Host>(ev_, name, hosts_.size(), spec));
   return *hosts_.back();
 }
@@ -115,14 +150,74 @@ Host& Simulation::host(const std::string& name) {
   throw std::out_of_range("Simulation: no host named '" + name + "'");
 }
 
-Link& Simulation::connect(Host& a, Host& b, LinkConfig cfg) {
+Switch& Simulation::add_switch(const std::string& name, SwitchConfig cfg) {
+  check_name_free(name);
+  switches_.push_back(std::make_unique<Switch>(ev_, name, cfg));
+  return *switches_.back();
+}
+
+Switch& Simulation::get_switch(const std::string& name) {
+  for (auto& w : switches_)
+    if (w->name() == name) return *w;
+  throw std::out_of_range("Simulation: no switch named '" + name + "'");
+}
+
+// Link i's faults draw from a stream derived from the simulation's seed and i
+// (and, inside the link, the direction): same seed and topology, same faults.
+Link& Simulation::new_link(LinkConfig cfg) {
+  const std::uint64_t seed = derive_seed(seed_, {0x4c696e6bull /* "Link" */, links_.size()});
+  links_.push_back(std::make_unique<Link>(ev_, cfg, seed));
+  return *links_.back();
+}
+
+namespace {
+void check_nic_free(Host& h, std::size_t k) {
+  if (h.nic(k).cabled())
+    throw std::logic_error("Simulation::connect: host '" + h.name() + "'" + (k ? " NIC " + std::to_string(k) : "") +
+                           " is already cabled");
+}
+unsigned pick_port(Switch& sw, std::optional<unsigned> port) {
+  if (port) {
+    if (*port >= sw.ports())
+      throw std::out_of_range("Simulation::connect: switch '" + sw.name() + "' has no port " + std::to_string(*port));
+    if (sw.cabled(*port))
+      throw std::logic_error("Simulation::connect: switch '" + sw.name() + "' port " + std::to_string(*port) +
+                             " is already cabled");
+    return *port;
+  }
+  auto p = sw.free_port();
+  if (!p) throw std::logic_error("Simulation::connect: switch '" + sw.name() + "' has no free port");
+  return *p;
+}
+}  // namespace
+
+Link& Simulation::connect(Host& a, Host& b, LinkConfig cfg, std::size_t a_nic, std::size_t b_nic) {
   if (&a == &b) throw std::invalid_argument("Simulation::connect: a host cannot be cabled to itself");
-  if (a.nic().cabled()) throw std::logic_error("Simulation::connect: host '" + a.name() + "' is already cabled");
-  if (b.nic().cabled()) throw std::logic_error("Simulation::connect: host '" + b.name() + "' is already cabled");
-  links_.push_back(std::make_unique<Link>(ev_, cfg));
-  Link& l = *links_.back();
-  a.nic().attach_link(&l, 0);
-  b.nic().attach_link(&l, 1);
+  check_nic_free(a, a_nic);
+  check_nic_free(b, b_nic);
+  Link& l = new_link(cfg);
+  a.nic(a_nic).attach_link(&l, 0);
+  b.nic(b_nic).attach_link(&l, 1);
+  return l;
+}
+
+Link& Simulation::connect(Host& h, Switch& sw, LinkConfig cfg, std::size_t h_nic, std::optional<unsigned> port) {
+  check_nic_free(h, h_nic);
+  const unsigned p = pick_port(sw, port);
+  Link& l = new_link(cfg);
+  h.nic(h_nic).attach_link(&l, 0);
+  sw.attach(p, l, 1);
+  return l;
+}
+
+Link& Simulation::connect(Switch& a, Switch& b, LinkConfig cfg, std::optional<unsigned> a_port,
+                          std::optional<unsigned> b_port) {
+  if (&a == &b) throw std::invalid_argument("Simulation::connect: a switch cannot be cabled to itself");
+  const unsigned pa = pick_port(a, a_port);
+  const unsigned pb = pick_port(b, b_port);
+  Link& l = new_link(cfg);
+  a.attach(pa, l, 0);
+  b.attach(pb, l, 1);
   return l;
 }
 
@@ -130,6 +225,12 @@ void Simulation::capture(Link& link, const std::string& path) {
   auto w = std::make_shared<PcapWriter>(path);
   pcaps_.push_back(w);
   link.capture(w);
+}
+
+void Simulation::capture_delivered(Link& link, const std::string& path) {
+  auto w = std::make_shared<PcapWriter>(path);
+  pcaps_.push_back(w);
+  link.capture_delivered(w);
 }
 
 std::vector<std::optional<TimePs>> Simulation::ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,

@@ -89,8 +89,9 @@ class FakeDevice : public NetDevice {
     SentFrame s{{f.bytes().begin(), f.bytes().end()}, f.meta, queue};
     ++counters_["tx_packets"];
     std::vector<std::uint8_t> bytes = s.bytes;
-    sent.push_back(std::move(s));
-    if (!peer_) return true;
+    const bool lost = drop_filter && drop_filter(s);
+    if (record_sent) sent.push_back(std::move(s));
+    if (!peer_ || lost) return true;
     FakeDevice* peer = peer_;
     if (sync_)
       peer->deliver(bytes);  // re-enters the peer's stack from inside our transmit
@@ -129,6 +130,10 @@ class FakeDevice : public NetDevice {
   void refuse_tx(bool on) { refuse_tx_ = on; }
 
   std::vector<SentFrame> sent;
+  bool record_sent = true;  // off for bulk transfers
+  // Frames for which this returns true are "lost on the wire" (still
+  // recorded in `sent`, never delivered to the peer).
+  std::function<bool(const SentFrame&)> drop_filter;
 
  private:
   MacAddr mac_;

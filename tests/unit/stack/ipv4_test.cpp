@@ -108,10 +108,10 @@ TEST_F(Ipv4Rx, DropsMalformedHeaders) {
 }
 
 TEST_F(Ipv4Rx, DropsUnknownProtocolAndBadSource) {
-  Bytes tcp = udp_to(ip("10.0.0.1"));
-  tcp[14 + 9] = 6;
-  fix_ipv4_csum(tcp);
-  t.dev.deliver(tcp);
+  Bytes sctp = udp_to(ip("10.0.0.1"));
+  sctp[14 + 9] = 132;
+  fix_ipv4_csum(sctp);
+  t.dev.deliver(sctp);
   EXPECT_EQ(drops(t.st, "ipv4.unknown_protocol"), 1u);
   Bytes bsrc = t.fb.udp(kMacA, kMacPeer, ip("10.0.0.255"), ip("10.0.0.1"), 5000, 7, to_bytes("x"));
   t.dev.deliver(bsrc);

@@ -13,6 +13,8 @@ struct SoftNicConfig {
   std::uint16_t mtu = 1500;
   std::size_t rx_buffers = 1024;
   bool tx_csum = true;  // offer CHECKSUM_PARTIAL, done by the offload/ reference model
+  bool tso = true;      // offer TSO (with tx_csum), done by offload::tso_segment
+  bool rx_csum = true;  // verify RX checksums (offload::verify) and report them per packet
 };
 
 class SoftNic final : public WiredDevice {

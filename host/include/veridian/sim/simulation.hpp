@@ -13,6 +13,7 @@
 #include "veridian/sim/event_queue.hpp"
 #include "veridian/sim/link.hpp"
 #include "veridian/sim/pcap.hpp"
+#include "veridian/sim/switch.hpp"
 #include "veridian/sim/tap.hpp"
 #include "veridian/stack/stack.hpp"
 
@@ -24,6 +25,7 @@ struct NicSpec {
   std::uint16_t queues = 4;
   std::uint16_t mtu = 1500;
   bool tx_csum = true;  // offer TX checksum offload to the stack
+  bool tso = true;      // offer TCP segmentation offload (needs tx_csum)
   // RtlNic only
   unsigned data_width = 512;
   double clock_mhz = 250.0;
@@ -39,26 +41,51 @@ struct NicSpec {
 // Builds the NIC a spec describes (RtlNic runs its driver's init here).
 std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, MacAddr mac, const NicSpec& spec);
 
+// A host: one protocol stack and one or more NICs. NICs are numbered 0, 1,
+// ... in the order they were added (NIC 0 is made with the host); each is
+// one stack interface, whose ifindex equals the NIC number only while no
+// other interfaces (VLAN sub-interfaces, say) were added in between. MACs
+// are 02:56:(0x44 + k):hh:hh:hh for NIC k, hh = host index + 1, so they
+// depend only on the order hosts and NICs were added.
 class Host {
  public:
+  static constexpr std::size_t kMaxNics = 16;
+
   Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec);
   const std::string& name() const { return name_; }
   stack::Stack& stack() { return *stack_; }
-  dev::WiredDevice& nic() { return *nic_; }
-  dev::RtlNic* rtl_nic() { return dynamic_cast<dev::RtlNic*>(nic_.get()); }
+  // NIC k (0 = the first one); throws std::out_of_range for a NIC the host lacks.
+  dev::WiredDevice& nic(std::size_t k = 0) { return *at(k).dev; }
+  dev::RtlNic* rtl_nic(std::size_t k = 0) { return dynamic_cast<dev::RtlNic*>(at(k).dev.get()); }
+  std::size_t nic_count() const { return nics_.size(); }
   HostMemory& memory() { return *mem_; }
-  const NicSpec& spec() const { return spec_; }
+  const NicSpec& spec(std::size_t k = 0) const { return at(k).spec; }
   std::uint16_t next_ping_id() { return ++ping_id_; }
-  int ifindex() const { return ifindex_; }
+  // The stack's interface index of NIC k.
+  int ifindex(std::size_t k = 0) const { return at(k).ifindex; }
+  // The NIC that is stack interface `ifindex`, if one is.
+  std::optional<std::size_t> nic_for_ifindex(int ifindex) const;
+  // Adds a NIC (its driver initialised now) as NIC nic_count() and attaches
+  // it to the stack. Returns its ifindex. Throws std::length_error past
+  // kMaxNics.
+  int add_nic(const NicSpec& spec);
 
  private:
+  struct Nic {
+    NicSpec spec;
+    std::unique_ptr<dev::WiredDevice> dev;
+    int ifindex = 0;
+  };
+  const Nic& at(std::size_t k) const;
+  Nic& at(std::size_t k) { return const_cast<Nic&>(static_cast<const Host*>(this)->at(k)); }
+
+  EventQueue& ev_;
   std::string name_;
-  NicSpec spec_;
+  std::size_t index_;
   std::unique_ptr<HostMemory> mem_;
-  std::unique_ptr<dev::WiredDevice> nic_;
+  std::vector<Nic> nics_;  // before stack_: the stack holds references to them
   std::unique_ptr<stack::Stack> stack_;
   std::uint16_t ping_id_ = 0;
-  int ifindex_ = 0;
 };
 
 class Simulation {
@@ -69,9 +96,25 @@ class Simulation {
   Host& add_host(const std::string& name, const NicSpec& spec);
   Host& host(const std::string& name);
   const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
-  // Cables a's NIC to b's NIC. Throws if either is already cabled.
-  Link& connect(Host& a, Host& b, LinkConfig cfg);
+  // Cables NIC a_nic of a to NIC b_nic of b (NIC numbers, not ifindexes). Throws std::logic_error if
+  // either is already cabled, std::out_of_range for a NIC a host lacks.
+  Link& connect(Host& a, Host& b, LinkConfig cfg, std::size_t a_nic = 0, std::size_t b_nic = 0);
+
+  // Learning L2 switches. Names are unique among hosts and switches.
+  Switch& add_switch(const std::string& name, SwitchConfig cfg = {});
+  Switch& get_switch(const std::string& name);
+  const std::vector<std::unique_ptr<Switch>>& switches() const { return switches_; }
+  // Cables NIC h_nic of h to a port of sw (the lowest free one if not given).
+  // The host is side 0 of the link. Throws std::logic_error when the NIC or
+  // port is cabled already or the switch has no free port.
+  Link& connect(Host& h, Switch& sw, LinkConfig cfg, std::size_t h_nic = 0, std::optional<unsigned> port = {});
+  Link& connect(Switch& a, Switch& b, LinkConfig cfg, std::optional<unsigned> a_port = {},
+                std::optional<unsigned> b_port = {});
+
+  // pcap of both directions of `link`: frames as sent (before faults), or,
+  // with capture_delivered, as the far ends receive them (see Link).
   void capture(Link& link, const std::string& path);
+  void capture_delivered(Link& link, const std::string& path);
   void flush_captures() {
     for (auto& p : pcaps_) p->flush();
   }
@@ -111,12 +154,16 @@ class Simulation {
   EventQueue ev_;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::unique_ptr<Link>> links_;
+  std::vector<std::unique_ptr<Switch>> switches_;
   std::vector<std::shared_ptr<PcapWriter>> pcaps_;
   std::vector<std::unique_ptr<TapBridge>> taps_;
   // Real time: virtual time `anchor_virt_` was wall time `anchor_wall_ns_`.
   TimePs anchor_virt_ = 0;
   std::int64_t anchor_wall_ns_ = 0;
   bool run_paced(TimePs until, const std::function<bool()>* pred);
+
+  Link& new_link(LinkConfig cfg);
+  void check_name_free(const std::string& name) const;
 };
 
 }  // namespace vd::sim

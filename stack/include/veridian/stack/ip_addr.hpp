@@ -77,7 +77,7 @@ template <class A>
 A prefix_of(A a, int len) {
   for (std::size_t i = 0; i < a.b.size(); ++i, len -= 8) {
     if (len >= 8) continue;
-    a.b[i] = static_cast<std::uint8_t>(len <= 0 ? 0u : (a.b[i] & (0xff00u >> len)));
+    a.b[i] = len <= 0 ? std::uint8_t{0} : static_cast<std::uint8_t>(a.b[i] & (0xff00u >> len));
   }
   return a;
 }

@@ -20,6 +20,7 @@
 #include "veridian/stack/ipv6.hpp"
 #include "veridian/stack/neighbor.hpp"
 #include "veridian/stack/route.hpp"
+#include "veridian/stack/tcp.hpp"
 
 namespace vd::stack {
 
@@ -141,6 +142,7 @@ struct StackConfig {
   std::size_t reasm_max_datagrams = 64;
   // Path MTU learnt from "fragmentation needed" is forgotten after this.
   TimePs pmtu_lifetime = s_to_ps(600);
+  TcpConfig tcp{};
 };
 
 class Stack {
@@ -175,6 +177,7 @@ class Stack {
   std::vector<NeighborInfo> neighbors() const;
 
   std::shared_ptr<UdpSocket> udp_socket();
+  std::shared_ptr<TcpSocket> tcp_socket();
 
   // Sends one ICMP echo request; replies are collected in echo_replies().
   // Payloads larger than the path MTU are fragmented; ttl 0 = default.
@@ -223,6 +226,8 @@ class Stack {
 
  private:
   friend class UdpSocket;
+  friend class TcpSocket;
+  friend struct TcpLayer;
   struct Impl;
   struct Ip6;  // the IPv6 layer (src/ipv6_impl.hpp)
   struct Ip6Deleter {

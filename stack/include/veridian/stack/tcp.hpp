@@ -1,0 +1,140 @@
+// TCP sockets (RFC 9293) on the Veridian stack. Non-blocking: every call
+// returns at once; the simulation (or the real-time loop) moves time and
+// packets. Readiness is `readable()`, `writable()`, `pending_accepts()` and
+// `state()`; errors are std::error_code with the usual errno meanings.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include <vector>
+
+#include "veridian/core/time.hpp"
+#include "veridian/stack/ip_addr.hpp"
+
+namespace vd::stack {
+
+class Stack;
+struct Tcb;
+struct TcpLayer;
+
+enum class TcpState : std::uint8_t {
+  Closed, Listen, SynSent, SynReceived, Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait
+};
+const char* tcp_state_name(TcpState s);
+
+enum class CongestionControl : std::uint8_t { NewReno, Cubic };
+
+// Stack-wide TCP defaults (StackConfig::tcp); buffers and some options can
+// be changed per socket before connect/listen.
+struct TcpConfig {
+  std::size_t sndbuf = 256 * 1024;
+  std::size_t rcvbuf = 256 * 1024;
+  TimePs rto_initial = s_to_ps(1);    // RFC 6298 2.1
+  TimePs rto_min = ms_to_ps(200);     // Linux's floor (RFC 6298 says 1 s; 200 ms is common practice)
+  TimePs rto_max = s_to_ps(60);
+  TimePs msl = s_to_ps(30);           // TIME-WAIT lasts 2 MSL
+  TimePs delayed_ack = ms_to_ps(40);
+  unsigned syn_retries = 6;
+  unsigned max_retries = 15;          // RTO expiries in a row before the connection is dropped
+  TimePs keepalive_idle = s_to_ps(7200);
+  TimePs keepalive_interval = s_to_ps(75);
+  unsigned keepalive_probes = 9;
+  bool window_scaling = true;         // RFC 7323
+  bool timestamps = true;             // RFC 7323 (RTTM and PAWS)
+  bool use_tso = true;                // hand the NIC sends of up to 64 KiB when it offers TSO
+  bool syncookies = true;             // answer SYNs statelessly when a listen queue is full (RFC 4987)
+  CongestionControl cc = CongestionControl::Cubic;
+  std::uint64_t isn_secret = 0x5eed'1234'abcd'0001ull;  // RFC 6528 key (set per stack for repeatable runs)
+};
+
+struct TcpInfo {
+  TcpState state = TcpState::Closed;
+  std::uint32_t mss = 0;              // send MSS in use
+  std::uint64_t cwnd = 0, ssthresh = 0;
+  std::uint64_t snd_wnd = 0, rcv_wnd = 0;
+  TimePs srtt = 0, rttvar = 0, rto = 0;
+  std::uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
+  std::uint64_t segs_out = 0, segs_in = 0, tso_sends = 0;
+  std::uint64_t retransmits = 0, timeouts = 0, fast_retransmits = 0, dup_acks = 0;
+  std::uint64_t ooo_segments = 0, zero_window_probes = 0;
+  bool sack_ok = false, timestamps = false;
+  std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+};
+
+class TcpSocket {
+ public:
+  // Errors: address_in_use, address_not_available, invalid_argument (bound).
+  std::error_code bind(Ipv4Addr addr, std::uint16_t port);
+  // Errors: invalid_argument (connected, or not bound and no port).
+  std::error_code listen(int backlog = 128);
+  // An established connection from the backlog, or nullptr (none yet).
+  std::shared_ptr<TcpSocket> accept();
+  std::size_t pending_accepts() const;
+  // Starts the handshake (binds an ephemeral port first if needed).
+  // Errors: already_connected, network_unreachable, invalid_argument,
+  // connection_already_in_progress.
+  std::error_code connect(Ipv4Addr dst, std::uint16_t port);
+
+  // Copies up to data.size() bytes into the send buffer and returns how
+  // many; 0 with no error means the buffer is full (would block). Errors:
+  // not_connected, broken_pipe (after shutdown_write or a peer reset),
+  // connection_reset, timed_out.
+  std::size_t send(std::span<const std::uint8_t> data, std::error_code& ec);
+  // Copies up to out.size() received bytes; 0 with no error: nothing yet
+  // (or end of stream when eof()). Errors as send.
+  std::size_t recv(std::span<std::uint8_t> out, std::error_code& ec);
+  bool eof() const;               // the peer's FIN and every byte before it were read
+  std::size_t readable() const;   // bytes ready for recv
+  std::size_t writable() const;   // free send-buffer space
+  std::size_t unacked() const;    // bytes sent (or queued) and not yet acknowledged
+
+  std::error_code shutdown_write();  // FIN after the queued data
+  void close();                      // graceful: FIN, the stack finishes the close
+  void abort();                      // RST now, data discarded
+
+  TcpState state() const;
+  bool is_open() const { return stack_ != nullptr && !closed_; }
+  std::error_code error() const { return error_; }  // why the connection failed (SO_ERROR)
+  Ipv4Addr local_addr() const;  // the connection's address once connected, else the bound one
+  std::uint16_t local_port() const { return lport_; }
+  Ipv4Addr remote_addr() const;
+  std::uint16_t remote_port() const;
+  TcpInfo info() const;
+
+  // Options (buffers before connect/listen; the others any time).
+  void set_nodelay(bool on);
+  bool nodelay() const { return nodelay_; }
+  void set_keepalive(bool on);
+  std::error_code set_sndbuf(std::size_t bytes);
+  std::error_code set_rcvbuf(std::size_t bytes);
+  void set_congestion_control(CongestionControl cc);
+
+  ~TcpSocket();
+
+ private:
+  friend class Stack;
+  friend struct TcpLayer;
+  explicit TcpSocket(Stack& s);
+  Stack* stack_;
+  Tcb* tcb_ = nullptr;   // owned by the TCP layer; outlives the socket until the close completes
+  bool closed_ = false;
+  bool listening_ = false;
+  bool fin_seen_ = false;  // the connection ended after the peer's FIN
+  // Bytes received but not yet read when the connection itself ended (the
+  // peer closed and the close handshake finished): still the app's to read.
+  std::vector<std::uint8_t> rx_left_;
+  std::size_t rx_left_off_ = 0;
+  Ipv4Addr laddr_{};
+  std::uint16_t lport_ = 0;
+  bool bound_ = false;
+  bool nodelay_ = false, keepalive_ = false;
+  std::size_t sndbuf_, rcvbuf_;
+  CongestionControl cc_;
+  std::error_code error_;
+};
+
+}  // namespace vd::stack

@@ -1,0 +1,1125 @@
+// TCP (RFC 9293): connection state machine, retransmission (RFC 6298),
+// congestion control (RFC 5681, NewReno RFC 6582, CUBIC RFC 9438), window
+// scaling and PAWS (RFC 7323), RST/SYN hardening (RFC 5961), keyed ISNs
+// (RFC 6528), delayed ACKs, Nagle, keepalive, zero-window probes, SWS
+// avoidance, bounded out-of-order reassembly, TSO and checksum offload.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "tcp_impl.hpp"
+
+namespace vd::stack {
+
+namespace f = wire::tcpf;
+
+const char* tcp_state_name(TcpState s) {
+  switch (s) {
+    case TcpState::Closed: return "CLOSED";
+    case TcpState::Listen: return "LISTEN";
+    case TcpState::SynSent: return "SYN-SENT";
+    case TcpState::SynReceived: return "SYN-RECEIVED";
+    case TcpState::Established: return "ESTABLISHED";
+    case TcpState::FinWait1: return "FIN-WAIT-1";
+    case TcpState::FinWait2: return "FIN-WAIT-2";
+    case TcpState::CloseWait: return "CLOSE-WAIT";
+    case TcpState::Closing: return "CLOSING";
+    case TcpState::LastAck: return "LAST-ACK";
+    case TcpState::TimeWait: return "TIME-WAIT";
+  }
+  return "?";
+}
+
+// ------------------------------------------------------------ ByteRing
+
+std::size_t ByteRing::push(std::span<const std::uint8_t> d) {
+  const std::size_t n = std::min(d.size(), space());
+  const std::size_t cap = cap_;
+  std::size_t tail = (head_ + len_) % (cap ? cap : 1);
+  std::size_t done = 0;
+  while (done < n) {
+    const std::size_t chunk = std::min(n - done, cap - tail);
+    std::memcpy(buf_.get() + tail, d.data() + done, chunk);
+    done += chunk;
+    tail = (tail + chunk) % cap;
+  }
+  len_ += n;
+  return n;
+}
+
+void ByteRing::peek(std::size_t off, std::uint8_t* out, std::size_t n) const {
+  const std::size_t cap = cap_;
+  std::size_t pos = (head_ + off) % cap;
+  std::size_t done = 0;
+  while (done < n) {
+    const std::size_t chunk = std::min(n - done, cap - pos);
+    std::memcpy(out + done, buf_.get() + pos, chunk);
+    done += chunk;
+    pos = (pos + chunk) % cap;
+  }
+}
+
+void ByteRing::pop(std::size_t n) {
+  n = std::min(n, len_);
+  if (cap_ == 0) return;
+  head_ = (head_ + n) % cap_;
+  len_ -= n;
+}
+
+// ------------------------------------------------------------ helpers
+
+namespace {
+
+std::uint64_t mix64(std::uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+std::uint8_t wscale_for(std::size_t buf) {
+  std::uint8_t s = 0;
+  while (s < 14 && (buf >> s) > 65535) ++s;
+  return s;
+}
+
+}  // namespace
+
+std::uint32_t TcpLayer::make_isn(const ConnKey& k) {
+  // RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock.
+  const std::uint64_t h = mix64(cfg.isn_secret ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
+                                                       (std::uint64_t(k.lport) << 16 | k.rport)));
+  const std::uint64_t m = impl.st.scheduler().now() / (4 * kPsPerNs * 1000);
+  return static_cast<std::uint32_t>(h + m);
+}
+
+std::uint32_t TcpLayer::ts_now(const Tcb& t) const {
+  return static_cast<std::uint32_t>(impl.st.scheduler().now() / (kPsPerNs * 1000 * 1000)) + t.ts_offset;  // 1 ms ticks
+}
+
+void TcpLayer::set_state(Tcb& t, TcpState s) {
+  t.state = s;
+  t.info.state = s;
+}
+
+void TcpLayer::cancel_timers(Tcb& t) {
+  Scheduler& sc = impl.st.scheduler();
+  for (TimerId* id : {&t.rto_timer, &t.delack_timer, &t.tw_timer, &t.ka_timer}) {
+    sc.cancel(*id);
+    *id = kNoTimer;
+  }
+}
+
+Tcb* TcpLayer::create(TcpSocket* s) {
+  auto t = std::make_unique<Tcb>();
+  t->sock = s;
+  t->cc = s ? s->cc_ : cfg.cc;
+  t->nodelay = s ? s->nodelay_ : false;
+  t->keepalive = s ? s->keepalive_ : false;
+  t->sndbuf.resize(s ? s->sndbuf_ : cfg.sndbuf);
+  t->rcvbuf.resize(s ? s->rcvbuf_ : cfg.rcvbuf);
+  t->rto = cfg.rto_initial;
+  Tcb* raw = t.get();
+  unbound.push_back(std::move(t));
+  return raw;
+}
+
+// Route-dependent parameters: MSS, offloads, window scale.
+void TcpLayer::setup_connection(Tcb& t, const Route& r) {
+  const DeviceFeatures& fe = r.ifc->dev->features();
+  t.csum_offload = fe.tx_csum_partial;
+  t.tso = cfg.use_tso && fe.tso && r.ifc->dev->tso_pool() != nullptr;
+  t.rcv_wscale = cfg.window_scaling ? wscale_for(t.rcvbuf.capacity()) : 0;
+  t.ts_offset = static_cast<std::uint32_t>(mix64(cfg.isn_secret + t.iss));
+}
+
+void TcpLayer::destroy(Tcb& t) {
+  cancel_timers(t);
+  if (t.owns_port) {
+    bound.erase(t.port_key);
+    t.owns_port = false;
+  }
+  if (t.sock) {
+    t.sock->fin_seen_ = t.fin_received;
+    if (const std::size_t n = t.rcvbuf.size()) {
+      t.sock->rx_left_.resize(n);
+      t.rcvbuf.peek(0, t.sock->rx_left_.data(), n);
+      t.sock->rx_left_off_ = 0;
+    }
+    t.sock->tcb_ = nullptr;
+    t.sock = nullptr;
+  }
+  if (t.state == TcpState::Listen) {
+    for (auto it = listeners.begin(); it != listeners.end();)
+      it = it->second == &t ? listeners.erase(it) : std::next(it);
+    // Connections nobody accepted are reset, half-open ones forgotten.
+    std::vector<Tcb*> kids;
+    for (auto& [k, c] : conns)
+      if (c->listener == &t) kids.push_back(c.get());
+    for (Tcb* c : kids) {
+      c->listener = nullptr;
+      if (synchronized_state(c->state))
+        send_rst(c->laddr, c->raddr, c->lport, c->rport, c->snd_nxt, c->rcv_nxt, true);
+      destroy(*c);
+    }
+  }
+  if (t.listener) {
+    auto& q = t.listener->accept_q;
+    q.erase(std::remove(q.begin(), q.end(), &t), q.end());
+    if (t.state == TcpState::SynReceived && t.listener->syn_backlog) --t.listener->syn_backlog;
+  }
+  const auto it = conns.find(t.key);
+  if (it != conns.end() && it->second.get() == &t) {
+    conns.erase(it);
+    return;
+  }
+  std::erase_if(unbound, [&](const std::unique_ptr<Tcb>& p) { return p.get() == &t; });
+}
+
+void TcpLayer::fail(Tcb& t, std::errc e) {
+  t.error = make_err(e);
+  if (t.sock) t.sock->error_ = t.error;
+  impl.drop("tcp", e == std::errc::timed_out ? "connection_timed_out" : "connection_reset");
+  set_state(t, TcpState::Closed);
+  destroy(t);
+}
+
+void TcpLayer::enter_time_wait(Tcb& t) {
+  set_state(t, TcpState::TimeWait);
+  Scheduler& sc = impl.st.scheduler();
+  sc.cancel(t.rto_timer);
+  t.rto_timer = kNoTimer;
+  sc.cancel(t.tw_timer);
+  Tcb* p = &t;
+  t.tw_timer = sc.schedule_in(2 * cfg.msl, [this, p] {
+    p->tw_timer = kNoTimer;
+    set_state(*p, TcpState::Closed);
+    destroy(*p);
+  });
+}
+
+void TcpLayer::released(Tcb& t) {
+  t.sock = nullptr;
+  switch (t.state) {
+    case TcpState::Closed:
+    case TcpState::Listen:
+    case TcpState::SynSent:
+      return destroy(t);
+    default:
+      break;
+  }
+  if (t.rcvbuf.size() > 0 || !t.ooo.empty()) {
+    // RFC 2525 2.17: closing with unread data resets the connection.
+    send_rst(t.laddr, t.raddr, t.lport, t.rport, t.snd_nxt, t.rcv_nxt, true);
+    impl.event("tcp", "reset_unread_data");
+    set_state(t, TcpState::Closed);
+    return destroy(t);
+  }
+  if (!t.fin_queued) {
+    t.fin_queued = true;
+    output(t);
+  }
+  // An orphan waiting for the peer's FIN does not wait forever.
+  if (t.state == TcpState::FinWait2 || t.state == TcpState::FinWait1) {
+    Scheduler& sc = impl.st.scheduler();
+    sc.cancel(t.tw_timer);
+    Tcb* p = &t;
+    t.tw_timer = sc.schedule_in(2 * cfg.msl, [this, p] {
+      p->tw_timer = kNoTimer;
+      if (p->state == TcpState::FinWait2 || p->state == TcpState::FinWait1) {
+        impl.drop("tcp", "orphan_timeout");
+        set_state(*p, TcpState::Closed);
+        destroy(*p);
+      }
+    });
+  }
+}
+
+// ------------------------------------------------------------ output
+
+std::uint16_t TcpLayer::window_to_advertise(Tcb& t) {
+  const std::size_t used = t.rcvbuf.size() + t.ooo_bytes;
+  const std::size_t free = t.rcvbuf.capacity() > used ? t.rcvbuf.capacity() - used : 0;
+  const std::uint32_t right = t.rcv_nxt + static_cast<std::uint32_t>(free);
+  // Receiver SWS avoidance (RFC 9293 3.8.6.2.2): do not move the right edge
+  // by less than min(half the buffer, one MSS); never shrink it.
+  const std::uint32_t step = static_cast<std::uint32_t>(std::min<std::size_t>(t.rcvbuf.capacity() / 2, t.mss));
+  std::uint32_t edge = t.rcv_adv;
+  if (seq_lt(edge, t.rcv_nxt) || seq_ge(right, edge + step)) edge = right;
+  std::uint64_t wnd = seq_gt(edge, t.rcv_nxt) ? edge - t.rcv_nxt : 0;
+  const std::uint8_t s = t.ws_ok ? t.rcv_wscale : 0;
+  wnd = std::min<std::uint64_t>(wnd >> s, 65535);
+  t.rcv_adv = t.rcv_nxt + static_cast<std::uint32_t>(wnd << s);
+  t.info.rcv_wnd = wnd << s;
+  return static_cast<std::uint16_t>(wnd);
+}
+
+void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit) {
+  const auto r = impl.route(t.raddr);
+  if (!r) return impl.drop("tcp", "no_route");
+  const bool syn = flags & f::SYN;
+  const bool big = len > t.mss;  // a TSO send
+  BufferPool* pool = big ? r->ifc->dev->tso_pool() : &r->ifc->dev->pool();
+  if (!pool) return impl.drop("tcp", "no_tso_pool");
+  Packet p = pool->alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  if (len) {
+    // The one copy on the way out of the socket buffer: into the DMA buffer.
+    if (p.tailroom() < len) return impl.drop("tcp", "segment_exceeds_buffer");
+    t.sndbuf.peek(seq - t.buf_seq, p.append(len), len);
+    pool->count_copy_in(len);
+  }
+  wire::TcpRepr h;
+  h.src_port = t.lport;
+  h.dst_port = t.rport;
+  h.seq = seq;
+  h.flags = flags;
+  if (flags & f::ACK) h.ack = t.rcv_nxt;
+  if (syn) {
+    h.opts.mss = static_cast<std::uint16_t>(std::min<std::size_t>(r->ifc->mtu() - 40, 65535));
+    if (cfg.window_scaling && (t.state == TcpState::SynSent || t.ws_ok)) h.opts.wscale = t.rcv_wscale;
+    if (cfg.timestamps && (t.state == TcpState::SynSent || t.ts_ok)) h.opts.timestamps = std::pair{ts_now(t), t.ts_recent};
+    // The window in a SYN is never scaled (RFC 7323 2.2).
+    const std::size_t free = t.rcvbuf.space();
+    h.window = static_cast<std::uint16_t>(std::min<std::size_t>(free, 65535));
+    t.rcv_adv = t.rcv_nxt + h.window;
+  } else {
+    if (t.ts_ok) h.opts.timestamps = std::pair{ts_now(t), t.ts_recent};
+    h.window = window_to_advertise(t);
+  }
+  const bool offload = big || t.csum_offload;
+  wire::emit_tcp(p, h, t.laddr, t.raddr, offload);
+  if (big) {
+    // TSO: the NIC cuts MSS-sized segments and fills every checksum.
+    p.meta.tx_csum_partial = false;
+    p.meta.tx_csum_ip = true;
+    p.meta.tx_csum_l4 = true;
+    p.meta.tso_mss = static_cast<std::uint16_t>(t.mss);
+  } else if (offload) {
+    p.meta.csum_start = static_cast<std::uint16_t>(wire::kEthHeaderLen + wire::kIpv4MinHeaderLen);
+  }
+  Route rr = *r;
+  rr.src = t.laddr;
+  const std::size_t n = p.size();
+  Ipv4TxOpts o;
+  o.dont_fragment = true;  // path MTU discovery (RFC 1191)
+  if (impl.ipv4_output(rr, wire::kIpProtoTcp, std::move(p), o)) return impl.drop("tcp", "output_failed");
+  impl.count_tx("tcp", n);
+  ++t.info.segs_out;
+  if (big) ++t.info.tso_sends;
+  if (retransmit) ++t.info.retransmits;
+  else t.info.bytes_sent += len;
+  if (flags & f::ACK) {
+    t.last_ack_sent = t.rcv_nxt;
+    t.ack_pending = 0;
+    impl.st.scheduler().cancel(t.delack_timer);
+    t.delack_timer = kNoTimer;
+  }
+}
+
+void TcpLayer::send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,
+                        std::uint32_t ack, bool with_ack) {
+  auto r = impl.route(dst);
+  if (!r) return;
+  Packet p = r->ifc->dev->pool().alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  wire::TcpRepr h;
+  h.src_port = sport;
+  h.dst_port = dport;
+  h.seq = seq;
+  h.ack = with_ack ? ack : 0;
+  h.flags = static_cast<std::uint8_t>(f::RST | (with_ack ? f::ACK : 0));
+  wire::emit_tcp(p, h, src, dst, false);
+  r->src = src;
+  const std::size_t n = p.size();
+  if (!impl.ipv4_output(*r, wire::kIpProtoTcp, std::move(p))) {
+    impl.count_tx("tcp", n);
+    impl.event("tcp", "rst_sent");
+  }
+}
+
+// RFC 9293 3.10.7.1: a segment for no connection gets a reset (never one
+// in answer to a reset).
+void TcpLayer::send_rst_for(const Ipv4Info& info, const wire::TcpView& v) {
+  if (v.flags() & f::RST) return;
+  if (!info.to_us_unicast) return;
+  if (v.flags() & f::ACK) {
+    send_rst(info.dst, info.src, v.dst_port(), v.src_port(), v.ack(), 0, false);
+  } else {
+    const std::uint32_t len = static_cast<std::uint32_t>(v.payload().size()) + ((v.flags() & f::SYN) ? 1 : 0) +
+                              ((v.flags() & f::FIN) ? 1 : 0);
+    send_rst(info.dst, info.src, v.dst_port(), v.src_port(), 0, v.seq() + len, true);
+  }
+}
+
+void TcpLayer::output(Tcb& t, bool force_ack) {
+  const bool can_send = t.state == TcpState::Established || t.state == TcpState::CloseWait ||
+                        t.state == TcpState::FinWait1 || t.state == TcpState::Closing ||
+                        t.state == TcpState::LastAck;
+  bool sent = false;
+  if (can_send) {
+    for (;;) {
+      const std::uint64_t flight = static_cast<std::uint32_t>(t.snd_nxt - t.snd_una);
+      const std::uint64_t wnd = std::min(t.snd_wnd, t.cwnd);
+      const std::size_t off = static_cast<std::uint32_t>(t.snd_nxt - t.buf_seq);
+      if (off >= t.sndbuf.size()) break;
+      const std::size_t unsent = t.sndbuf.size() - off;
+      const std::uint64_t avail = wnd > flight ? wnd - flight : 0;
+      // Nothing in flight and the window too small to send: the RTO timer
+      // becomes the persist timer (zero-window probes, RFC 9293 3.8.6.1,
+      // and the SWS override timeout, 3.8.6.2.1).
+      const bool stuck_ok = flight == 0 && t.rto_timer == kNoTimer;
+      if (avail == 0) {
+        if (stuck_ok) arm_rto(t);
+        break;
+      }
+      std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(unsent, avail));
+      std::size_t maxseg = t.mss;
+      if (t.tso && len > t.mss) {
+        // Up to 64 KiB per send, in whole segments (headers: 14 + 20 + 60).
+        const std::size_t cap = (65535 - 14 - 20 - 60) / t.mss * t.mss;
+        maxseg = std::max<std::size_t>(t.mss, std::min(cap, len / t.mss * t.mss));
+      }
+      if (len > maxseg) len = maxseg;
+      if (len < t.mss) {
+        if (len < unsent) {
+          // Window-limited small segment: sender SWS avoidance.
+          if (len < t.max_snd_wnd / 2) {
+            if (stuck_ok) arm_rto(t);
+            break;
+          }
+        } else if (!t.nodelay && flight > 0 && !t.fin_queued) {
+          break;  // Nagle (RFC 896): wait for the ACK of what is in flight
+        }
+      }
+      const std::uint8_t flags = static_cast<std::uint8_t>(f::ACK | (len == unsent ? f::PSH : 0));
+      const bool rexmit = seq_lt(t.snd_nxt, t.snd_max);
+      if (!t.rtt_timing && !rexmit) {
+        t.rtt_timing = true;
+        t.rtt_seq = t.snd_nxt + static_cast<std::uint32_t>(len);
+        t.rtt_start = impl.st.scheduler().now();
+      }
+      send_segment(t, t.snd_nxt, len, flags, rexmit);
+      t.snd_nxt += static_cast<std::uint32_t>(len);
+      if (seq_gt(t.snd_nxt, t.snd_max)) t.snd_max = t.snd_nxt;
+      sent = true;
+    }
+    // FIN once everything before it went (again after a go-back-N).
+    const bool all_sent = static_cast<std::uint32_t>(t.snd_nxt - t.buf_seq) == t.sndbuf.size();
+    if (t.fin_queued && all_sent && (!t.fin_sent || t.snd_nxt == t.fin_seq)) {
+      const bool first = !t.fin_sent;
+      t.fin_seq = t.snd_nxt;
+      send_segment(t, t.snd_nxt, 0, f::FIN | f::ACK, !first);
+      t.snd_nxt += 1;
+      if (seq_gt(t.snd_nxt, t.snd_max)) t.snd_max = t.snd_nxt;
+      t.fin_sent = true;
+      sent = true;
+      if (first) {
+        if (t.state == TcpState::Established) set_state(t, TcpState::FinWait1);
+        else if (t.state == TcpState::CloseWait) set_state(t, TcpState::LastAck);
+      }
+    }
+  }
+  if (sent && t.rto_timer == kNoTimer) arm_rto(t);
+  if (!sent && force_ack) send_ack(t);
+}
+
+// ------------------------------------------------------------ timers
+
+void TcpLayer::arm_rto(Tcb& t) {
+  Scheduler& sc = impl.st.scheduler();
+  sc.cancel(t.rto_timer);
+  Tcb* p = &t;
+  t.rto_timer = sc.schedule_in(t.rto, [this, p] {
+    p->rto_timer = kNoTimer;
+    on_rto(*p);
+  });
+}
+
+void TcpLayer::rtt_sample(Tcb& t, TimePs r) {
+  // RFC 6298 2.2/2.3 with alpha 1/8, beta 1/4, K 4.
+  if (!t.rtt_valid) {
+    t.srtt = r;
+    t.rttvar = r / 2;
+    t.rtt_valid = true;
+  } else {
+    const TimePs err = t.srtt > r ? t.srtt - r : r - t.srtt;
+    t.rttvar = (3 * t.rttvar + err) / 4;
+    t.srtt = (7 * t.srtt + r) / 8;
+  }
+  t.rto = std::clamp<TimePs>(t.srtt + std::max<TimePs>(4 * t.rttvar, ms_to_ps(1)), cfg.rto_min, cfg.rto_max);
+  t.info.srtt = t.srtt;
+  t.info.rttvar = t.rttvar;
+  t.info.rto = t.rto;
+}
+
+void TcpLayer::on_rto(Tcb& t) {
+  ++t.info.timeouts;
+  ++t.retries;
+  t.rtt_timing = false;  // Karn: no sample from retransmitted data
+  t.rto = std::min(t.rto * 2, cfg.rto_max);
+  t.info.rto = t.rto;
+  if (t.state == TcpState::SynSent || t.state == TcpState::SynReceived) {
+    if (t.retries > cfg.syn_retries) return fail(t, std::errc::timed_out);
+    const std::uint8_t fl = t.state == TcpState::SynSent ? f::SYN : (f::SYN | f::ACK);
+    send_segment(t, t.iss, 0, fl, true);
+    return arm_rto(t);
+  }
+  const std::uint32_t flight = t.snd_nxt - t.snd_una;
+  const std::size_t unsent_off = static_cast<std::uint32_t>(t.snd_nxt - t.buf_seq);
+  if (flight == 0 && unsent_off < t.sndbuf.size()) {
+    // Persist: a zero-window probe (one byte past the window), or what a
+    // too-small window allows (the SWS override); backed off, never fatal
+    // while the peer keeps answering.
+    const std::size_t unsent = t.sndbuf.size() - unsent_off;
+    const std::size_t n = std::clamp<std::size_t>(std::min<std::uint64_t>(t.snd_wnd, t.mss), 1, unsent);
+    if (t.snd_wnd == 0) ++t.info.zero_window_probes;
+    send_segment(t, t.snd_nxt, n, f::ACK);
+    t.snd_nxt += static_cast<std::uint32_t>(n);
+    if (seq_gt(t.snd_nxt, t.snd_max)) t.snd_max = t.snd_nxt;
+    t.retries = 0;
+    return arm_rto(t);
+  }
+  if (flight == 0) return;
+  if (t.retries > cfg.max_retries) return fail(t, std::errc::timed_out);
+  cc_on_loss(t, true);
+  t.snd_nxt = t.snd_una;  // go back N
+  t.dupacks = 0;
+  output(t);
+  if (t.rto_timer == kNoTimer) arm_rto(t);
+}
+
+void TcpLayer::on_delack(Tcb& t) {
+  t.delack_timer = kNoTimer;
+  if (t.ack_pending) send_ack(t);
+}
+
+void TcpLayer::keepalive_arm(Tcb& t) {
+  Scheduler& sc = impl.st.scheduler();
+  sc.cancel(t.ka_timer);
+  t.ka_timer = kNoTimer;
+  if (!t.keepalive || t.state != TcpState::Established) return;
+  Tcb* p = &t;
+  t.ka_timer = sc.schedule_in(cfg.keepalive_idle, [this, p] { on_keepalive(*p); });
+}
+
+void TcpLayer::on_keepalive(Tcb& t) {
+  t.ka_timer = kNoTimer;
+  if (!t.keepalive || t.state != TcpState::Established) return;
+  Scheduler& sc = impl.st.scheduler();
+  const TimePs idle = sc.now() - t.last_rx;
+  Tcb* p = &t;
+  if (idle < cfg.keepalive_idle) {
+    t.ka_timer = sc.schedule_in(cfg.keepalive_idle - idle, [this, p] { on_keepalive(*p); });
+    return;
+  }
+  if (t.ka_probes >= cfg.keepalive_probes) return fail(t, std::errc::timed_out);
+  ++t.ka_probes;
+  // A probe is an old sequence number: the peer must answer with an ACK.
+  send_segment(t, t.snd_una - 1, 0, f::ACK);
+  t.ka_timer = sc.schedule_in(cfg.keepalive_interval, [this, p] { on_keepalive(*p); });
+}
+
+// ------------------------------------------------------------ congestion
+
+void TcpLayer::cc_on_loss(Tcb& t, bool timeout) {
+  const std::uint64_t flight = static_cast<std::uint32_t>(t.snd_max - t.snd_una);
+  const std::uint64_t mss = t.mss;
+  if (t.cc == CongestionControl::Cubic) {
+    // RFC 9438 4.6/4.7: beta 0.7 and fast convergence.
+    const double cw = double(t.cwnd);
+    t.w_max = (cw < t.w_max) ? cw * (1.0 + 0.7) / 2.0 : cw;
+    t.ssthresh = std::max<std::uint64_t>(static_cast<std::uint64_t>(cw * 0.7), 2 * mss);
+    t.epoch_start = 0;
+  } else {
+    t.ssthresh = std::max<std::uint64_t>(flight / 2, 2 * mss);
+  }
+  t.cwnd = timeout ? mss : t.ssthresh;
+  t.bytes_acked_ca = 0;
+  t.in_recovery = false;
+  t.info.cwnd = t.cwnd;
+  t.info.ssthresh = t.ssthresh;
+}
+
+void TcpLayer::cc_on_ack(Tcb& t, std::uint64_t acked) {
+  const std::uint64_t mss = t.mss;
+  if (t.cwnd < t.ssthresh) {
+    t.cwnd += std::min<std::uint64_t>(acked, 2 * mss);  // RFC 3465 ABC, L = 2
+  } else if (t.cc == CongestionControl::Cubic) {
+    const TimePs now = impl.st.scheduler().now();
+    if (t.epoch_start == 0) {
+      t.epoch_start = now;
+      const double w_max_seg = std::max(t.w_max, double(t.cwnd)) / double(mss);
+      const double cw_seg = double(t.cwnd) / double(mss);
+      t.cubic_k = std::cbrt(std::max(0.0, (w_max_seg - cw_seg) / 0.4));
+      if (t.w_max < double(t.cwnd)) t.w_max = double(t.cwnd);
+      t.w_est = t.cwnd;
+    }
+    const double rtt = t.rtt_valid ? double(t.srtt) / 1e12 : 0.0;
+    const double tt = double(now - t.epoch_start) / 1e12 + rtt - t.cubic_k;
+    const double target_seg = 0.4 * tt * tt * tt + t.w_max / double(mss);
+    const double cw_seg = double(t.cwnd) / double(mss);
+    // Reno-friendly region (RFC 9438 4.3), alpha = 3 (1 - beta) / (1 + beta).
+    t.w_est += static_cast<std::uint64_t>(double(mss) * (3.0 * 0.3 / 1.7) * double(acked) / double(t.cwnd));
+    std::uint64_t inc = 0;
+    if (target_seg > cw_seg) inc = static_cast<std::uint64_t>(double(mss) * (target_seg - cw_seg) / cw_seg * double(acked) / double(mss));
+    t.cwnd = std::max(t.cwnd + std::min<std::uint64_t>(inc, acked), t.w_est);
+  } else {
+    t.bytes_acked_ca += acked;
+    if (t.bytes_acked_ca >= t.cwnd) {
+      t.bytes_acked_ca -= t.cwnd;
+      t.cwnd += mss;
+    }
+  }
+  t.cwnd = std::min<std::uint64_t>(t.cwnd, std::uint64_t(1) << 30);
+  t.info.cwnd = t.cwnd;
+}
+
+// ------------------------------------------------------------ input
+
+void TcpLayer::input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
+  (void)ifc;
+  const auto v = wire::TcpView::parse(p.bytes());
+  if (!v) return impl.drop("tcp", v.reason());
+  const bool csum_ok = p.meta.rx_csum_l4 == OffloadMeta::Csum::Good ||
+                       (p.meta.rx_csum_l4 != OffloadMeta::Csum::Bad && v->checksum_ok(info.src, info.dst));
+  if (!csum_ok) return impl.drop("tcp", "bad_checksum");
+  if (!info.to_us_unicast) return impl.drop("tcp", "not_unicast");
+  const auto opts = v->options();
+  if (!opts) return impl.drop("tcp", "bad_options");
+  impl.count_rx("tcp", p.size());
+  const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v->dst_port(), v->src_port()};
+  const auto it = conns.find(k);
+  if (it != conns.end()) {
+    Tcb& t = *it->second;
+    ++t.info.segs_in;
+    t.last_rx = impl.st.scheduler().now();
+    t.ka_probes = 0;
+    return segment_arrives(t, *v, *opts);
+  }
+  auto l = listeners.find({v->dst_port(), info.dst.to_u32()});
+  if (l == listeners.end()) l = listeners.find({v->dst_port(), 0u});
+  if (l != listeners.end()) return listen_input(*l->second, info, *v, *opts);
+  impl.drop("tcp", "no_socket");
+  send_rst_for(info, *v);
+}
+
+namespace {
+constexpr std::uint16_t kCookieMss[8] = {536, 1024, 1220, 1360, 1440, 1460, 4312, 8960};
+constexpr TimePs kCookiePeriod = s_to_ps(64);
+}  // namespace
+
+std::uint32_t TcpLayer::cookie_make(const ConnKey& k, std::uint32_t peer_isn, std::uint16_t mss) const {
+  const std::uint32_t t = static_cast<std::uint32_t>(impl.st.scheduler().now() / kCookiePeriod) & 31;
+  std::uint32_t idx = 0;
+  for (std::uint32_t i = 0; i < 8; ++i)
+    if (kCookieMss[i] <= mss) idx = i;
+  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
+                                                                  (std::uint64_t(k.lport) << 48 | std::uint64_t(k.rport) << 32 | peer_isn) ^ t));
+  return (t << 27) | (idx << 24) | static_cast<std::uint32_t>(h & 0xffffff);
+}
+
+std::optional<std::uint16_t> TcpLayer::cookie_check(const ConnKey& k, std::uint32_t peer_isn, std::uint32_t cookie) const {
+  const std::uint32_t now_t = static_cast<std::uint32_t>(impl.st.scheduler().now() / kCookiePeriod) & 31;
+  const std::uint32_t t = cookie >> 27;
+  if (((now_t - t) & 31) > 1) return std::nullopt;  // older than two periods (64..128 s)
+  const std::uint32_t idx = (cookie >> 24) & 7;
+  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
+                                                                  (std::uint64_t(k.lport) << 48 | std::uint64_t(k.rport) << 32 | peer_isn) ^ t));
+  if ((h & 0xffffff) != (cookie & 0xffffff)) return std::nullopt;
+  return kCookieMss[idx];
+}
+
+// The listen queue is full: answer without keeping any state. Window
+// scaling, SACK and timestamps cannot be remembered, so none are offered.
+void TcpLayer::cookie_syn_ack(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const auto r = impl.route(info.src);
+  if (!r) return impl.drop("tcp", "no_route");
+  const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v.dst_port(), v.src_port()};
+  const std::uint16_t mss = static_cast<std::uint16_t>(std::min<std::size_t>(o.mss.value_or(536), r->ifc->mtu() - 40));
+  Packet p = r->ifc->dev->pool().alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  wire::TcpRepr h;
+  h.src_port = v.dst_port();
+  h.dst_port = v.src_port();
+  h.seq = cookie_make(k, v.seq(), mss);
+  h.ack = v.seq() + 1;
+  h.flags = f::SYN | f::ACK;
+  h.window = static_cast<std::uint16_t>(std::min<std::size_t>(l.rcvbuf.capacity(), 65535));
+  h.opts.mss = mss;
+  wire::emit_tcp(p, h, info.dst, info.src, false);
+  Route rr = *r;
+  rr.src = info.dst;
+  const std::size_t n = p.size();
+  if (!impl.ipv4_output(rr, wire::kIpProtoTcp, std::move(p))) {
+    impl.count_tx("tcp", n);
+    impl.event("tcp", "syncookies_sent");
+  }
+}
+
+Tcb* TcpLayer::new_child(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const Route& r) {
+  Tcb* c = create(nullptr);
+  c->cc = l.cc;
+  c->nodelay = l.nodelay;
+  c->keepalive = l.keepalive;
+  c->sndbuf.resize(l.sndbuf.capacity());
+  c->rcvbuf.resize(l.rcvbuf.capacity());
+  c->laddr = info.dst;
+  c->raddr = info.src;
+  c->lport = v.dst_port();
+  c->rport = v.src_port();
+  c->key = {c->laddr.to_u32(), c->raddr.to_u32(), c->lport, c->rport};
+  c->listener = &l;
+  auto u = std::find_if(unbound.begin(), unbound.end(), [&](const auto& p) { return p.get() == c; });
+  conns[c->key] = std::move(*u);
+  unbound.erase(u);
+  setup_connection(*c, r);
+  return c;
+}
+
+// The ACK that completes a cookie handshake: rebuild the connection from
+// the cookie and hand the segment (it may carry data) to it.
+bool TcpLayer::cookie_accept(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v.dst_port(), v.src_port()};
+  const auto mss = cookie_check(k, v.seq() - 1, v.ack() - 1);
+  if (!mss) return false;
+  if (l.accept_q.size() >= static_cast<std::size_t>(std::max(l.backlog, 1))) {
+    impl.drop("tcp", "listen_overflow");
+    return true;  // valid, but no room yet: the peer's retransmission will try again
+  }
+  const auto r = impl.route(info.src);
+  if (!r) return true;
+  Tcb* c = new_child(l, info, v, *r);
+  c->iss = v.ack() - 1;
+  c->irs = v.seq() - 1;
+  c->rcv_nxt = v.seq();
+  c->rcv_adv = c->rcv_nxt + static_cast<std::uint32_t>(std::min<std::size_t>(c->rcvbuf.capacity(), 65535));
+  c->peer_mss = *mss;
+  c->ws_ok = c->ts_ok = false;
+  c->rcv_wscale = c->snd_wscale = 0;
+  c->mss = *mss;
+  c->info.mss = c->mss;
+  c->snd_una = c->snd_nxt = c->snd_max = c->buf_seq = v.ack();
+  c->snd_wnd = v.window();
+  c->max_snd_wnd = c->snd_wnd;
+  c->snd_wl1 = v.seq();
+  c->snd_wl2 = v.ack();
+  c->cwnd = std::min<std::uint64_t>(10 * c->mss, std::max<std::uint64_t>(2 * c->mss, 14600));
+  c->ssthresh = std::uint64_t(1) << 30;
+  set_state(*c, TcpState::Established);
+  l.accept_q.push_back(c);
+  impl.event("tcp", "syncookies_ok");
+  ++c->info.segs_in;
+  if (!v.payload().empty() || (v.flags() & f::FIN)) segment_arrives(*c, v, o);
+  return true;
+}
+
+void TcpLayer::listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const std::uint8_t fl = v.flags();
+  if (fl & f::RST) return impl.drop("tcp", "rst_to_listener");
+  if (fl & f::ACK) {
+    if (!(fl & f::SYN) && cfg.syncookies && cookie_accept(l, info, v, o)) return;
+    impl.drop("tcp", "ack_to_listener");
+    return send_rst_for(info, v);
+  }
+  if (!(fl & f::SYN)) return impl.drop("tcp", "no_syn_to_listener");
+  if (l.accept_q.size() + l.syn_backlog >= static_cast<std::size_t>(std::max(l.backlog, 1))) {
+    if (cfg.syncookies) return cookie_syn_ack(l, info, v, o);
+    return impl.drop("tcp", "listen_overflow");
+  }
+  const auto r = impl.route(info.src);
+  if (!r) return impl.drop("tcp", "no_route");
+  Tcb* c = create(nullptr);
+  // Inherit the listener's options.
+  c->cc = l.cc;
+  c->nodelay = l.nodelay;
+  c->keepalive = l.keepalive;
+  c->sndbuf.resize(l.sndbuf.capacity());
+  c->rcvbuf.resize(l.rcvbuf.capacity());
+  c->laddr = info.dst;
+  c->raddr = info.src;
+  c->lport = v.dst_port();
+  c->rport = v.src_port();
+  c->key = {c->laddr.to_u32(), c->raddr.to_u32(), c->lport, c->rport};
+  c->listener = &l;
+  ++l.syn_backlog;
+  // Move the TCB from `unbound` into the connection table.
+  auto u = std::find_if(unbound.begin(), unbound.end(), [&](const auto& p) { return p.get() == c; });
+  conns[c->key] = std::move(*u);
+  unbound.erase(u);
+  c->iss = make_isn(c->key);
+  setup_connection(*c, *r);
+  c->irs = v.seq();
+  c->rcv_nxt = v.seq() + 1;
+  c->peer_mss = o.mss.value_or(536);
+  c->ws_ok = cfg.window_scaling && o.wscale.has_value();
+  c->snd_wscale = c->ws_ok ? std::min<std::uint8_t>(*o.wscale, 14) : 0;
+  if (!c->ws_ok) c->rcv_wscale = 0;
+  c->ts_ok = cfg.timestamps && o.timestamps.has_value();
+  if (c->ts_ok) c->ts_recent = o.timestamps->first;
+  c->mss = static_cast<std::uint32_t>(std::min<std::size_t>(c->peer_mss, r->ifc->mtu() - 40) - (c->ts_ok ? 12 : 0));
+  c->snd_wnd = v.window();  // unscaled in a SYN
+  c->snd_una = c->iss;
+  c->snd_nxt = c->iss + 1;
+  c->snd_max = c->snd_nxt;
+  c->buf_seq = c->iss + 1;
+  c->cwnd = std::min<std::uint64_t>(10 * c->mss, std::max<std::uint64_t>(2 * c->mss, 14600));  // RFC 6928
+  c->ssthresh = std::uint64_t(1) << 30;
+  c->info.mss = c->mss;
+  set_state(*c, TcpState::SynReceived);
+  ++c->info.segs_in;
+  c->rtt_start = impl.st.scheduler().now();
+  send_segment(*c, c->iss, 0, f::SYN | f::ACK);
+  arm_rto(*c);
+}
+
+bool TcpLayer::process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o) {
+  (void)o;
+  const std::uint32_t ack = v.ack();
+  if (seq_gt(ack, t.snd_max)) {
+    impl.drop("tcp", "ack_of_unsent");
+    send_ack(t);
+    return false;
+  }
+  const std::uint64_t wnd = std::uint64_t(v.window()) << t.snd_wscale;
+  const std::size_t len = v.payload().size();
+  if (seq_gt(ack, t.snd_una)) {
+    std::uint32_t acked = ack - t.snd_una;
+    // Bytes of the buffer acknowledged (the FIN is not in the buffer).
+    std::uint32_t data_acked = acked;
+    if (t.fin_sent && seq_gt(ack, t.fin_seq)) data_acked -= 1;
+    const std::uint32_t buf_acked = std::min<std::uint32_t>(
+        data_acked, static_cast<std::uint32_t>(std::max<std::int64_t>(0, std::int64_t(static_cast<std::int32_t>(ack - t.buf_seq)))));
+    t.sndbuf.pop(std::min<std::size_t>(buf_acked, t.sndbuf.size()));
+    t.buf_seq += std::min<std::uint32_t>(buf_acked, static_cast<std::uint32_t>(ack - t.buf_seq));
+    t.snd_una = ack;
+    if (seq_lt(t.snd_nxt, t.snd_una)) t.snd_nxt = t.snd_una;
+    t.info.bytes_acked += data_acked;
+    t.retries = 0;
+    if (t.rtt_timing && seq_ge(ack, t.rtt_seq)) {
+      t.rtt_timing = false;
+      rtt_sample(t, impl.st.scheduler().now() - t.rtt_start);
+    }
+    if (t.in_recovery) {
+      if (seq_ge(ack, t.recover)) {
+        // Full acknowledgement: leave fast recovery (RFC 6582 3.2 step 3).
+        t.in_recovery = false;
+        t.cwnd = std::max<std::uint64_t>(std::min<std::uint64_t>(t.ssthresh, (t.snd_max - t.snd_una) + t.mss), t.mss);
+      } else {
+        // Partial acknowledgement: the next hole is lost too; resend it.
+        const std::size_t n = std::min<std::size_t>(t.mss, t.sndbuf.size());
+        if (n) send_segment(t, t.snd_una, n, f::ACK, true);
+        t.cwnd = t.cwnd > acked ? t.cwnd - acked + t.mss : t.mss;
+        arm_rto(t);
+      }
+      t.info.cwnd = t.cwnd;
+    } else {
+      cc_on_ack(t, acked);
+    }
+    t.dupacks = 0;
+    if (t.snd_una == t.snd_max) {
+      impl.st.scheduler().cancel(t.rto_timer);
+      t.rto_timer = kNoTimer;
+    } else {
+      arm_rto(t);
+    }
+  } else if (ack == t.snd_una && len == 0 && !(v.flags() & (f::SYN | f::FIN)) && wnd == t.snd_wnd &&
+             t.snd_max != t.snd_una) {
+    // A duplicate ACK (RFC 5681 2).
+    ++t.info.dup_acks;
+    ++t.dupacks;
+    if (t.dupacks == 3 && !t.in_recovery) {
+      ++t.info.fast_retransmits;
+      cc_on_loss(t, false);
+      if (t.cc == CongestionControl::NewReno) t.ssthresh = std::max<std::uint64_t>((t.snd_max - t.snd_una) / 2, 2 * t.mss);
+      t.in_recovery = true;
+      t.recover = t.snd_max;
+      t.rtt_timing = false;
+      const std::size_t n = std::min<std::size_t>(t.mss, t.sndbuf.size());
+      if (n) send_segment(t, t.snd_una, n, f::ACK, true);
+      else if (t.fin_sent) send_segment(t, t.fin_seq, 0, f::FIN | f::ACK, true);
+      t.cwnd = t.ssthresh + 3 * t.mss;
+      t.info.cwnd = t.cwnd;
+      t.info.ssthresh = t.ssthresh;
+      arm_rto(t);
+    } else if (t.in_recovery) {
+      t.cwnd += t.mss;  // each further duplicate: one more segment left the network
+    }
+  }
+  // Window update (RFC 9293 3.10.7.4, fifth check).
+  if (seq_lt(t.snd_wl1, v.seq()) || (t.snd_wl1 == v.seq() && seq_le(t.snd_wl2, ack))) {
+    t.snd_wnd = wnd;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, wnd);
+    t.snd_wl1 = v.seq();
+    t.snd_wl2 = ack;
+    t.info.snd_wnd = wnd;
+  }
+  return true;
+}
+
+void TcpLayer::process_data(Tcb& t, const wire::TcpView& v) {
+  auto data = v.payload();
+  std::uint32_t seq = v.seq();
+  if (data.empty()) return;
+  if (seq_lt(seq, t.rcv_nxt)) {  // overlaps what we have: keep the new part
+    const std::uint32_t skip = t.rcv_nxt - seq;
+    if (skip >= data.size()) return send_ack(t);
+    data = data.subspan(skip);
+    seq = t.rcv_nxt;
+  }
+  if (seq == t.rcv_nxt) {
+    const std::size_t n = t.rcvbuf.push(data);
+    if (n < data.size()) impl.drop("tcp", "rcvbuf_overrun");
+    t.rcv_nxt += static_cast<std::uint32_t>(n);
+    t.info.bytes_received += n;
+    const bool filled_hole = !t.ooo.empty();
+    // Out-of-order segments that now fit follow.
+    while (!t.ooo.empty()) {
+      auto it = t.ooo.begin();
+      if (seq_gt(it->first, t.rcv_nxt)) break;
+      const std::uint32_t skip = t.rcv_nxt - it->first;
+      if (skip < it->second.size()) {
+        const auto rest = std::span<const std::uint8_t>(it->second).subspan(skip);
+        const std::size_t m = t.rcvbuf.push(rest);
+        t.rcv_nxt += static_cast<std::uint32_t>(m);
+        t.info.bytes_received += m;
+      }
+      t.ooo_bytes -= it->second.size();
+      t.ooo.erase(it);
+    }
+    ++t.ack_pending;
+    // ACK at once every second segment, after filling a hole, or on PSH of a
+    // small transfer; otherwise within the delayed-ACK time (RFC 1122 4.2.3.2).
+    if (t.ack_pending >= 2 || filled_hole) return send_ack(t);
+    if (t.delack_timer == kNoTimer) {
+      Tcb* p = &t;
+      t.delack_timer = impl.st.scheduler().schedule_in(cfg.delayed_ack, [this, p] { on_delack(*p); });
+    }
+    return;
+  }
+  // Out of order: keep it if the buffer allows, and say what we expect.
+  ++t.info.ooo_segments;
+  const std::size_t room = t.rcvbuf.space() > t.ooo_bytes ? t.rcvbuf.space() - t.ooo_bytes : 0;
+  if (data.size() <= room && !t.ooo.count(seq)) {
+    t.ooo.emplace(seq, std::vector<std::uint8_t>(data.begin(), data.end()));
+    t.ooo_bytes += data.size();
+  } else {
+    impl.drop("tcp", "ooo_no_room");
+  }
+  send_ack(t);
+}
+
+void TcpLayer::segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const std::uint8_t fl = v.flags();
+  const std::uint32_t seq = v.seq();
+  const std::size_t len = v.payload().size();
+  if (t.state == TcpState::SynSent) {
+    if ((fl & f::ACK) && (seq_le(v.ack(), t.iss) || seq_gt(v.ack(), t.snd_max))) {
+      impl.drop("tcp", "bad_ack_in_syn_sent");
+      if (!(fl & f::RST)) send_rst(t.laddr, t.raddr, t.lport, t.rport, v.ack(), 0, false);
+      return;
+    }
+    if (fl & f::RST) {
+      if (fl & f::ACK) return fail(t, std::errc::connection_refused);
+      return impl.drop("tcp", "rst_without_ack");
+    }
+    if (!(fl & f::SYN)) return impl.drop("tcp", "no_syn_in_syn_sent");
+    t.irs = seq;
+    t.rcv_nxt = seq + 1;
+    t.peer_mss = o.mss.value_or(536);
+    t.ws_ok = cfg.window_scaling && o.wscale.has_value();
+    t.snd_wscale = t.ws_ok ? std::min<std::uint8_t>(*o.wscale, 14) : 0;
+    if (!t.ws_ok) t.rcv_wscale = 0;
+    t.ts_ok = cfg.timestamps && o.timestamps.has_value();
+    if (t.ts_ok) t.ts_recent = o.timestamps->first;
+    const auto r = impl.route(t.raddr);
+    const std::size_t mtu = r ? std::min(r->ifc->mtu(), impl.path_mtu(*r)) : 576;
+    t.mss = static_cast<std::uint32_t>(std::min<std::size_t>(t.peer_mss, mtu - 40) - (t.ts_ok ? 12 : 0));
+    t.info.mss = t.mss;
+    t.cwnd = std::min<std::uint64_t>(10 * t.mss, std::max<std::uint64_t>(2 * t.mss, 14600));
+    if (fl & f::ACK) {
+      t.snd_una = v.ack();
+      t.snd_wnd = v.window();  // unscaled in a SYN
+      t.max_snd_wnd = t.snd_wnd;
+      t.snd_wl1 = seq;
+      t.snd_wl2 = v.ack();
+      t.retries = 0;
+      if (t.rto_timer != kNoTimer && t.info.timeouts == 0)
+        rtt_sample(t, impl.st.scheduler().now() - t.rtt_start);
+      impl.st.scheduler().cancel(t.rto_timer);
+      t.rto_timer = kNoTimer;
+      set_state(t, TcpState::Established);
+      t.rtt_timing = false;
+      keepalive_arm(t);
+      send_ack(t);
+      output(t);
+      return;
+    }
+    set_state(t, TcpState::SynReceived);  // simultaneous open
+    send_segment(t, t.iss, 0, f::SYN | f::ACK);
+    return;
+  }
+
+  // 1. Sequence number check, with PAWS first (RFC 7323 5.3).
+  if (t.ts_ok && o.timestamps && !(fl & f::RST) && seq_lt(o.timestamps->first, t.ts_recent)) {
+    impl.drop("tcp", "paws");
+    return send_ack(t);
+  }
+  const std::uint64_t rwnd = static_cast<std::uint32_t>(t.rcv_adv - t.rcv_nxt);
+  const std::uint32_t seg_len = static_cast<std::uint32_t>(len) + ((fl & f::SYN) ? 1 : 0) + ((fl & f::FIN) ? 1 : 0);
+  auto in_window = [&](std::uint32_t s) { return seq_ge(s, t.rcv_nxt) && seq_lt(s, t.rcv_nxt + static_cast<std::uint32_t>(rwnd)); };
+  bool ok;
+  if (seg_len == 0) ok = rwnd == 0 ? seq == t.rcv_nxt : in_window(seq) || seq == t.rcv_nxt;
+  else ok = rwnd != 0 && (in_window(seq) || in_window(seq + seg_len - 1) || (seq_lt(seq, t.rcv_nxt) && seq_gt(seq + seg_len, t.rcv_nxt)));
+  if (!ok) {
+    if (fl & f::RST) return impl.drop("tcp", "rst_out_of_window");
+    impl.drop("tcp", "out_of_window");
+    if (t.state == TcpState::TimeWait && (fl & f::FIN)) return enter_time_wait(t), send_ack(t);
+    return send_ack(t);
+  }
+  // 2. RST (RFC 5961 3.2): exactly rcv_nxt resets, else a challenge ACK.
+  if (fl & f::RST) {
+    if (seq != t.rcv_nxt) {
+      impl.event("tcp", "challenge_ack");
+      return send_ack(t);
+    }
+    if (t.state == TcpState::SynReceived && t.listener) {
+      impl.drop("tcp", "reset_in_syn_received");
+      set_state(t, TcpState::Closed);
+      return destroy(t);
+    }
+    if (t.state == TcpState::TimeWait || t.state == TcpState::LastAck || t.state == TcpState::Closing) {
+      set_state(t, TcpState::Closed);
+      return destroy(t);
+    }
+    return fail(t, std::errc::connection_reset);
+  }
+  // 3. SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+  if (fl & f::SYN) {
+    impl.event("tcp", "challenge_ack");
+    return send_ack(t);
+  }
+  if (!(fl & f::ACK)) return impl.drop("tcp", "no_ack");
+  // Timestamps: remember the peer's (RFC 7323 4.3).
+  if (t.ts_ok && o.timestamps && seq_le(seq, t.last_ack_sent)) t.ts_recent = o.timestamps->first;
+  // 4. ACK.
+  if (t.state == TcpState::SynReceived) {
+    if (!(seq_lt(t.snd_una, v.ack()) && seq_le(v.ack(), t.snd_max))) {
+      impl.drop("tcp", "bad_ack_in_syn_received");
+      return send_rst(t.laddr, t.raddr, t.lport, t.rport, v.ack(), 0, false);
+    }
+    if (t.info.timeouts == 0) rtt_sample(t, impl.st.scheduler().now() - t.rtt_start);
+    t.snd_una = v.ack();
+    t.snd_wnd = std::uint64_t(v.window()) << t.snd_wscale;
+    t.max_snd_wnd = t.snd_wnd;
+    t.snd_wl1 = seq;
+    t.snd_wl2 = v.ack();
+    t.retries = 0;
+    impl.st.scheduler().cancel(t.rto_timer);
+    t.rto_timer = kNoTimer;
+    set_state(t, TcpState::Established);
+    if (t.listener) {
+      Tcb& l = *t.listener;
+      if (l.syn_backlog) --l.syn_backlog;
+      l.accept_q.push_back(&t);
+    }
+    keepalive_arm(t);
+  } else if (!process_ack(t, v, o)) {
+    return;
+  }
+  const bool fin_acked = t.fin_sent && seq_gt(t.snd_una, t.fin_seq);
+  switch (t.state) {
+    case TcpState::FinWait1:
+      if (fin_acked) set_state(t, TcpState::FinWait2);
+      break;
+    case TcpState::Closing:
+      if (fin_acked) return enter_time_wait(t);
+      break;
+    case TcpState::LastAck:
+      if (fin_acked) {
+        set_state(t, TcpState::Closed);
+        return destroy(t);
+      }
+      break;
+    default:
+      break;
+  }
+  // 5. Data.
+  if (t.state == TcpState::Established || t.state == TcpState::FinWait1 || t.state == TcpState::FinWait2)
+    process_data(t, v);
+  else if (len) impl.drop("tcp", "data_after_fin");
+  // 6. FIN, once everything before it arrived.
+  if ((fl & f::FIN) && seq + static_cast<std::uint32_t>(len) == t.rcv_nxt && !t.fin_received) {
+    t.fin_received = true;
+    t.rcv_nxt += 1;
+    switch (t.state) {
+      case TcpState::SynReceived:
+      case TcpState::Established:
+        set_state(t, TcpState::CloseWait);
+        break;
+      case TcpState::FinWait1:
+        if (seq_gt(t.snd_una, t.fin_seq)) {
+          send_ack(t);
+          return enter_time_wait(t);
+        }
+        set_state(t, TcpState::Closing);
+        break;
+      case TcpState::FinWait2:
+        send_ack(t);
+        return enter_time_wait(t);
+      default:
+        break;
+    }
+    send_ack(t);
+  } else if ((fl & f::FIN) && t.state == TcpState::TimeWait) {
+    send_ack(t);
+    return enter_time_wait(t);  // the peer lost our ACK: restart 2 MSL
+  }
+  output(t);
+}
+
+// ------------------------------------------------------------ ports
+
+std::error_code TcpLayer::bind_port(TcpSocket& s, Ipv4Addr addr, std::uint16_t port) {
+  if (!addr.is_unspecified() && !impl.is_our_addr(addr)) return make_err(std::errc::address_not_available);
+  auto free = [&](std::uint16_t p) {
+    if (addr.is_unspecified()) {
+      auto it = bound.lower_bound({p, 0u});
+      return it == bound.end() || it->first != p;
+    }
+    return !bound.count({p, addr.to_u32()}) && !bound.count({p, 0u});
+  };
+  if (port == 0) {
+    for (unsigned i = 0; i < 16384 && port == 0; ++i) {
+      const std::uint16_t cand = next_ephemeral;
+      next_ephemeral = cand == 65535 ? 49152 : static_cast<std::uint16_t>(cand + 1);
+      if (free(cand)) port = cand;
+    }
+    if (port == 0) return make_err(std::errc::address_in_use);
+  } else if (!free(port)) {
+    return make_err(std::errc::address_in_use);
+  }
+  bound.insert({port, addr.to_u32()});
+  s.laddr_ = addr;
+  s.lport_ = port;
+  s.bound_ = true;
+  return {};
+}
+
+void TcpLayer::shutdown() {
+  for (auto& [k, t] : conns) {
+    cancel_timers(*t);
+    if (t->sock) t->sock->tcb_ = nullptr;
+  }
+  for (auto& t : unbound) {
+    cancel_timers(*t);
+    if (t->sock) t->sock->tcb_ = nullptr;
+  }
+  for (TcpSocket* s : sockets) s->stack_ = nullptr;
+  sockets.clear();
+  conns.clear();
+  unbound.clear();
+  listeners.clear();
+}
+
+}  // namespace vd::stack

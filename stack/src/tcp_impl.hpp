@@ -1,0 +1,180 @@
+// TCP internals: the transmission control block and the per-stack layer
+// (demultiplexing, ports, timers). See tcp.cpp for the protocol.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "stack_impl.hpp"
+#include "veridian/stack/tcp.hpp"
+#include "veridian/stack/tcp_wire.hpp"
+
+namespace vd::stack {
+
+// Sequence-space comparisons (RFC 9293 3.4): modulo 2^32.
+inline bool seq_lt(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) < 0; }
+inline bool seq_le(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) <= 0; }
+inline bool seq_gt(std::uint32_t a, std::uint32_t b) { return seq_lt(b, a); }
+inline bool seq_ge(std::uint32_t a, std::uint32_t b) { return seq_le(b, a); }
+
+inline bool synchronized_state(TcpState s) {
+  return s != TcpState::Closed && s != TcpState::Listen && s != TcpState::SynSent && s != TcpState::SynReceived;
+}
+
+// A fixed-capacity byte ring: the socket buffers.
+class ByteRing {
+ public:
+  std::size_t size() const { return len_; }
+  std::size_t capacity() const { return cap_; }
+  std::size_t space() const { return cap_ - len_; }
+  // Only while empty. Not zero-filled: a buffer is only read where written,
+  // and clearing megabytes per connection showed up as host cost.
+  void resize(std::size_t cap) {
+    buf_.reset(cap ? new std::uint8_t[cap] : nullptr);
+    cap_ = cap;
+    head_ = len_ = 0;
+  }
+  std::size_t push(std::span<const std::uint8_t> d);
+  // Copies n bytes starting `off` bytes after the head into out.
+  void peek(std::size_t off, std::uint8_t* out, std::size_t n) const;
+  void pop(std::size_t n);
+
+ private:
+  std::unique_ptr<std::uint8_t[]> buf_;
+  std::size_t cap_ = 0, head_ = 0, len_ = 0;
+};
+
+struct ConnKey {
+  std::uint32_t laddr = 0, raddr = 0;
+  std::uint16_t lport = 0, rport = 0;
+  auto operator<=>(const ConnKey&) const = default;
+};
+
+struct Tcb {
+  TcpState state = TcpState::Closed;
+  TcpSocket* sock = nullptr;     // null once the application let go
+  Tcb* listener = nullptr;       // for a connection not yet accepted
+  std::deque<Tcb*> accept_q;     // on a listener: established, waiting for accept()
+  std::size_t syn_backlog = 0;   // on a listener: half-open children
+  int backlog = 0;
+  ConnKey key;
+  Ipv4Addr laddr, raddr;
+  std::uint16_t lport = 0, rport = 0;
+
+  // Send side (RFC 9293 3.3.1). The send buffer holds the bytes from
+  // buf_seq on: unacknowledged, then unsent.
+  std::uint32_t iss = 0, snd_una = 0, snd_nxt = 0, snd_max = 0, snd_wl1 = 0, snd_wl2 = 0, buf_seq = 0;
+  std::uint64_t snd_wnd = 0, max_snd_wnd = 0;
+  ByteRing sndbuf;
+  bool fin_queued = false, fin_sent = false;
+  std::uint32_t fin_seq = 0;
+  // Receive side.
+  std::uint32_t irs = 0, rcv_nxt = 0, rcv_adv = 0;  // rcv_adv: right edge we advertised
+  ByteRing rcvbuf;
+  std::map<std::uint32_t, std::vector<std::uint8_t>> ooo;  // out-of-order segments by seq
+  std::size_t ooo_bytes = 0;
+  bool fin_received = false;
+  // Options agreed in the handshake.
+  std::uint16_t peer_mss = 536;
+  std::uint32_t mss = 536;        // send MSS (payload per segment)
+  std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+  bool ws_ok = false, ts_ok = false, sack_ok = false;
+  std::uint32_t ts_recent = 0, last_ack_sent = 0;
+  std::uint32_t ts_offset = 0;
+  // Round-trip time (RFC 6298) and retransmission.
+  TimePs srtt = 0, rttvar = 0, rto = 0;
+  bool rtt_valid = false;
+  bool rtt_timing = false;        // Karn: one segment timed at a time when no timestamps
+  std::uint32_t rtt_seq = 0;
+  TimePs rtt_start = 0;
+  unsigned retries = 0;           // RTO expiries in a row
+  TimerId rto_timer = kNoTimer, delack_timer = kNoTimer, tw_timer = kNoTimer, ka_timer = kNoTimer;
+  TimePs last_rx = 0;
+  unsigned ka_probes = 0;
+  unsigned ack_pending = 0;       // in-order segments not yet acknowledged
+  // Congestion control (RFC 5681, RFC 6582 NewReno, RFC 9438 CUBIC).
+  CongestionControl cc = CongestionControl::Cubic;
+  std::uint64_t cwnd = 0, ssthresh = 0, bytes_acked_ca = 0;
+  unsigned dupacks = 0;
+  bool in_recovery = false;
+  std::uint32_t recover = 0;
+  // CUBIC state.
+  double w_max = 0;               // bytes
+  TimePs epoch_start = 0;
+  double cubic_k = 0;             // seconds
+  std::uint64_t w_est = 0;        // Reno-friendly estimate, bytes
+  // Options.
+  bool nodelay = false, keepalive = false;
+  std::error_code error;
+  TcpInfo info;
+  bool tso = false, csum_offload = false;
+  // The (port, addr) this connection holds in TcpLayer::bound, released
+  // when the TCB goes (so TIME-WAIT keeps its port).
+  bool owns_port = false;
+  std::pair<std::uint16_t, std::uint32_t> port_key{};
+};
+
+struct TcpLayer {
+  explicit TcpLayer(Stack::Impl& i) : impl(i) {}
+  Stack::Impl& impl;
+  TcpConfig cfg;
+  std::map<ConnKey, std::unique_ptr<Tcb>> conns;                // synchronized and half-open
+  std::map<std::pair<std::uint16_t, std::uint32_t>, Tcb*> listeners;  // (port, addr or 0)
+  std::set<TcpSocket*> sockets;                                  // every live socket
+  std::vector<std::unique_ptr<Tcb>> unbound;                     // listeners and fresh sockets' TCBs
+  std::uint16_t next_ephemeral = 49152;
+  std::set<std::pair<std::uint16_t, std::uint32_t>> bound;      // ports held by bind()
+
+  // Input.
+  void input(Iface& ifc, const Ipv4Info& info, Packet&& p);
+  void listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
+  void segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o);
+  bool process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o);
+  void process_data(Tcb& t, const wire::TcpView& v);
+  void send_rst_for(const Ipv4Info& info, const wire::TcpView& v);
+  // SYN cookies (RFC 4987 4.4): the SYN-ACK's ISN carries a 5-bit 64-second
+  // counter, a 3-bit MSS index and a 24-bit keyed hash of the 4-tuple.
+  std::uint32_t cookie_make(const ConnKey& k, std::uint32_t peer_isn, std::uint16_t mss) const;
+  std::optional<std::uint16_t> cookie_check(const ConnKey& k, std::uint32_t peer_isn, std::uint32_t cookie) const;
+  void cookie_syn_ack(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
+  bool cookie_accept(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
+  Tcb* new_child(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const Route& r);
+
+  // Output.
+  void output(Tcb& t, bool force_ack = false);
+  void send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit = false);
+  void send_ack(Tcb& t) { send_segment(t, t.snd_nxt, 0, wire::tcpf::ACK); }
+  void send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,
+                std::uint32_t ack, bool with_ack);
+  std::uint16_t window_to_advertise(Tcb& t);
+
+  // Timers and congestion.
+  void arm_rto(Tcb& t);
+  void on_rto(Tcb& t);
+  void on_delack(Tcb& t);
+  void on_keepalive(Tcb& t);
+  void keepalive_arm(Tcb& t);
+  void rtt_sample(Tcb& t, TimePs r);
+  void cc_on_ack(Tcb& t, std::uint64_t acked);
+  void cc_on_loss(Tcb& t, bool timeout);
+
+  // Lifecycle.
+  Tcb* create(TcpSocket* s);
+  std::uint32_t make_isn(const ConnKey& k);
+  void setup_connection(Tcb& t, const Route& r);
+  void set_state(Tcb& t, TcpState s);
+  void fail(Tcb& t, std::errc e);            // connection gone (reset, timeout): tell the app, free
+  void enter_time_wait(Tcb& t);
+  void destroy(Tcb& t);                      // frees the TCB (cancels its timers)
+  void released(Tcb& t);                     // the application closed/dropped its socket
+  std::uint32_t ts_now(const Tcb& t) const;
+  void cancel_timers(Tcb& t);
+  std::error_code bind_port(TcpSocket& s, Ipv4Addr addr, std::uint16_t port);
+  void shutdown();
+};
+
+}  // namespace vd::stack
