@@ -23,6 +23,15 @@ stack::Ipv4Addr parse_ip(const std::string& s) {
   return *a;
 }
 
+// An address string of either family ("10.0.0.1", "2001:db8::1").
+bool is_v6(const std::string& s) { return s.find(':') != std::string::npos; }
+
+stack::Ipv6Addr parse_ip6(const std::string& s) {
+  auto a = stack::Ipv6Addr::parse(s);
+  if (!a) throw py::value_error("not an IPv6 address: '" + s + "'");
+  return *a;
+}
+
 std::uint16_t parse_port(long p) {
   if (p < 0 || p > 65535) throw py::value_error("port out of range: " + std::to_string(p));
   return static_cast<std::uint16_t>(p);
@@ -109,23 +118,32 @@ PYBIND11_MODULE(_veridian, m) {
 
   py::class_<stack::UdpSocket, std::shared_ptr<stack::UdpSocket>>(m, "UdpSocket")
       .def("bind", [](stack::UdpSocket& s, const std::string& ip, long port) {
-        if (auto ec = s.bind(parse_ip(ip), parse_port(port))) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
+        const auto ec = is_v6(ip) ? s.bind(parse_ip6(ip), parse_port(port)) : s.bind(parse_ip(ip), parse_port(port));
+        if (ec) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
       })
       .def("sendto", [](stack::UdpSocket& s, py::bytes data, const std::string& ip, long port) {
         std::string_view v = data;
-        if (auto ec = s.sendto({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, parse_ip(ip), parse_port(port)))
-          raise_ec(ec, "sendto " + ip + ":" + std::to_string(port));
+        const std::span<const std::uint8_t> bytes{reinterpret_cast<const std::uint8_t*>(v.data()), v.size()};
+        std::error_code ec;
+        if (is_v6(ip)) {
+          ec = s.sendto(bytes, parse_ip6(ip), parse_port(port));
+        } else {
+          ec = s.sendto(bytes, parse_ip(ip), parse_port(port));
+        }
+        if (ec) raise_ec(ec, "sendto " + ip + ":" + std::to_string(port));
         return v.size();
       })
       .def("recvfrom", [](stack::UdpSocket& s) -> py::object {
         auto d = s.recvfrom();
         if (!d) return py::none();
         py::bytes b(reinterpret_cast<const char*>(d->data.data()), d->data.size());
-        return py::make_tuple(b, py::make_tuple(d->src_addr.str(), d->src_port));
+        return py::make_tuple(b, py::make_tuple(d->v6 ? d->src_addr6.str() : d->src_addr.str(), d->src_port));
       })
       .def_property_readonly("pending", &stack::UdpSocket::pending)
       .def_property_readonly("local_port", &stack::UdpSocket::local_port)
-      .def_property_readonly("local_addr", [](const stack::UdpSocket& s) { return s.local_addr().str(); })
+      .def_property_readonly("local_addr", [](const stack::UdpSocket& s) {
+        return s.is_v6() ? s.local_addr6().str() : s.local_addr().str();
+      })
       .def_property("ttl", &stack::UdpSocket::ttl, [](stack::UdpSocket& s, int ttl) {
         if (ttl < 0 || ttl > 255) throw py::value_error("ttl must be 0..255 (0 = the stack's default)");
         s.set_ttl(static_cast<std::uint8_t>(ttl));
@@ -235,10 +253,52 @@ PYBIND11_MODULE(_veridian, m) {
       .def_property_readonly("nic_kind", [](sim::Host& h) { return h.nic().kind(); })
       .def_property_readonly("mac", [](sim::Host& h) { return stack::mac_str(h.nic().mac()); })
       .def("add_address", [](sim::Host& h, const std::string& cidr) {
+        if (is_v6(cidr)) {
+          auto c = stack::parse_cidr6(cidr);
+          if (!c) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
+          h.stack().add_address6(h.ifindex(), c->first, c->second);
+          return;
+        }
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
         h.stack().add_address(h.ifindex(), c->first, c->second);
       })
+      .def("enable_ipv6", [](sim::Host& h) { h.stack().enable_ipv6(h.ifindex()); })
+      .def("addresses6", [](sim::Host& h) {
+        py::list out;
+        for (const auto& a : h.stack().addresses6(h.ifindex()))
+          out.append(py::make_tuple(a.addr.str(), a.prefix_len, stack::to_string(a.state), a.autoconf));
+        return out;
+      })
+      .def("add_route6", [](sim::Host& h, const std::string& cidr, const std::string& gateway, std::uint32_t metric) {
+        auto c = stack::parse_cidr6(cidr);
+        if (!c) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
+        std::optional<stack::Ipv6Addr> gw;
+        if (!gateway.empty()) gw = parse_ip6(gateway);
+        return h.stack().add_route6(c->first, c->second, gw, h.ifindex(), metric);
+      })
+      .def("set_router_advert", [](sim::Host& h, std::vector<std::string> prefixes, double interval_s,
+                                   std::uint16_t lifetime_s, std::uint32_t mtu) {
+        if (!(interval_s > 0)) throw py::value_error("interval_s must be > 0");
+        stack::RouterAdvertConfig ra;
+        for (const auto& p : prefixes) {
+          auto c = stack::parse_cidr6(p);
+          if (!c) throw py::value_error("not an IPv6 prefix: '" + p + "'");
+          stack::PrefixAdvert pa;
+          pa.prefix = c->first;
+          pa.prefix_len = c->second;
+          ra.prefixes.push_back(pa);
+        }
+        ra.interval = static_cast<TimePs>(interval_s * 1e12);
+        ra.router_lifetime_s = lifetime_s;
+        ra.mtu = mtu;
+        h.stack().set_router_advert(h.ifindex(), ra);
+      })
+      .def("default_router6", [](sim::Host& h) -> py::object {
+        const auto r = h.stack().default_router6();
+        return r ? py::object(py::str(r->str())) : py::object(py::none());
+      })
+      .def("path_mtu6", [](sim::Host& h, const std::string& dst) { return h.stack().path_mtu6(parse_ip6(dst)); })
       .def("stats", [](sim::Host& h) { return stack_stats(h.stack().stats()); })
       .def("nic_stats", [](sim::Host& h) { return h.nic().stats(); })
       .def("nic_registers", [](sim::Host& h) {
@@ -269,6 +329,15 @@ PYBIND11_MODULE(_veridian, m) {
       // Routing, forwarding, VLANs and what ICMP told us (IPv4).
       .def("add_route", [](sim::Host& h, const std::string& cidr, std::optional<std::string> via,
                            std::optional<int> ifindex, std::uint32_t metric) {
+        if (is_v6(cidr)) {
+          auto c6 = stack::parse_cidr6(cidr);
+          if (!c6) throw py::value_error("not an IPv6 prefix: '" + cidr + "'");
+          std::optional<stack::Ipv6Addr> gw6;
+          if (via) gw6 = parse_ip6(*via);
+          if (!h.stack().add_route6(c6->first, c6->second, gw6, ifindex.value_or(h.ifindex()), metric))
+            throw py::value_error("add_route: " + cidr + " exists with that metric, or a bad interface/gateway");
+          return;
+        }
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 prefix: '" + cidr + "'");
         std::optional<stack::Ipv4Addr> gw;
@@ -291,19 +360,40 @@ PYBIND11_MODULE(_veridian, m) {
           d["connected"] = r.connected;
           out.append(d);
         }
+        for (const auto& r : h.stack().routes6().entries()) {
+          py::dict d;
+          d["prefix"] = r.prefix.str() + "/" + std::to_string(r.len);
+          d["via"] = r.gateway ? py::object(py::str(r.gateway->str())) : py::object(py::none());
+          d["ifindex"] = r.ifindex;
+          d["metric"] = r.metric;
+          d["connected"] = r.connected;
+          out.append(d);
+        }
         return out;
       })
-      .def("set_forwarding", [](sim::Host& h, bool on) { h.stack().set_forwarding(on); })
+      .def("set_forwarding", [](sim::Host& h, bool on) {
+        h.stack().set_forwarding(on);
+        h.stack().set_forwarding6(on);
+      })
       .def("add_vlan", [](sim::Host& h, int vid, int parent) {
         if (vid < 1 || vid > 4094) throw py::value_error("add_vlan: VLAN id must be 1..4094");
         return h.stack().add_vlan(parent, static_cast<std::uint16_t>(vid));
       }, py::arg("vid"), py::arg("parent") = 0)
       .def("add_address_on", [](sim::Host& h, int ifindex, const std::string& cidr) {
+        if (is_v6(cidr)) {
+          auto c6 = stack::parse_cidr6(cidr);
+          if (!c6) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
+          h.stack().add_address6(ifindex, c6->first, c6->second);
+          return;
+        }
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
         h.stack().add_address(ifindex, c->first, c->second);
       })
-      .def("path_mtu", [](sim::Host& h, const std::string& dst) { return h.stack().path_mtu(parse_ip(dst)); })
+      .def("path_mtu", [](sim::Host& h, const std::string& dst) -> std::size_t {
+        if (is_v6(dst)) return h.stack().path_mtu6(parse_ip6(dst));
+        return h.stack().path_mtu(parse_ip(dst));
+      })
       .def("icmp_errors", [](sim::Host& h) {
         py::list out;
         for (const auto& e : h.stack().icmp_errors()) {
@@ -324,7 +414,9 @@ PYBIND11_MODULE(_veridian, m) {
       })
       .def("neighbors", [](sim::Host& h) {
         py::list out;
-        for (const auto& n : h.stack().neighbors()) {
+        auto all = h.stack().neighbors();
+        for (auto& n : h.stack().neighbors6()) all.push_back(std::move(n));
+        for (const auto& n : all) {
           py::dict d;
           d["ifindex"] = n.ifindex;
           d["addr"] = n.addr;
@@ -451,6 +543,34 @@ PYBIND11_MODULE(_veridian, m) {
       .def_property_readonly("now_ps", &sim::Simulation::now)
       .def_property_readonly("events_run", [](sim::Simulation& s) { return s.events().events_run(); })
       .def_property_readonly("seed", &sim::Simulation::seed)
+      .def("ping6", [](sim::Simulation& s, sim::Host& h, const std::string& dst_s, int count, TimePs timeout,
+                       std::size_t size, int hop_limit) {
+        // Like Simulation::ping, over ICMPv6 (echo_replies6).
+        if (count < 0) throw py::value_error("ping6: count must be >= 0");
+        if (hop_limit < 0 || hop_limit > 255) throw py::value_error("ping6: hop limit must be 0..255 (0 = default)");
+        const auto dst = parse_ip6(dst_s);
+        py::list out;
+        const std::uint16_t id = h.next_ping_id();
+        auto& st = h.stack();
+        for (int i = 0; i < count; ++i) {
+          const auto seq = static_cast<std::uint16_t>(i + 1);
+          const std::size_t seen = st.echo_replies6().size();
+          if (auto ec = st.send_echo6(dst, id, seq, size, -1, static_cast<std::uint8_t>(hop_limit)))
+            raise_ec(ec, "ping6 " + dst_s);
+          std::optional<TimePs> rtt;
+          s.run_until([&] {
+            const auto& r = st.echo_replies6();
+            for (std::size_t k = seen; k < r.size(); ++k)
+              if (r[k].id == id && r[k].seq == seq) {
+                rtt = r[k].received_at - r[k].sent_at;
+                return true;
+              }
+            return false;
+          }, timeout);
+          out.append(rtt ? py::object(py::float_(double(*rtt) / 1000.0)) : py::object(py::none()));
+        }
+        return out;
+      })
       .def("ping", [](sim::Simulation& s, sim::Host& h, const std::string& dst, int count, TimePs timeout, std::size_t size,
                       int ttl) {
         if (ttl < 0 || ttl > 255) throw py::value_error("ping: ttl must be 0..255 (0 = the stack's default)");

@@ -180,6 +180,12 @@ void bind_topology(py::module_& m) {
         return x;
       })
       .def("add_address_if", [](sim::Host& h, int ifindex, const std::string& cidr) {
+        if (cidr.find(':') != std::string::npos) {  // IPv6
+          auto c6 = stack::parse_cidr6(cidr);
+          if (!c6) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
+          h.stack().add_address6(ifindex, c6->first, c6->second);  // std::invalid_argument -> ValueError
+          return;
+        }
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 address/prefix: '" + cidr + "'");
         h.stack().add_address(ifindex, c->first, c->second);  // std::invalid_argument -> ValueError

@@ -410,17 +410,45 @@ class Host:
         return self._h.mac
 
     def add_address(self, cidr: str, ifindex: int = 0) -> None:
-        """Add an IPv4 address/prefix to interface `ifindex` (default the
-        first NIC); ValueError for an interface the host lacks."""
+        """Add an address/prefix to interface `ifindex` (default the first
+        NIC): "10.0.0.1/24", or "2001:db8::1/64" (an IPv6 address turns IPv6
+        on and is tentative until duplicate address detection passes);
+        ValueError for an interface the host lacks."""
         if ifindex == 0:
             self._h.add_address(cidr)
         else:
             self._h.add_address_if(int(ifindex), cidr)
 
+    def enable_ipv6(self) -> None:
+        """IPv6 on: link-local address (after DAD), router solicitation, SLAAC."""
+        self._h.enable_ipv6()
+
+    def addresses6(self) -> list:
+        """[(address, prefix_len, state, autoconf)], state one of
+        "tentative", "preferred", "duplicate"."""
+        return list(self._h.addresses6())
+
+    def add_route6(self, cidr: str, gateway: str = "", metric: int = 0) -> bool:
+        return self._h.add_route6(cidr, gateway, metric)
+
+    def set_router_advert(self, prefixes: list, interval_s: float = 200.0, lifetime_s: int = 1800,
+                          mtu: int = 0) -> None:
+        """Advertise as a router (RFC 4861): RAs with these prefixes (SLAAC
+        for hosts on the link) on request and every interval_s."""
+        self._h.set_router_advert(list(prefixes), interval_s, lifetime_s, mtu)
+
+    def default_router6(self):
+        return self._h.default_router6()
+
+    def path_mtu6(self, dst: str) -> int:
+        return self._h.path_mtu6(dst)
+
     def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, ttl: int = 0) -> list:
-        """ICMP echo: returns the RTT of each request in ns (None if lost).
-        Advances simulated time as needed. Sizes above the MTU are
-        fragmented; ttl 0 is the stack's default (64)."""
+        """ICMP echo (ICMPv6 for an IPv6 address): returns the RTT of each
+        request in ns (None if lost). Advances simulated time as needed.
+        Sizes above the MTU are fragmented; ttl 0 is the stack's default (64)."""
+        if ":" in dst:
+            return self.ping6(dst, count, timeout_ms, size, hop_limit=ttl)
         if count < 0 or size < 0 or size > 65507:
             raise ValueError("count must be >= 0 and size in 0..65507 (larger than the MTU is fragmented)")
         return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size, ttl)
@@ -428,7 +456,8 @@ class Host:
     # -- routing, forwarding, VLANs (IPv4) --------------------------------
     def add_route(self, cidr: str, via: Optional[str] = None, ifindex: Optional[int] = None, metric: int = 0) -> None:
         """A route to cidr through gateway `via` (on a connected subnet) or
-        on-link out of `ifindex`. "0.0.0.0/0" is the default route."""
+        on-link out of `ifindex`. "0.0.0.0/0" is the default route. IPv6
+        prefixes ("2001:db8::/32", "::/0") go to the IPv6 table."""
         self._h.add_route(cidr, via, ifindex, metric)
 
     def remove_route(self, cidr: str) -> bool:
@@ -439,7 +468,7 @@ class Host:
         return self._h.routes()
 
     def set_forwarding(self, on: bool = True) -> None:
-        """Route datagrams between this host's interfaces (a router)."""
+        """Route datagrams between this host's interfaces (a router), IPv4 and IPv6."""
         self._h.set_forwarding(on)
 
     def add_vlan(self, vid: int, parent: int = 0) -> int:
@@ -447,7 +476,7 @@ class Host:
         return self._h.add_vlan(vid, parent)
 
     def add_address_on(self, ifindex: int, cidr: str) -> None:
-        """Adds an IPv4 address to interface `ifindex` (a second NIC, a VLAN)."""
+        """Adds an address (IPv4 or IPv6 CIDR) to interface `ifindex` (a second NIC, a VLAN)."""
         self._h.add_address_on(ifindex, cidr)
 
     def path_mtu(self, dst: str) -> int:
@@ -458,7 +487,7 @@ class Host:
         return self._h.icmp_errors()
 
     def neighbors(self) -> list:
-        """ARP cache: dicts with ifindex, addr, mac, state (RFC 4861 NUD names)."""
+        """ARP and ND caches: dicts with ifindex, addr, mac, state (RFC 4861 NUD names)."""
         return self._h.neighbors()
 
     def traceroute(self, dst: str, max_hops: int = 16, timeout_ms: float = 100.0) -> list:
@@ -474,6 +503,13 @@ class Host:
             errs = [e for e in self._h.icmp_errors()[seen:] if e["type"] == 11 and e["orig_dst"] == dst]
             hops.append(errs[0]["from"] if errs else None)
         return hops
+
+    def ping6(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, hop_limit: int = 0) -> list:
+        """ICMPv6 echo; sizes above the path MTU are fragmented (up to 65527);
+        hop_limit 0 is the stack's default (64)."""
+        if count < 0 or size < 0 or size > 65527:
+            raise ValueError("count must be >= 0 and size in 0..65527")
+        return self._sim._s.ping6(self._h, dst, count, int(timeout_ms * 1e9), size, hop_limit)
 
     def udp_socket(self) -> UdpSocket:
         return UdpSocket(self._sim, self._h.udp_socket())

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ipv6_impl.hpp"
 #include "stack_impl.hpp"
 #include "tcp_impl.hpp"
 
@@ -36,6 +37,7 @@ Stack::Stack(Scheduler& sched, std::string name, StackConfig cfg)
   for (const char* l : {"eth", "arp", "ipv4", "icmp", "udp", "tcp"}) stats_.layers[l];
   impl_->tcp = std::make_unique<TcpLayer>(*impl_);
   impl_->tcp->cfg = cfg.tcp;
+  impl_->ip6.reset(new Ip6(*impl_));
 }
 
 Stack::Impl::Impl(Stack& s, StackConfig c) : st(s), cfg(c) {}
@@ -46,6 +48,7 @@ Stack::~Stack() { impl_->shutdown(); }
 // Leaves nothing behind that could call back into a dead stack: device rx
 // handlers, pending timers and sockets' back pointers.
 void Stack::Impl::shutdown() {
+  ip6->shutdown();
   for (auto& ifc : ifaces) {
     if (ifc->parent < 0) ifc->dev->set_rx_handler(nullptr);
     ifc->arp.reset();  // cancels its timers
@@ -71,6 +74,7 @@ int Stack::add_interface(NetDevice& dev) {
   impl_->ifaces.push_back(std::move(ifc));
   Impl* impl = impl_.get();
   dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
+  impl_->ip6->attach(idx);
   return idx;
 }
 
@@ -109,6 +113,7 @@ int Stack::add_vlan(int parent_ifindex, std::uint16_t vid) {
   impl_->arp_attach(*ifc);
   parent.vlans[vid] = idx;
   impl_->ifaces.push_back(std::move(ifc));
+  impl_->ip6->attach(idx);
   return idx;
 }
 
@@ -285,7 +290,8 @@ void Stack::Impl::eth_input(Iface& phys, Packet&& frame) {
   if (!eth) return drop("eth", eth.reason());
   const MacAddr dst = eth->dst();
   const bool bcast = dst == wire::kBroadcastMac;
-  if (dst != phys.mac && !bcast) return drop("eth", "not_for_us");
+  const bool mcast6 = dst[0] == 0x33 && dst[1] == 0x33;  // IPv6 multicast (RFC 2464 7)
+  if (dst != phys.mac && !bcast && !mcast6) return drop("eth", "not_for_us");
   // A tagged frame belongs to the VLAN sub-interface of its id (priority
   // bits ignored; VLAN 0 is a priority tag on the untagged interface).
   Iface* ifc = &phys;
@@ -297,12 +303,17 @@ void Stack::Impl::eth_input(Iface& phys, Packet&& frame) {
       ifc = ifaces[static_cast<std::size_t>(it->second)].get();
     }
   }
+  // 33:33 frames only for the groups the interface joined.
+  if (mcast6 && !ip6->accepts_mac(*ifc, dst)) return drop("eth", "not_for_us");
   const std::uint16_t type = eth->ethertype();
-  if (type != wire::kEthertypeArp && type != wire::kEthertypeIpv4) return drop("eth", "unsupported_ethertype");
+  const bool v6 = type == wire::kEthertypeIpv6 && ip6->enabled_on(ifc->index);  // IPv6 is per interface
+  if (type != wire::kEthertypeArp && type != wire::kEthertypeIpv4 && !v6) return drop("eth", "unsupported_ethertype");
   count_rx("eth", frame.size());
   frame.pull(eth->header_len());
   if (type == wire::kEthertypeArp)
     arp_input(*ifc, std::move(frame));
+  else if (v6)
+    ip6->input(*ifc, std::move(frame), bcast || mcast6);
   else
     ipv4_input(*ifc, std::move(frame), bcast);
 }

@@ -141,6 +141,9 @@ struct Stack::Impl {
   std::uint16_t next_ephemeral = kEphemeralFirst;
   static constexpr std::uint16_t kEphemeralFirst = 49152;
 
+  // The IPv6 layer (ipv6_impl.hpp; made in Stack::Stack).
+  std::unique_ptr<Stack::Ip6, Stack::Ip6Deleter> ip6;
+
   // ICMP echo requests in flight: (id, seq) -> send time, bounded.
   std::map<std::pair<std::uint16_t, std::uint16_t>, TimePs> echo_sent;
   static constexpr std::size_t kMaxEchoInFlight = 4096;

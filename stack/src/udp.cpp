@@ -1,6 +1,8 @@
 // UDP: sockets, port bindings and the datagram path in both directions.
+#include <array>
 #include <cstring>
 
+#include "ipv6_impl.hpp"
 #include "stack_impl.hpp"
 
 namespace vd::stack {
@@ -31,10 +33,28 @@ std::error_code UdpSocket::sendto(std::span<const std::uint8_t> data, Ipv4Addr d
   if (!is_open()) return bad_fd();
   if (port == 0) return make_err(std::errc::invalid_argument);
   if (data.size() > wire::kUdpMaxPayload) return make_err(std::errc::message_size);
+  if (bound_ && v6_) return make_err(std::errc::address_family_not_supported);
   if (!bound_) {
     if (const auto ec = bind(Ipv4Addr{}, 0)) return ec;
   }
   return stack_->impl_->udp_output(*this, data, dst, port);
+}
+
+std::error_code UdpSocket::bind(const Ipv6Addr& addr, std::uint16_t port) {
+  if (!is_open()) return bad_fd();
+  if (bound_) return make_err(std::errc::invalid_argument);
+  return stack_->impl_->ip6->udp_bind(*this, addr, port);
+}
+
+std::error_code UdpSocket::sendto(std::span<const std::uint8_t> data, const Ipv6Addr& dst, std::uint16_t port) {
+  if (!is_open()) return bad_fd();
+  if (port == 0 || dst.is_unspecified()) return make_err(std::errc::invalid_argument);
+  if (data.size() > wire::kUdpMaxPayload) return make_err(std::errc::message_size);
+  if (bound_ && !v6_) return make_err(std::errc::address_family_not_supported);
+  if (!bound_) {
+    if (const auto ec = bind(Ipv6Addr{}, 0)) return ec;
+  }
+  return stack_->impl_->ip6->udp_output(*this, data, dst, port);
 }
 
 std::optional<Datagram> UdpSocket::recvfrom() {
@@ -92,6 +112,7 @@ std::error_code Stack::Impl::udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t
 
 void Stack::Impl::udp_unbind(UdpSocket& s) {
   if (!s.bound_) return;
+  if (s.v6_) return ip6->udp_unbind(s);
   const auto it = udp_bound.find({s.port_, s.addr_.to_u32()});
   if (it != udp_bound.end() && it->second == &s) udp_bound.erase(it);
   s.bound_ = false;
@@ -159,6 +180,103 @@ void Stack::Impl::udp_input(Iface& /*ifc*/, const Ipv4Info& info, Packet&& p) {
   const auto payload = udp->payload();
   s->rxq_.push_back(Datagram{{payload.begin(), payload.end()}, info.src, udp->src_port()});
   if (BufferPool* pool = p.pool()) pool->count_copy_out(payload.size());
+}
+
+// ------------------------------------------------------------ UDP over IPv6
+
+bool Stack::Ip6::udp_port_free(const Ipv6Addr& addr, std::uint16_t port) const {
+  if (addr.is_unspecified()) {
+    const auto it = udp_bound.lower_bound({port, Ipv6Addr{}});
+    return it == udp_bound.end() || it->first.first != port;
+  }
+  return !udp_bound.count({port, addr}) && !udp_bound.count({port, Ipv6Addr{}});
+}
+
+std::error_code Stack::Ip6::udp_bind(UdpSocket& s, const Ipv6Addr& addr, std::uint16_t port) {
+  if (addr.is_multicast()) return make_err(std::errc::invalid_argument);
+  if (!addr.is_unspecified() && !is_our_addr(addr)) return make_err(std::errc::address_not_available);
+  if (port == 0) {
+    // The same deterministic ephemeral walk as IPv4, over the IPv6 bindings.
+    constexpr unsigned kRange = 65536u - Impl::kEphemeralFirst;
+    for (unsigned i = 0; i < kRange && port == 0; ++i) {
+      const std::uint16_t cand = im.next_ephemeral;
+      im.next_ephemeral = cand == 65535 ? Impl::kEphemeralFirst : static_cast<std::uint16_t>(cand + 1);
+      if (udp_port_free(addr, cand)) port = cand;
+    }
+    if (port == 0) return make_err(std::errc::address_in_use);
+  } else if (!udp_port_free(addr, port)) {
+    return make_err(std::errc::address_in_use);
+  }
+  udp_bound[{port, addr}] = &s;
+  s.v6_ = true;
+  s.addr6_ = addr;
+  s.port_ = port;
+  s.bound_ = true;
+  return {};
+}
+
+void Stack::Ip6::udp_unbind(UdpSocket& s) {
+  const auto it = udp_bound.find({s.port_, s.addr6_});
+  if (it != udp_bound.end() && it->second == &s) udp_bound.erase(it);
+  s.bound_ = false;
+  s.v6_ = false;
+  s.addr6_ = Ipv6Addr{};
+  s.port_ = 0;
+}
+
+std::error_code Stack::Ip6::udp_output(UdpSocket& s, std::span<const std::uint8_t> data, const Ipv6Addr& dst,
+                                       std::uint16_t port) {
+  auto r = route(dst);
+  if (!r) return make_err(std::errc::network_unreachable);
+  if (!s.addr6_.is_unspecified()) r->src = s.addr6_;
+  const std::size_t len = wire::kUdpHeaderLen + data.size();
+  std::array<std::uint8_t, wire::kUdpHeaderLen> h{};
+  wire::store_be16(&h[0], s.port_);
+  wire::store_be16(&h[2], port);
+  wire::store_be16(&h[4], static_cast<std::uint16_t>(len));
+  // Always computed here: the checksum is mandatory over IPv6, and the
+  // partial offload could leave a zero, which IPv6 receivers drop.
+  wire::store_be16(&h[6], wire::udp6_checksum(r->src, dst, h, data));
+  // One copy: into the packet, or into the fragments when it is larger
+  // than the path MTU.
+  if (const auto ec = output_bytes(*r, wire::kIpProtoUdp, h, data, s.ttl_)) return ec;  // IP_TTL / hop limit
+  iface(r->ifindex).dev->pool().count_copy_in(data.size());
+  im.count_tx("udp", len);
+  return {};
+}
+
+void Stack::Ip6::udp_input(const Rx6& rx) {
+  const auto udp = wire::UdpView::parse(rx.l4);
+  if (!udp) return drop("udp", udp.reason());
+  // RFC 8200 8.1: a zero checksum is not allowed over IPv6.
+  if (!udp->has_checksum()) return drop("udp", "zero_checksum_v6");
+  bool ok;
+  if (rx.l4_csum == Csum::Good)
+    ok = true;
+  else if (rx.l4_csum == Csum::Bad)
+    ok = false;
+  else
+    ok = wire::udp6_checksum_ok(rx.l4.first(udp->length()), rx.src, rx.dst);
+  if (!ok) return drop("udp", "bad_checksum");
+  UdpSocket* s = nullptr;
+  if (rx.to_us_unicast())
+    if (const auto it = udp_bound.find({udp->dst_port(), rx.dst}); it != udp_bound.end()) s = it->second;
+  if (!s)
+    if (const auto it = udp_bound.find({udp->dst_port(), Ipv6Addr{}}); it != udp_bound.end()) s = it->second;
+  if (!s) {
+    if (rx.to_us_unicast()) send_error(rx, wire::kIcmpv6DestUnreachable, wire::kUnreachPort, 0);
+    return drop("udp", "no_socket");
+  }
+  if (s->rxq_.size() >= s->rxq_limit_) return drop("udp", "rx_queue_full");
+  im.count_rx("udp", udp->length());
+  const auto payload = udp->payload();
+  Datagram d;
+  d.data.assign(payload.begin(), payload.end());
+  d.src_port = udp->src_port();
+  d.v6 = true;
+  d.src_addr6 = rx.src;
+  s->rxq_.push_back(std::move(d));
+  iface(rx.ifindex).dev->pool().count_copy_out(payload.size());
 }
 
 }  // namespace vd::stack

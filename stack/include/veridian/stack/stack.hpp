@@ -17,6 +17,7 @@
 #include "veridian/core/netdev.hpp"
 #include "veridian/core/time.hpp"
 #include "veridian/stack/ip_addr.hpp"
+#include "veridian/stack/ipv6.hpp"
 #include "veridian/stack/neighbor.hpp"
 #include "veridian/stack/route.hpp"
 #include "veridian/stack/tcp.hpp"
@@ -59,8 +60,10 @@ struct NeighborInfo {
 
 struct Datagram {
   std::vector<std::uint8_t> data;
-  Ipv4Addr src_addr;
+  Ipv4Addr src_addr;  // for an IPv4 datagram
   std::uint16_t src_port = 0;
+  bool v6 = false;    // an IPv6 datagram: the source is src_addr6
+  Ipv6Addr src_addr6{};
 };
 
 struct EchoReply {
@@ -80,6 +83,14 @@ class UdpSocket {
   // Binds an ephemeral port first if needed. Errors: message_size (> 65507),
   // network_unreachable (no route/interface), no_buffer_space (pool or ARP queue full).
   std::error_code sendto(std::span<const std::uint8_t> data, Ipv4Addr dst, std::uint16_t port);
+  // IPv6: a socket is of one family, fixed by its first bind or sendto (an
+  // IPv4 call on an IPv6 socket, or the reverse, gives
+  // address_family_not_supported). IPv6 ports are their own namespace (as
+  // with IPV6_V6ONLY). Datagrams larger than the path MTU are fragmented.
+  std::error_code bind(const Ipv6Addr& addr, std::uint16_t port);
+  std::error_code sendto(std::span<const std::uint8_t> data, const Ipv6Addr& dst, std::uint16_t port);
+  bool is_v6() const { return v6_; }
+  const Ipv6Addr& local_addr6() const { return addr6_; }
   // IP_TTL: hop limit of datagrams sent from here (0 = the stack's default).
   void set_ttl(std::uint8_t ttl) { ttl_ = ttl; }
   std::uint8_t ttl() const { return ttl_; }
@@ -104,6 +115,8 @@ class UdpSocket {
   Ipv4Addr addr_{};
   std::uint16_t port_ = 0;
   bool bound_ = false;
+  bool v6_ = false;
+  Ipv6Addr addr6_{};
   std::deque<Datagram> rxq_;
   std::size_t rxq_limit_ = 1024;
   std::uint8_t ttl_ = 0;
@@ -114,6 +127,7 @@ struct StackConfig {
   // max_multicast_solicit is the number of broadcast requests before giving up.
   NudConfig arp{};
   std::uint8_t default_ttl = 64;
+  Ipv6Config ipv6;
   bool ip_forward = false;  // route datagrams between interfaces
   // ICMP errors we send: a token bucket on virtual time (Linux's
   // icmp_msgs_per_sec / icmp_msgs_burst).
@@ -171,6 +185,41 @@ class Stack {
                             std::size_t payload_len = 56, std::uint8_t ttl = 0);
   const std::vector<EchoReply>& echo_replies() const { return echo_replies_; }
 
+  // ------------------------------------------------------------ IPv6
+  // Turns IPv6 on for an interface: joins all-nodes, makes the link-local
+  // address (DAD first) and solicits routers. Idempotent. Throws
+  // std::invalid_argument for a bad ifindex.
+  void enable_ipv6(int ifindex);
+  // Adds an address (enabling IPv6 on the interface) and its on-link
+  // route; it is tentative until DAD passes. Throws std::invalid_argument.
+  void add_address6(int ifindex, const Ipv6Addr& addr, int prefix_len);
+  std::vector<Addr6Info> addresses6(int ifindex) const;
+  // False when the route exists already (same prefix and metric) or the
+  // arguments are bad.
+  bool add_route6(const Ipv6Addr& prefix, int prefix_len, std::optional<Ipv6Addr> gateway, int ifindex,
+                  std::uint32_t metric = 0);
+  // Forwarding between interfaces (a router). Off by default.
+  void set_forwarding6(bool on);
+  bool forwarding6() const;
+  // Sends router advertisements on the interface (see RouterAdvertConfig);
+  // also makes the stack answer router solicitations there.
+  void set_router_advert(int ifindex, RouterAdvertConfig cfg);
+  // The current default router learnt from RAs (or added), if any.
+  std::optional<Ipv6Addr> default_router6() const;
+  std::optional<Neighbor6Info> neighbor6(int ifindex, const Ipv6Addr& addr) const;
+  // Every ND cache entry, in the shape of neighbors() (ARP).
+  std::vector<NeighborInfo> neighbors6() const;
+  const RouteTable<Ipv6Addr>& routes6() const;
+  // The path MTU towards dst: the outgoing link's MTU or less, as lowered
+  // by Packet Too Big messages (never below 1280).
+  std::uint32_t path_mtu6(const Ipv6Addr& dst) const;
+  // ICMPv6 echo; a link-local destination goes out of `ifindex` (or the
+  // first IPv6 interface when -1). Larger than the path MTU: fragmented.
+  // hop_limit 0 = the default.
+  std::error_code send_echo6(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len = 56,
+                             int ifindex = -1, std::uint8_t hop_limit = 0);
+  const std::vector<EchoReply6>& echo_replies6() const;
+
   const StackStats& stats() const { return stats_; }
   const std::string& name() const { return name_; }
   Scheduler& scheduler() { return sched_; }
@@ -180,6 +229,10 @@ class Stack {
   friend class TcpSocket;
   friend struct TcpLayer;
   struct Impl;
+  struct Ip6;  // the IPv6 layer (src/ipv6_impl.hpp)
+  struct Ip6Deleter {
+    void operator()(Ip6* p) const;
+  };
   Scheduler& sched_;
   std::string name_;
   StackStats stats_;
