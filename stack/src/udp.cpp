@@ -179,6 +179,7 @@ void Stack::Impl::udp_input(Iface& /*ifc*/, const Ipv4Info& info, Packet&& p) {
   // back to its pool instead of waiting in a socket queue.
   const auto payload = udp->payload();
   s->rxq_.push_back(Datagram{{payload.begin(), payload.end()}, info.src, udp->src_port()});
+  if (s->notify_) s->notify_();
   if (BufferPool* pool = p.pool()) pool->count_copy_out(payload.size());
 }
 
@@ -276,6 +277,7 @@ void Stack::Ip6::udp_input(const Rx6& rx) {
   d.v6 = true;
   d.src_addr6 = rx.src;
   s->rxq_.push_back(std::move(d));
+  if (s->notify_) s->notify_();
   iface(rx.ifindex).dev->pool().count_copy_out(payload.size());
 }
 

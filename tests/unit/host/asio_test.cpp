@@ -107,3 +107,47 @@ TEST(Asio, ConnectRefusedAndTimers) {
 
 }  // namespace
 }  // namespace vd
+
+namespace vd {
+namespace {
+
+TEST(Asio, UdpSendToReceiveFromBothFamilies) {
+  asio::io_context io;
+  sim::Simulation s{1};
+  sim::NicSpec spec;
+  auto& a = s.add_host("a", spec);
+  auto& b = s.add_host("b", spec);
+  s.connect(a, b, sim::LinkConfig{100.0, ns_to_ps(500)});
+  a.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.1").value(), 24);
+  b.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.2").value(), 24);
+  net::udp_socket rx4(io, b.stack()), tx4(io, a.stack());
+  ASSERT_FALSE(rx4.bind({"0.0.0.0", 9}));
+  char buf[64] = {};
+  net::udp_socket::endpoint from;
+  std::size_t got = 0;
+  bool sent = false;
+  rx4.async_receive_from(asio::buffer(buf), from, [&](net::error_code ec, std::size_t n) {
+    EXPECT_FALSE(ec);
+    got = n;
+  });
+  tx4.async_send_to(asio::buffer("hello", 5), {"10.0.0.2", 9}, [&](net::error_code ec, std::size_t n) {
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(n, 5u);
+    sent = true;
+  });
+  ASSERT_TRUE(net::run(s, io, [&] { return got > 0 && sent; }, ms_to_ps(10)));
+  EXPECT_EQ(std::string(buf, got), "hello");
+  EXPECT_EQ(from.addr, "10.0.0.1");
+  // A bad address is an error, not a crash.
+  net::error_code bad;
+  bool done = false;
+  tx4.async_send_to(asio::buffer("x", 1), {"not-an-address", 9}, [&](net::error_code ec, std::size_t) {
+    bad = ec;
+    done = true;
+  });
+  ASSERT_TRUE(net::run(s, io, [&] { return done; }, ms_to_ps(1)));
+  EXPECT_TRUE(bad);
+}
+
+}  // namespace
+}  // namespace vd

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -96,6 +97,9 @@ class UdpSocket {
   std::uint8_t ttl() const { return ttl_; }
   std::optional<Datagram> recvfrom();
   std::size_t pending() const { return rxq_.size(); }
+  // Called from inside the stack when a datagram was queued (it must not
+  // call back into the stack; the Boost.Asio layer posts).
+  void set_notify(std::function<void()> cb) { notify_ = std::move(cb); }
   // Datagrams held before new ones are dropped ("udp.rx_queue_full").
   void set_rx_queue_limit(std::size_t n) { rxq_limit_ = n; }
   std::size_t rx_queue_limit() const { return rxq_limit_; }
@@ -119,6 +123,7 @@ class UdpSocket {
   Ipv6Addr addr6_{};
   std::deque<Datagram> rxq_;
   std::size_t rxq_limit_ = 1024;
+  std::function<void()> notify_;
   std::uint8_t ttl_ = 0;
 };
 
