@@ -82,7 +82,7 @@ module vd_tx_engine #(
   // Contexts: one per frame between F and H, each with its own DMA tag.
   localparam int NT    = 16;
   localparam int CXW   = $clog2(NT);
-  localparam logic [TAGW-1:0] DTAG = TAGW'(0);           // descriptor reads; frame reads use NT + context
+  localparam logic [TAGW-1:0] PTAG = TAGW'(4);           // descriptor bursts use PTAG + slot (4..7); frame reads NT + context
   localparam int HBYTES = 128;                       // = offload::kTsoMaxHeaderLen
   localparam int HB  = (DW >= 8 * HBYTES) ? 1 : 8 * HBYTES / DW;  // beats of header
   localparam int HPW = (HB > 1) ? $clog2(HB) : 1;
@@ -122,7 +122,7 @@ module vd_tx_engine #(
 
   // ---------------------------------------------------------------- descriptor cache
   // Each queue keeps up to DC descriptors fetched ahead. One burst read at a
-  // time (tag DTAG) fetches up to the free space of one queue, not past the
+  // time per queue (up to NPF queues at once) fetches up to its free space, not past the
   // ring's end: the queue F waits on first, else the next queue (round
   // robin) with descriptors posted and its cache at most half full. Entries
   // are stored in DPB lanes (entry e in lane e % DPB) so a wide response
@@ -138,10 +138,16 @@ module vd_tx_engine #(
   logic [NQ*CW-1:0]     chead_v;                  // per queue: oldest cached entry
   logic [NQ*16-1:0]     tidx_v;                   // per queue: next ring index F takes (free-running)
   logic [DE-1:0]        lane_rd [DPB];
-  logic                 pf_busy, pf_half;
-  logic [QW-1:0]        pf_q, pf_last;
-  logic [CW-1:0]        pf_pos;
-  logic [CW:0]          pf_left;
+  // Up to NPF bursts in flight, for different queues (tags PTAG + slot).
+  localparam int NPF = 4;
+  localparam int PSW = $clog2(NPF);
+  logic [NPF-1:0]       pfs_busy;
+  logic [NPF*QW-1:0]    pfs_q;
+  logic [NPF*CW-1:0]    pfs_pos;
+  logic [NPF*(CW+1)-1:0] pfs_left;
+  logic [NQ-1:0]        pf_inq;                   // per queue: a burst is in flight
+  logic                 pf_half;
+  logic [QW-1:0]        pf_last;
   /* verilator lint_off UNUSEDSIGNAL */  // used on a 64-bit bus only
   logic [63:0]          pf_lo;
   /* verilator lint_on UNUSEDSIGNAL */
@@ -171,12 +177,12 @@ module vd_tx_engine #(
   always_comb begin
     pq = pf_last;
     pq_found = 1'b0;
-    if (fs == F_DESC && fq_ccnt == '0 && fq_avail != 16'd0 && pending[fq]) begin
+    if (fs == F_DESC && fq_ccnt == '0 && fq_avail != 16'd0 && pending[fq] && !pf_inq[fq]) begin
       pq = fq;
       pq_found = 1'b1;
     end else begin
       for (int i = 1; i <= NQ; i++) begin
-        if (!pq_found && refill[(32'(pf_last) + i) % NQ]) begin
+        if (!pq_found && refill[(32'(pf_last) + i) % NQ] && !pf_inq[(32'(pf_last) + i) % NQ]) begin
           pq = QW'((32'(pf_last) + i) % NQ);
           pq_found = 1'b1;
         end
@@ -191,10 +197,21 @@ module vd_tx_engine #(
   wire [15:0]   pq_space = 16'(DC) - 16'(pq_ccnt);
   wire [15:0]   pf_n0    = (pq_avail < pq_space) ? pq_avail : pq_space;
   wire [CW:0]   pf_n     = (CW+1)'((pf_n0 < pq_toend) ? pf_n0 : pq_toend);
-  wire          pf_want  = !pf_busy && enable && pq_found;
+  logic [PSW-1:0] pf_slot;                        // a free burst slot
+  always_comb begin
+    pf_slot = '0;
+    for (int i = NPF - 1; i >= 0; i--) if (!pfs_busy[i]) pf_slot = PSW'(i);
+  end
+  wire          pf_want  = !(&pfs_busy) && enable && pq_found;
   wire          pf_issue = pf_want && rd_req_ready;
   wire          pop      = (fs == F_DESC) && fq_ccnt != '0;
-  wire          rsp_desc = rd_rsp_valid && rd_rsp_tag == DTAG;
+  wire          rsp_desc = rd_rsp_valid && rd_rsp_tag[TAGW-1:PSW] == PTAG[TAGW-1:PSW];
+  // the burst a response beat belongs to
+  wire [PSW-1:0] ls      = rd_rsp_tag[PSW-1:0];
+  wire [QW-1:0]  pf_q    = pfs_q[QW*ls +: QW];
+  wire [CW-1:0]  pf_pos  = pfs_pos[CW*ls +: CW];
+  wire [CW:0]    pf_left = pfs_left[(CW+1)*ls +: (CW+1)];
+  wire           pf_busy = pfs_busy[ls];
 
   logic [DPB*128-1:0] land_data;
   logic               land;
@@ -229,25 +246,28 @@ module vd_tx_engine #(
   always_ff @(posedge clk) begin
     if (srst) begin
       fidx_v <= '0; ccnt_v <= '0; chead_v <= '0; tidx_v <= '0;
-      pf_busy <= 1'b0; pf_half <= 1'b0; pf_q <= '0; pf_last <= '0; pf_pos <= '0; pf_left <= '0;
+      pfs_busy <= '0; pf_half <= 1'b0; pfs_q <= '0; pf_last <= '0; pfs_pos <= '0; pfs_left <= '0; pf_inq <= '0;
     end else begin
       if (pf_issue) begin
-        pf_busy <= 1'b1;
-        pf_half <= 1'b0;
-        pf_q    <= pq;
+        pfs_busy[pf_slot] <= 1'b1;
+        pfs_q[QW*pf_slot +: QW] <= pq;
         if (pq != fq || fs != F_DESC) pf_last <= pq;
-        pf_pos  <= pq_chead + CW'(pq_ccnt);
-        pf_left <= pf_n;
+        pfs_pos[CW*pf_slot +: CW] <= pq_chead + CW'(pq_ccnt);
+        pfs_left[(CW+1)*pf_slot +: (CW+1)] <= pf_n;
+        pf_inq[pq] <= 1'b1;
         fidx_v[16*pq +: 16] <= pq_fidx + 16'(pf_n);
       end
       if (rsp_desc && pf_busy) begin
         pf_half <= !pf_half;
         if (DW < 128 && !pf_half) pf_lo <= rd_rsp_data[63:0];
-        if (rd_rsp_last) pf_busy <= 1'b0;
+        if (rd_rsp_last) begin
+          pfs_busy[ls] <= 1'b0;
+          pf_inq[pf_q] <= 1'b0;
+        end
       end
       if (land && pf_busy) begin
-        pf_pos  <= pf_pos + CW'(land_cnt);
-        pf_left <= pf_left - land_cnt;
+        pfs_pos[CW*ls +: CW] <= pf_pos + CW'(land_cnt);
+        pfs_left[(CW+1)*ls +: (CW+1)] <= pf_left - land_cnt;
       end
       if (land && pf_busy && pop && pf_q == fq)
         ccnt_v[(CW+1)*fq +: (CW+1)] <= fq_ccnt + land_cnt - 1'b1;
@@ -264,7 +284,8 @@ module vd_tx_engine #(
         ccnt_v[(CW+1)*qctl_q +: (CW+1)] <= '0;
         chead_v[CW*qctl_q +: CW] <= '0;
         tidx_v[16*qctl_q +: 16] <= '0;
-        if (pf_q == qctl_q) pf_left <= '0;  // a read in flight for it lands nowhere
+        for (int i = 0; i < NPF; i++)       // a read in flight for it lands nowhere
+          if (pfs_q[QW*i +: QW] == qctl_q) pfs_left[(CW+1)*i +: (CW+1)] <= '0;
       end
     end
   end
@@ -394,7 +415,7 @@ module vd_tx_engine #(
     if (pf_want) begin
       rd_req_addr = f_ring_base + 64'({(pq_fidx & f_ring_mask), 4'b0});
       rd_req_len  = 16'({pf_n, 4'b0});
-      rd_req_tag  = DTAG;
+      rd_req_tag  = PTAG | TAGW'(pf_slot);
     end else begin
       rd_req_addr = f_raddr;
       rd_req_len  = f_rlen;
@@ -408,7 +429,7 @@ module vd_tx_engine #(
   // ---------------------------------------------------------------- R: response beats
   logic [DW-1:0] mem [NB];
   logic [DW-1:0] hmem [NT * HB];                  // the first HBYTES bytes of each context's data
-  wire            rsp_d  = rd_rsp_valid && rd_rsp_tag != DTAG;
+  wire            rsp_d  = rd_rsp_valid && rd_rsp_tag[TAGW-1:CXW] != '0;
   wire  [CXW-1:0] rc     = rd_rsp_tag[CXW-1:0];
   logic [AW:0]    r_beat;
   logic [31:0]    r_acc, beat_sum;
@@ -591,7 +612,6 @@ module vd_tx_engine #(
   logic [HBYTES-1:0] l3_oh, l4_oh;
   `define XNEXT hdr[{xoff[6:1], 4'b0000} +: 8]
   `define XLEN hdr[{xoff[6:1], 4'b1000} +: 8]
-  `define HWORD `HWE(hp[6:1])
   `define HSUM_END 16'(m_tso ? ((16'(hp) > l4_off + 16'd12) ? hdr_len : 16'(HBYTES)) : l4_off + 16'd18)
   logic [31:0] ip_base, ph_base, tcp_base, pre_sum;
   logic [16:0] seg_off;
@@ -635,6 +655,39 @@ module vd_tx_engine #(
     if (hkind == K_SEG)      hb_cpl = status != 16'(vd_abi_pkg::ERR_OK) || seg_last;
     else if (hkind == K_HDR) hb_cpl = status != 16'(vd_abi_pkg::ERR_OK);
     else                     hb_cpl = 1'b1;
+  end
+  // Header sums, four words per cycle (words hp .. hp+6): the IPv4 header
+  // without total length, ID and checksum; the pseudo-header addresses; the
+  // words before the L4 header; the TCP header without sequence number,
+  // flags and checksum (the data offset is read in the cycle whose words
+  // reach l4_off+12, and no word of that cycle lies past l4_off+18, so the
+  // options range is right in every cycle). Words past the end of the scan
+  // are harmless: every sum has its own range.
+  logic [31:0] hs_ip, hs_ph, hs_pre, hs_tcp;
+  logic [63:0] hs_wv;
+  always_comb begin
+    logic [7:0]  w;
+    logic [15:0] wd;
+    hs_ip = '0; hs_ph = '0; hs_pre = '0; hs_tcp = '0; hs_wv = '0; w = '0; wd = '0;
+    if (hs == S_HSUM) begin
+      for (int k = 0; k < 4; k++) begin
+        w  = 8'(hp) + 8'(2 * k);
+        wd = `HWE(w[6:1]);
+        if (w < 8'(HBYTES)) begin
+          hs_wv[16*k +: 16] = wd;
+          if (is_v4 && 16'(w) < l4_off && w != 8'(l3o) + 8'd2 && w != 8'(l3o) + 8'd4 && w != 8'(l3o) + 8'd10)
+            hs_ip = hs_ip + 32'(wd);
+          if ((is_v4 && w >= 8'(l3o) + 8'd12 && w < 8'(l3o) + 8'd20) ||
+              (is_v6 && 16'(w) >= 16'(l3o) + 16'd8 && 16'(w) < 16'(l3o) + 16'd40))
+            hs_ph = hs_ph + 32'(wd);
+          if (16'(w) < l4_off) hs_pre = hs_pre + 32'(wd);
+          if (m_tso && 16'(w) >= l4_off && (16'(w) < l4_off + 16'd20 || 16'(w) < hdr_len) &&
+              16'(w) != l4_off + 16'd4 && 16'(w) != l4_off + 16'd6 && 16'(w) != l4_off + 16'd12 &&
+              16'(w) != l4_off + 16'd16)
+            hs_tcp = hs_tcp + 32'(wd);
+        end
+      end
+    end
   end
   logic e_take;                 // E takes the bundle this cycle
   wire [DW-1:0] hmem_rd = hmem[32'(hc) * HB + 32'(hptr)];
@@ -764,26 +817,21 @@ module vd_tx_engine #(
           hs <= perr ? S_CHECK : S_HSUM;
         end
         S_HSUM: begin
-          // One header word per cycle: the IPv4 header without total length,
-          // ID and checksum; the pseudo-header addresses; the TCP header
-          // without sequence number, flags and checksum; the words before the
-          // L4 header; and the L4 fields the patch needs.
-          if (is_v4 && 16'(hp) < l4_off && hp != l3o + 7'd2 && hp != l3o + 7'd4 && hp != l3o + 7'd10)
-            ip_base <= ip_base + 32'(`HWORD);
-          if ((is_v4 && hp >= l3o + 7'd12 && hp < l3o + 7'd20) ||
-              (is_v6 && 16'(hp) >= 16'(l3o) + 16'd8 && 16'(hp) < 16'(l3o) + 16'd40))
-            ph_base <= ph_base + 32'(`HWORD);
-          if (16'(hp) < l4_off) pre_sum <= pre_sum + 32'(`HWORD);
-          if (m_tso && 16'(hp) >= l4_off && (16'(hp) < l4_off + 16'd20 || 16'(hp) < hdr_len) &&
-              16'(hp) != l4_off + 16'd4 && 16'(hp) != l4_off + 16'd6 && 16'(hp) != l4_off + 16'd12 &&
-              16'(hp) != l4_off + 16'd16)
-            tcp_base <= tcp_base + 32'(`HWORD);
-          if (16'(hp) == l4_off + 16'd4)  seq0[31:16] <= `HWORD;
-          if (16'(hp) == l4_off + 16'd6)  seq0[15:0] <= `HWORD;
-          if (16'(hp) == l4_off + 16'd12) {tcp_b12, tcp_b13} <= `HWORD;
-          if (16'(hp) == `FLD)             oldf <= `HWORD;
-          hp <= hp + 7'd2;
-          if (32'(hp) + 2 >= 32'(`HSUM_END) || hp == 7'(HBYTES - 2)) hs <= S_CHECK;
+          // Four header words per cycle (see hs_* above).
+          ip_base  <= ip_base + hs_ip;
+          ph_base  <= ph_base + hs_ph;
+          pre_sum  <= pre_sum + hs_pre;
+          tcp_base <= tcp_base + hs_tcp;
+          for (int k = 0; k < 4; k++) begin
+            if (32'(hp) + 2 * k < HBYTES) begin
+              if (32'(hp) + 2 * k == 32'(l4_off) + 4)  seq0[31:16] <= hs_wv[16*k +: 16];
+              if (32'(hp) + 2 * k == 32'(l4_off) + 6)  seq0[15:0] <= hs_wv[16*k +: 16];
+              if (32'(hp) + 2 * k == 32'(l4_off) + 12) {tcp_b12, tcp_b13} <= hs_wv[16*k +: 16];
+              if (32'(hp) + 2 * k == 32'(`FLD))        oldf <= hs_wv[16*k +: 16];
+            end
+          end
+          hp <= hp + 7'd8;
+          if (32'(hp) + 8 >= 32'(`HSUM_END) || 32'(hp) + 6 >= HBYTES - 2) hs <= S_CHECK;
         end
         S_CHECK: begin
           l3_oh <= HBYTES'(1) << l3o;
@@ -834,7 +882,6 @@ module vd_tx_engine #(
   `undef L3B
   `undef XNEXT
   `undef XLEN
-  `undef HWORD
   `undef HSUM_END
   `undef PAY
   `undef FIRST_SEG
@@ -1090,7 +1137,7 @@ module vd_tx_engine #(
   assign ev_tx_pkt   = out_done;
   assign ev_tx_len   = o_len;
   assign ev_desc_err = cpl_done && cf_st[cfr] != 16'(vd_abi_pkg::ERR_OK);
-  assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_run || ov || cf_ne || pf_busy ||
+  assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_run || ov || cf_ne || (|pfs_busy) ||
                        (enable && |pending) || tmr_busy;
 endmodule
 `default_nettype wire
