@@ -81,6 +81,7 @@ module vd_tx_engine #(
   localparam int AW    = $clog2(NB);
   // Contexts: one per frame between F and H, each with its own DMA tag.
   localparam int NT    = 16;
+  localparam int RD_BUDGET = (DW >= 256) ? 384 : 160;   // frame read beats in flight (see f_room)
   localparam int CXW   = $clog2(NT);
   localparam logic [TAGW-1:0] PTAG = TAGW'(4);           // descriptor bursts use PTAG + slot (4..7); frame reads NT + context
   localparam int HBYTES = 128;                       // = offload::kTsoMaxHeaderLen
@@ -324,6 +325,8 @@ module vd_tx_engine #(
   logic [2:0]    c_kind [NT];
   logic [AW-1:0] c_base [NT];
   logic [AW:0]   c_nb   [NT];
+  logic [AW:0]   c_rb   [NT];    // response beats of its read
+  logic [15:0]   rd_fly;         // frame read beats in flight
   logic [15:0]   c_len  [NT];    // bytes read (frame / segment / header)
   logic [127:0]  c_desc [NT];
   logic [QW-1:0] c_q    [NT];
@@ -405,7 +408,13 @@ module vd_tx_engine #(
   `undef F_SEG_LEN
 
   wire [AW:0] f_nb = (f_kind == K_HDR || f_kind == K_NOREAD) ? '0 : (AW+1)'((32'(f_rlen) + BB - 1) / BB);
-  wire        f_room = ctx_free && 32'(b_used) + 32'(f_nb) <= NB;
+  // Frame read beats in flight are capped at RD_BUDGET (a new read may go
+  // when none is in flight): read completions share one link and, on a
+  // narrow bus, the response port, so an unbounded TX prefetch would queue
+  // RX's descriptor reads behind many TX frames.
+  wire [AW:0] f_rb   = (AW+1)'((32'(f_rlen) + BB - 1) / BB);
+  wire        f_room = ctx_free && 32'(b_used) + 32'(f_nb) <= NB &&
+                       (rd_fly == '0 || 32'(rd_fly) + 32'(f_rb) <= RD_BUDGET);
   wire        f_rd   = ((fs == F_ISSUE && f_kind != K_NOREAD) || fs == F_SEG) && f_room && !pf_want;
   wire        f_go   = (f_rd && rd_req_ready) || (fs == F_ISSUE && f_kind == K_NOREAD && ctx_free);
 
@@ -488,7 +497,7 @@ module vd_tx_engine #(
       fq <= '0;
       f_ent <= '0;
       f_soff <= '0; f_sk <= '0;
-      c_alloc <= '0; b_alloc <= '0;
+      c_alloc <= '0; b_alloc <= '0; rd_fly <= '0;
       c_done <= '0; c_last <= '0;
       r_beat <= '0; r_acc <= '0; h24 <= '0;
       tso_seen <= 1'b0;
@@ -528,6 +537,7 @@ module vd_tx_engine #(
         c_kind[ca] <= f_kind;
         c_base[ca] <= b_alloc[AW-1:0];
         c_nb[ca]   <= f_nb;
+        c_rb[ca]   <= f_rb;
         c_len[ca]  <= f_rlen;
         c_desc[ca] <= f_ent[127:0];
         c_q[ca]    <= fq;
@@ -542,6 +552,9 @@ module vd_tx_engine #(
         c_alloc <= c_alloc + 1'b1;
         b_alloc <= b_alloc + f_nb;
       end
+      // beats in flight: a read adds its beats, a response's last beat takes them
+      rd_fly <= rd_fly + ((f_go && f_kind != K_NOREAD) ? 16'(f_rb) : 16'd0)
+                       - ((rsp_d && rd_rsp_last) ? 16'(c_rb[rc]) : 16'd0);
       // ---- R (a response's beats are contiguous)
       if (rsp_d) begin
         h24 <= h24n;
