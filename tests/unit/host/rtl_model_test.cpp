@@ -1587,7 +1587,9 @@ TEST_P(RtlModel, TxPipelineManyFramesInFlightWithErrorsAndRingWrap) {
   EXPECT_GT(bad, 10u);
   std::printf("[ tx pipeline ] DW=%u: %u frames (%u bad) in %llu cycles\n", GetParam(), kQ * kPerQ, bad,
               static_cast<unsigned long long>(cycles));
-  if (GetParam() == 512) EXPECT_LT(cycles, std::uint64_t(kQ * kPerQ) * 100);
+  if (GetParam() == 512) {
+    EXPECT_LT(cycles, std::uint64_t(kQ * kPerQ) * 100);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Widths, RtlModel, ::testing::ValuesIn(NicModel::available_widths()), width_name);
