@@ -3,7 +3,9 @@
 //
 // DMA port contract (the harness implements the host side):
 //  * read request: addr/len/tag, handshake valid&ready. Several requests may
-//    be in flight; responses come back per tag as ceil(len/(DW/8)) beats,
+//    be in flight; responses come back per tag as ceil(len/(DW/8)) beats
+//    (the beats of one response are contiguous: responses to different
+//    requests do not interleave, though they may come in any order),
 //    beat 0 carrying bytes addr..addr+DW/8-1 in bits [7:0] upward; `err`
 //    marks a response to an address outside host memory. Responses are never
 //    back-pressured (each engine owns the buffer for its tag).
@@ -14,7 +16,7 @@
 module vd_nic_top #(
   parameter int DW = 512,
   parameter int NQ = 16,
-  parameter int TAGW = 4
+  parameter int TAGW = 5
 ) (
   input  wire logic            clk,
   input  wire logic            rst_n,
@@ -68,7 +70,7 @@ module vd_nic_top #(
   initial begin
     if (NQ < 2 || 32'(NQ) > vd_abi_pkg::MAX_QUEUES || (NQ & (NQ - 1)) != 0)
       $error("vd_nic_top: NQ must be a power of two in 2..MAX_QUEUES");
-    if (TAGW < 1) $error("vd_nic_top: TAGW must be at least 1");
+    if (TAGW < 5) $error("vd_nic_top: TAGW must be at least 5 (TX uses 16 frame tags, a descriptor tag; RX one tag)");
   end
 
   // ---------------------------------------------------------------- CSRs
@@ -168,7 +170,8 @@ module vd_nic_top #(
     .irq(tx_irq),
     .rd_req_valid(tx_rd_valid), .rd_req_ready(tx_rd_ready), .rd_req_addr(tx_rd_addr),
     .rd_req_len(tx_rd_len), .rd_req_tag(tx_rd_tag),
-    .rd_rsp_valid(dma_rd_rsp_valid && dma_rd_rsp_tag == tx_rd_tag), .rd_rsp_data(dma_rd_rsp_data),
+    .rd_rsp_valid(dma_rd_rsp_valid && dma_rd_rsp_tag != rx_rd_tag), .rd_rsp_tag(dma_rd_rsp_tag),
+    .rd_rsp_data(dma_rd_rsp_data),
     .rd_rsp_last(dma_rd_rsp_last), .rd_rsp_err(dma_rd_rsp_err),
     .wr_valid(tx_wr_valid), .wr_ready(tx_wr_ready), .wr_addr(tx_wr_addr), .wr_len(tx_wr_len),
     .wr_data(tx_wr_data), .wr_last(tx_wr_last),
@@ -197,9 +200,11 @@ module vd_nic_top #(
   assign irq = tx_irq | rx_irq;
 
   // ---------------------------------------------------------------- DMA read arbitration
-  // Requests are single handshakes, so a fixed priority is starvation-free
-  // here: each engine has at most one request outstanding. RX goes first
-  // because its frame slots fill from the wire and cannot wait.
+  // Requests are single handshakes. RX goes first because its frame slots
+  // fill from the wire and cannot wait; it has at most one read outstanding,
+  // so TX (descriptor bursts and up to 16 frame reads in flight, one tag
+  // each) is never starved for long. Responses go to RX by its tag, all
+  // others to TX.
   always_comb begin
     if (rx_rd_valid) begin
       dma_rd_req_valid = 1'b1;

@@ -28,6 +28,13 @@ module vd_queue_regs #(
   output logic              no_csum,    // QCTRL_RX_NO_CSUM
   output logic      [15:0]  cons,
   output logic      [15:0]  cpl_prod,
+  // a second view (fsel): where a queue's descriptors are, for a prefetcher
+  // working on another queue than the completions (sel)
+  input  wire logic [QW-1:0] fsel,
+  output logic      [63:0]  f_ring_base,
+  output logic      [3:0]   f_size_log2,
+  // every queue's producer index, flattened (queue i in [16i+15:16i])
+  output logic      [NQ*16-1:0] prod_all,
   // engine updates for queue sel
   input  wire logic         cons_inc,
   input  wire logic         cpl_inc,    // a completion was written: advance, maybe fire the IRQ
@@ -179,6 +186,9 @@ module vd_queue_regs #(
     no_csum   = r_nocs[sel];
     cons      = r_cons[sel];
     cpl_prod  = r_cprod[sel];
+    f_ring_base = r_ring[fsel];
+    f_size_log2 = r_log2[fsel];
+    for (int i = 0; i < NQ; i++) prod_all[16*i +: 16] = r_prod[i];
     for (int i = 0; i < NQ; i++) pending[i] = r_en[i] && (r_prod[i] != r_cons[i]);
   end
 endmodule

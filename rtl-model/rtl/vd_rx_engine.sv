@@ -10,7 +10,7 @@
 module vd_rx_engine #(
   parameter int DW = 512,
   parameter int NQ = 16,
-  parameter int TAGW = 4,
+  parameter int TAGW = 5,
   parameter int QW = $clog2(NQ)
 ) (
   input  wire logic          clk,
@@ -131,10 +131,16 @@ module vd_rx_engine #(
   logic [NQ-1:0] pending;
   logic          tmr_busy;       // an interrupt moderation timer is running
 
+  /* verilator lint_off UNUSEDSIGNAL */  // RX reads its queues through the first view only
+  logic [63:0]      rq_ring_unused;
+  logic [3:0]       rq_log2_unused;
+  logic [NQ*16-1:0] rq_prod_unused;
+  /* verilator lint_on UNUSEDSIGNAL */
   vd_queue_regs #(.NQ(NQ)) u_regs (
     .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
     .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
     .ring_base, .cpl_base, .size_log2, .prod, .no_csum, .cons, .cpl_prod,
+    .fsel(q), .f_ring_base(rq_ring_unused), .f_size_log2(rq_log2_unused), .prod_all(rq_prod_unused),
     .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);

@@ -1,13 +1,34 @@
-// TX path: pick a queue with posted descriptors (round robin), fetch its
-// descriptor and frame by DMA into a store-and-forward buffer, stream the
-// frame to the MAC, then write a completion and fire the queue's interrupt.
-// Store-and-forward is deliberate: checksum and TSO engines need the whole
-// frame before the header can be finalised.
+// TX path, pipelined. Four stages work on different frames at once:
+//
+//  * F (fetch): picks a queue by deficit round robin, takes its next
+//    descriptor from a per-queue descriptor cache (refilled in bursts in the
+//    background, as on RX), reserves space in a circular store-and-forward
+//    buffer and a context (one per DMA tag), and issues the frame's DMA read.
+//    Up to NT frame reads are in flight.
+//  * R (receive): response beats land in the buffer at the context's place;
+//    the checksum window is summed on arrival and the first HBYTES bytes are
+//    also kept per context (header memory) for the header stage.
+//  * H (header): in order, once a context's data is in: for full checksum
+//    insertion and TSO it loads the kept header bytes, parses them and sums
+//    the header fields; then it prepares the frame's (segment's) patched
+//    fields and checksums and hands everything to E in one register set.
+//  * E (emit): streams the frame from the buffer to the MAC, patching the
+//    header bytes / the partial checksum field on the way out, then queues
+//    the completion; a completion writer drains that queue to host memory.
+//
+// TSO: F reads the send's first HBYTES bytes as a header-only context, waits
+// for H's verdict (header length, validity), then issues one read per
+// segment (the hdr_len bytes before the payload together with it, so wire
+// byte i of a segment is buffer byte i); segments flow through R, H and E
+// like frames, back to back.
+//
+// Store-and-forward per frame stays deliberate: the checksums need the whole
+// frame (segment) before its header can leave.
 `default_nettype none
 module vd_tx_engine #(
   parameter int DW = 512,
   parameter int NQ = 16,
-  parameter int TAGW = 4,
+  parameter int TAGW = 5,
   parameter int QW = $clog2(NQ)
 ) (
   input  wire logic          clk,
@@ -20,13 +41,14 @@ module vd_tx_engine #(
   input  wire logic [11:0]   q_rd_addr,
   output logic      [31:0]   q_rd_data,
   output logic      [NQ-1:0] irq,
-  // DMA read request/response (responses for our tag only)
+  // DMA read request/response (responses for TX tags only)
   output logic               rd_req_valid,
   input  wire logic          rd_req_ready,
   output logic      [63:0]   rd_req_addr,
   output logic      [15:0]   rd_req_len,
   output logic      [TAGW-1:0] rd_req_tag,
   input  wire logic          rd_rsp_valid,
+  input  wire logic [TAGW-1:0] rd_rsp_tag,
   input  wire logic [DW-1:0] rd_rsp_data,
   input  wire logic          rd_rsp_last,
   input  wire logic          rd_rsp_err,
@@ -47,124 +69,542 @@ module vd_tx_engine #(
   output logic               ev_tx_pkt,
   output logic      [15:0]   ev_tx_len,
   output logic               ev_desc_err,
-  output logic               busy        // mid-packet, or descriptors posted and the NIC enabled
+  output logic               busy        // work anywhere in the pipeline, or descriptors posted and the NIC enabled
 );
   localparam int BB    = DW / 8;                         // bytes per beat
-  localparam int DEPTH = vd_abi_pkg::MAX_FRAME / BB;     // beats per frame buffer
-  localparam int AW    = $clog2(DEPTH);
-  localparam int IW    = $clog2(BB) + 1;                // byte index within a beat, plus one bit
+  localparam int IW    = $clog2(BB) + 1;                 // byte index within a beat, plus one bit
   localparam int CPL_BEATS = (DW >= 128) ? 1 : 128 / DW;
-  localparam logic [TAGW-1:0] TAG = TAGW'(0);
+  // Store-and-forward buffer: a circular buffer of NB beats; a frame takes
+  // ceil(len / BB) consecutive beats (wrapping), so small frames pack.
+  localparam int BUF_BYTES = 65536;
+  localparam int NB    = BUF_BYTES / BB;
+  localparam int AW    = $clog2(NB);
+  // Contexts: one per frame between F and H, each with its own DMA tag.
+  localparam int NT    = 16;
+  localparam int RD_BUDGET = (DW >= 256) ? 384 : 160;   // frame read beats in flight (see f_room)
+  localparam int CXW   = $clog2(NT);
+  localparam logic [TAGW-1:0] PTAG = TAGW'(4);           // descriptor bursts use PTAG + slot (4..7); frame reads NT + context
+  localparam int HBYTES = 128;                       // = offload::kTsoMaxHeaderLen
+  localparam int HB  = (DW >= 8 * HBYTES) ? 1 : 8 * HBYTES / DW;  // beats of header
+  localparam int HPW = (HB > 1) ? $clog2(HB) : 1;
 
   initial begin
     if (DW < 64 || DW > 1024 || (DW & (DW - 1)) != 0) $error("vd_tx_engine: DW must be a power of two in 64..1024");
     if (vd_abi_pkg::MAX_FRAME % BB != 0) $error("vd_tx_engine: MAX_FRAME must be a multiple of the beat size");
+    if (TAGW < CXW + 1) $error("vd_tx_engine: TAGW must leave room for NT frame tags");
+    if (32'(NB) * BB < 2 * vd_abi_pkg::MAX_FRAME) $error("vd_tx_engine: buffer smaller than two frames");
   end
 
-  typedef enum logic [4:0] {S_IDLE, S_DESC_REQ, S_DESC_WAIT, S_DATA_REQ, S_DATA_WAIT, S_EMIT, S_CPL,
-                            S_HDR_REQ, S_HDR_WAIT, S_P_IP, S_P_DEC, S_P_EXT, S_P_L4, S_CHECK, S_HSUM,
-                            S_SEG, S_XREQ, S_PREP, S_PREP2} state_t;
-  state_t state;
-
   // ---------------------------------------------------------------- queues
-  logic [QW-1:0] q;
-  logic [63:0] ring_base, cpl_base;
-  logic [3:0]  size_log2;
+  logic [QW-1:0] cw_q;           // queue of the completion being written
+  logic [QW-1:0] pq;             // queue whose descriptors are being fetched
+  logic [63:0] cpl_base, f_ring_base;
+  logic [3:0]  size_log2, f_size_log2;
   logic [15:0] cons, cpl_prod;
   logic        cons_inc, cpl_inc;
   logic [NQ-1:0] pending;
+  logic [NQ*16-1:0] prod_all;
   logic          tmr_busy;       // an interrupt moderation timer is running
-  /* verilator lint_off UNUSEDSIGNAL */  // TX learns of posted descriptors from `pending`
+  /* verilator lint_off UNUSEDSIGNAL */  // TX reads descriptors through the second view
+  logic [63:0] ring_base_unused;
   logic [15:0] tx_prod;
   logic        tx_no_csum;  // an RX-only control
   /* verilator lint_on UNUSEDSIGNAL */
 
   vd_queue_regs #(.NQ(NQ)) u_regs (
     .clk, .srst, .wr_en(q_wr_en), .wr_addr(q_wr_addr), .wr_data(q_wr_data),
-    .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(q),
-    .ring_base, .cpl_base, .size_log2, .prod(tx_prod), .no_csum(tx_no_csum), .cons, .cpl_prod,
+    .rd_addr(q_rd_addr), .rd_data(q_rd_data), .sel(cw_q),
+    .ring_base(ring_base_unused), .cpl_base, .size_log2, .prod(tx_prod), .no_csum(tx_no_csum), .cons, .cpl_prod,
+    .fsel(pq), .f_ring_base, .f_size_log2, .prod_all,
     .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
-  wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
+  wire [15:0] ring_mask   = 16'((32'd1 << size_log2) - 1);
+  wire [15:0] f_ring_mask = 16'((32'd1 << f_size_log2) - 1);
 
+  // ---------------------------------------------------------------- descriptor cache
+  // Each queue keeps up to DC descriptors fetched ahead. One burst read at a
+  // time per queue (up to NPF queues at once) fetches up to its free space, not past the
+  // ring's end: the queue F waits on first, else the next queue (round
+  // robin) with descriptors posted and its cache at most half full. Entries
+  // are stored in DPB lanes (entry e in lane e % DPB) so a wide response
+  // beat lands its DPB descriptors in one cycle. A read error marks its
+  // entries, which complete with ERR_DMA.
+  localparam int DC  = 16;
+  localparam int CW  = $clog2(DC);
+  localparam int DE  = 129;                       // {err, descriptor[127:0]}
+  localparam int DPB = (BB >= 16) ? BB / 16 : 1;  // descriptors per response beat
+  localparam int LD  = DC / DPB;                  // entries per queue per lane
+  logic [NQ*16-1:0]     fidx_v;                   // per queue: next ring index to fetch (free-running)
+  logic [NQ*(CW+1)-1:0] ccnt_v;                   // per queue: cached descriptors
+  logic [NQ*CW-1:0]     chead_v;                  // per queue: oldest cached entry
+  logic [NQ*16-1:0]     tidx_v;                   // per queue: next ring index F takes (free-running)
+  logic [DE-1:0]        lane_rd [DPB];
+  // Up to NPF bursts in flight, for different queues (tags PTAG + slot).
+  localparam int NPF = 4;
+  localparam int PSW = $clog2(NPF);
+  logic [NPF-1:0]       pfs_busy;
+  logic [NPF*QW-1:0]    pfs_q;
+  logic [NPF*CW-1:0]    pfs_pos;
+  logic [NPF*(CW+1)-1:0] pfs_left;
+  logic [NQ-1:0]        pf_inq;                   // per queue: a burst is in flight
+  logic                 pf_half;
+  logic [QW-1:0]        pf_last;
+  /* verilator lint_off UNUSEDSIGNAL */  // used on a 64-bit bus only
+  logic [63:0]          pf_lo;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  // F (declared here: the prefetcher serves the queue F waits on first)
+  typedef enum logic [2:0] {F_PICK, F_DESC, F_ISSUE, F_TSOW, F_SEG} fstate_t;
+  fstate_t fs;
+  logic [QW-1:0] fq;
+
+  wire [15:0]   fq_fidx  = fidx_v[16*fq +: 16];
+  wire [CW:0]   fq_ccnt  = ccnt_v[(CW+1)*fq +: (CW+1)];
+  wire [CW-1:0] fq_chead = chead_v[CW*fq +: CW];
+  wire [DE-1:0] fq_ent   = lane_rd[32'(fq_chead) % DPB];
+  wire [15:0]   fq_avail = prod_all[16*fq +: 16] - fq_fidx;
+
+  // untaken descriptors per queue (posted and not yet taken by F), and
+  // which queues want a refill
+  logic [NQ-1:0] untaken, refill;
+  always_comb begin
+    for (int i = 0; i < NQ; i++) begin
+      untaken[i] = pending[i] && prod_all[16*i +: 16] != tidx_v[16*i +: 16];
+      refill[i]  = pending[i] && (prod_all[16*i +: 16] - fidx_v[16*i +: 16]) != 16'd0 &&
+                   32'(ccnt_v[(CW+1)*i +: (CW+1)]) <= DC / 2;
+    end
+  end
+  logic pq_found;
+  always_comb begin
+    pq = pf_last;
+    pq_found = 1'b0;
+    if (fs == F_DESC && fq_ccnt == '0 && fq_avail != 16'd0 && pending[fq] && !pf_inq[fq]) begin
+      pq = fq;
+      pq_found = 1'b1;
+    end else begin
+      for (int i = 1; i <= NQ; i++) begin
+        if (!pq_found && refill[(32'(pf_last) + i) % NQ] && !pf_inq[(32'(pf_last) + i) % NQ]) begin
+          pq = QW'((32'(pf_last) + i) % NQ);
+          pq_found = 1'b1;
+        end
+      end
+    end
+  end
+  wire [15:0]   pq_fidx  = fidx_v[16*pq +: 16];
+  wire [CW:0]   pq_ccnt  = ccnt_v[(CW+1)*pq +: (CW+1)];
+  wire [CW-1:0] pq_chead = chead_v[CW*pq +: CW];
+  wire [15:0]   pq_avail = prod_all[16*pq +: 16] - pq_fidx;
+  wire [15:0]   pq_toend = 16'(32'd1 << f_size_log2) - (pq_fidx & f_ring_mask);
+  wire [15:0]   pq_space = 16'(DC) - 16'(pq_ccnt);
+  wire [15:0]   pf_n0    = (pq_avail < pq_space) ? pq_avail : pq_space;
+  wire [CW:0]   pf_n     = (CW+1)'((pf_n0 < pq_toend) ? pf_n0 : pq_toend);
+  logic [PSW-1:0] pf_slot;                        // a free burst slot
+  always_comb begin
+    pf_slot = '0;
+    for (int i = NPF - 1; i >= 0; i--) if (!pfs_busy[i]) pf_slot = PSW'(i);
+  end
+  wire          pf_want  = !(&pfs_busy) && enable && pq_found;
+  wire          pf_issue = pf_want && rd_req_ready;
+  wire          pop      = (fs == F_DESC) && fq_ccnt != '0;
+  wire          rsp_desc = rd_rsp_valid && rd_rsp_tag[TAGW-1:PSW] == PTAG[TAGW-1:PSW];
+  // the burst a response beat belongs to
+  wire [PSW-1:0] ls      = rd_rsp_tag[PSW-1:0];
+  wire [QW-1:0]  pf_q    = pfs_q[QW*ls +: QW];
+  wire [CW-1:0]  pf_pos  = pfs_pos[CW*ls +: CW];
+  wire [CW:0]    pf_left = pfs_left[(CW+1)*ls +: (CW+1)];
+  wire           pf_busy = pfs_busy[ls];
+
+  logic [DPB*128-1:0] land_data;
+  logic               land;
+  logic [CW:0]        land_cnt;
+  if (DW >= 128) begin : g_land_wide
+    assign land_data = rd_rsp_data[DPB*128-1:0];
+    assign land      = rsp_desc;
+    assign land_cnt  = (32'(pf_left) < DPB) ? pf_left : (CW+1)'(DPB);
+  end else begin : g_land_narrow
+    assign land_data = {rd_rsp_data[63:0], pf_lo};
+    assign land      = rsp_desc && pf_half;
+    assign land_cnt  = (pf_left != '0) ? (CW+1)'(1) : '0;
+  end
+  for (genvar l = 0; l < DPB; l++) begin : g_lane
+    logic [DE-1:0] mem_l [NQ * LD];
+    wire  [CW-1:0] i_l   = CW'(l) - pf_pos;
+    wire  [31:0]   di    = 32'(i_l) % DPB;
+    wire  [CW-1:0] e_l   = pf_pos + CW'(di);
+    wire           we    = land && pf_busy && (CW+1)'(di) < land_cnt;
+    always_ff @(posedge clk) begin
+      if (we) mem_l[32'(pf_q) * LD + 32'(e_l) / DPB] <= {rd_rsp_err, land_data[128*di +: 128]};
+    end
+    assign lane_rd[l] = mem_l[32'(fq) * LD + 32'(fq_chead) / DPB];
+  end
+
+  // Queue-disable writes rewind the queue in vd_queue_regs; the cache follows.
+  wire [11:0]   qctl_off = q_wr_addr % 12'(vd_abi_pkg::Q_STRIDE);
+  wire          qctl_wr  = q_wr_en && q_wr_addr < 12'(NQ * vd_abi_pkg::Q_STRIDE) &&
+                           qctl_off == 12'(vd_abi_pkg::REG_Q_CTRL) && !q_wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
+  wire [QW-1:0] qctl_q   = QW'(q_wr_addr / 12'(vd_abi_pkg::Q_STRIDE));
+
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      fidx_v <= '0; ccnt_v <= '0; chead_v <= '0; tidx_v <= '0;
+      pfs_busy <= '0; pf_half <= 1'b0; pfs_q <= '0; pf_last <= '0; pfs_pos <= '0; pfs_left <= '0; pf_inq <= '0;
+    end else begin
+      if (pf_issue) begin
+        pfs_busy[pf_slot] <= 1'b1;
+        pfs_q[QW*pf_slot +: QW] <= pq;
+        if (pq != fq || fs != F_DESC) pf_last <= pq;
+        pfs_pos[CW*pf_slot +: CW] <= pq_chead + CW'(pq_ccnt);
+        pfs_left[(CW+1)*pf_slot +: (CW+1)] <= pf_n;
+        pf_inq[pq] <= 1'b1;
+        fidx_v[16*pq +: 16] <= pq_fidx + 16'(pf_n);
+      end
+      if (rsp_desc && pf_busy) begin
+        pf_half <= !pf_half;
+        if (DW < 128 && !pf_half) pf_lo <= rd_rsp_data[63:0];
+        if (rd_rsp_last) begin
+          pfs_busy[ls] <= 1'b0;
+          pf_inq[pf_q] <= 1'b0;
+        end
+      end
+      if (land && pf_busy) begin
+        pfs_pos[CW*ls +: CW] <= pf_pos + CW'(land_cnt);
+        pfs_left[(CW+1)*ls +: (CW+1)] <= pf_left - land_cnt;
+      end
+      if (land && pf_busy && pop && pf_q == fq)
+        ccnt_v[(CW+1)*fq +: (CW+1)] <= fq_ccnt + land_cnt - 1'b1;
+      else begin
+        if (land && pf_busy) ccnt_v[(CW+1)*pf_q +: (CW+1)] <= ccnt_v[(CW+1)*pf_q +: (CW+1)] + land_cnt;
+        if (pop) ccnt_v[(CW+1)*fq +: (CW+1)] <= fq_ccnt - 1'b1;
+      end
+      if (pop) begin
+        chead_v[CW*fq +: CW] <= fq_chead + 1'b1;
+        tidx_v[16*fq +: 16]  <= tidx_v[16*fq +: 16] + 16'd1;
+      end
+      if (qctl_wr) begin
+        fidx_v[16*qctl_q +: 16] <= '0;
+        ccnt_v[(CW+1)*qctl_q +: (CW+1)] <= '0;
+        chead_v[CW*qctl_q +: CW] <= '0;
+        tidx_v[16*qctl_q +: 16] <= '0;
+        for (int i = 0; i < NPF; i++)       // a read in flight for it lands nowhere
+          if (pfs_q[QW*i +: QW] == qctl_q) pfs_left[(CW+1)*i +: (CW+1)] <= '0;
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------- DRR scheduler
   // Deficit round robin, so queues share the wire by bytes, not by
   // descriptors (one 64 KiB TSO send is one descriptor): each queue has a
-  // credit; a send charges its length; a queue may be picked while its credit
-  // is not negative; when no pending queue may, every credit gains
-  // TX_DRR_QUANTUM bytes (capped at one quantum, so an idle queue does not
-  // hoard). Among eligible queues: the first after the last one served.
-  localparam int CRW = 18;                         // signed credit, bytes
+  // credit; taking a descriptor charges its length; a queue may be picked
+  // while its credit is not negative; when no queue with descriptors may,
+  // every credit gains TX_DRR_QUANTUM bytes (capped at one quantum, so an
+  // idle queue does not hoard). Among eligible queues: the first after the
+  // last one served.
+  localparam int CRW = 18;
   localparam logic [CRW-1:0] QUANTUM = CRW'(vd_abi_pkg::TX_DRR_QUANTUM);
   logic [NQ*CRW-1:0] credit_v;
   logic [NQ-1:0]     eligible;
   always_comb
-    for (int i = 0; i < NQ; i++) eligible[i] = pending[i] && !credit_v[CRW*i + CRW - 1];
-  wire replenish = enable && (|pending) && !(|eligible);
+    for (int i = 0; i < NQ; i++) eligible[i] = untaken[i] && !credit_v[CRW*i + CRW - 1];
+  wire replenish = enable && (|untaken) && !(|eligible);
 
   logic [QW-1:0] rr_next;
   logic          rr_found;
   always_comb begin
-    rr_next = q;
+    rr_next = fq;
     rr_found = 1'b0;
     for (int i = 1; i <= NQ; i++) begin
-      if (!rr_found && eligible[QW'((32'(q) + i) % NQ)]) begin
-        rr_next = QW'((32'(q) + i) % NQ);
+      if (!rr_found && eligible[QW'((32'(fq) + i) % NQ)]) begin
+        rr_next = QW'((32'(fq) + i) % NQ);
         rr_found = 1'b1;
       end
     end
   end
 
-  // ---------------------------------------------------------------- descriptor
+  // ---------------------------------------------------------------- contexts
+  typedef enum logic [2:0] {K_PLAIN, K_PART, K_FULL, K_HDR, K_SEG, K_NOREAD} kind_t;
+  logic [2:0]    c_kind [NT];
+  logic [AW-1:0] c_base [NT];
+  logic [AW:0]   c_nb   [NT];
+  logic [AW:0]   c_rb   [NT];    // response beats of its read
+  logic [15:0]   rd_fly;         // frame read beats in flight
+  logic [15:0]   c_len  [NT];    // bytes read (frame / segment / header)
+  logic [127:0]  c_desc [NT];
+  logic [QW-1:0] c_q    [NT];
+  logic [15:0]   c_lo   [NT];    // checksum window summed on arrival
+  logic [15:0]   c_hi   [NT];
+  logic [15:0]   c_stat [NT];
+  logic [31:0]   c_sum  [NT];
+  logic [16:0]   c_soff [NT];    // TSO segment: payload offset, index, payload length, last
+  logic [15:0]   c_sk   [NT];
+  logic [15:0]   c_slen [NT];
+  logic [NT-1:0] c_last;
+  logic [NT-1:0] c_done;         // data in (or no read needed)
+  logic [CXW:0]  c_alloc, c_h;   // next context F fills / H takes (free-running mod 2 NT)
+  logic [AW:0]   b_alloc, b_free;
+  wire  [CXW-1:0] ca = c_alloc[CXW-1:0];
+  wire            ctx_free = (CXW+1)'(c_alloc - c_h) != (CXW+1)'(NT);
+  wire  [AW:0]    b_used = b_alloc - b_free;
+
+  // ---------------------------------------------------------------- F: what the taken descriptor asks for
+  logic [DE-1:0] f_ent;
+  wire  [63:0] fd_addr  = f_ent[vd_abi_pkg::TX_DESC_ADDR_LSB +: 64];
+  wire  [15:0] fd_len   = f_ent[vd_abi_pkg::TX_DESC_LEN_LSB +: 16];
+  wire  [15:0] fd_flags = f_ent[vd_abi_pkg::TX_DESC_FLAGS_LSB +: 16];
+  wire  [15:0] fd_mss   = f_ent[vd_abi_pkg::TX_DESC_MSS_LSB +: 16];
+  wire  [7:0]  fd_cstart = f_ent[vd_abi_pkg::TX_DESC_CSUM_START_LSB +: 8];
+  wire  [7:0]  fd_coff   = f_ent[vd_abi_pkg::TX_DESC_CSUM_OFFSET_LSB +: 8];
+  wire         fm_tso  = fd_flags[vd_abi_pkg::TXF_TSO_BIT];
+  wire         fm_part = !fm_tso && fd_flags[vd_abi_pkg::TXF_CSUM_PARTIAL_BIT];
+  wire         fm_full = !fm_tso && !fm_part && (fd_flags[vd_abi_pkg::TXF_CSUM_IP_BIT] || fd_flags[vd_abi_pkg::TXF_CSUM_L4_BIT]);
+  wire  [15:0] fd_cfield = 16'(fd_cstart) + 16'(fd_coff);
+  logic [16:0] f_soff;
+  logic [15:0] f_sk;
+  logic [2:0]  f_kind;
+  logic [15:0] f_stat, f_rlen, f_lo, f_hi;
+  logic [63:0] f_raddr;
+  logic        f_last;
+  // H's parse of the TSO send's header (stable while F issues its segments)
+  logic [15:0] hdr_len, l3_end;
+  `define F_PAY 16'(l3_end - hdr_len)
+  `define F_REM 17'(17'(`F_PAY) - f_soff)
+  `define F_REM_LE (`F_REM <= 17'(fd_mss))
+  `define F_SEG_LEN 16'(`F_REM_LE ? 16'(`F_REM) : fd_mss)
+  always_comb begin
+    f_kind = K_NOREAD;
+    f_stat = 16'(vd_abi_pkg::ERR_OK);
+    f_rlen = fd_len;
+    f_raddr = fd_addr;
+    f_lo = '0; f_hi = '0;
+    f_last = 1'b1;
+    if (fs == F_SEG) begin
+      f_kind  = K_SEG;
+      f_rlen  = hdr_len + `F_SEG_LEN;
+      f_raddr = fd_addr + 64'(f_soff);
+      f_lo    = hdr_len;
+      f_hi    = hdr_len + `F_SEG_LEN;
+      f_last  = `F_REM_LE;
+    end else if (f_ent[128]) begin
+      f_stat = 16'(vd_abi_pkg::ERR_DMA);
+    end else if (fd_len == 16'd0 || (!fm_tso && 32'(fd_len) > vd_abi_pkg::MAX_FRAME)) begin
+      f_stat = 16'(vd_abi_pkg::ERR_DESC_LEN);
+    end else if (fm_part && 32'(fd_cfield) + 2 > 32'(fd_len)) begin
+      f_stat = 16'(vd_abi_pkg::ERR_DESC_FLAGS);   // the checksum field must lie inside the frame
+    end else if (fm_tso) begin
+      f_kind = K_HDR;
+      f_rlen = (32'(fd_len) > HBYTES) ? 16'(HBYTES) : fd_len;
+    end else if (fm_part) begin
+      f_kind = K_PART;
+      f_lo = 16'(fd_cstart); f_hi = fd_len;
+    end else if (fm_full) begin
+      f_kind = K_FULL;
+      f_lo = '0; f_hi = fd_len;    // [0, IP end): see the receive side
+    end else begin
+      f_kind = K_PLAIN;
+    end
+  end
+  `undef F_PAY
+  `undef F_REM
+  `undef F_REM_LE
+  `undef F_SEG_LEN
+
+  wire [AW:0] f_nb = (f_kind == K_HDR || f_kind == K_NOREAD) ? '0 : (AW+1)'((32'(f_rlen) + BB - 1) / BB);
+  // Frame read beats in flight are capped at RD_BUDGET (a new read may go
+  // when none is in flight): read completions share one link and, on a
+  // narrow bus, the response port, so an unbounded TX prefetch would queue
+  // RX's descriptor reads behind many TX frames.
+  wire [AW:0] f_rb   = (AW+1)'((32'(f_rlen) + BB - 1) / BB);
+  wire        f_room = ctx_free && 32'(b_used) + 32'(f_nb) <= NB &&
+                       (rd_fly == '0 || 32'(rd_fly) + 32'(f_rb) <= RD_BUDGET);
+  wire        f_rd   = ((fs == F_ISSUE && f_kind != K_NOREAD) || fs == F_SEG) && f_room && !pf_want;
+  wire        f_go   = (f_rd && rd_req_ready) || (fs == F_ISSUE && f_kind == K_NOREAD && ctx_free);
+
+  // DMA read requests: descriptor bursts first (one at a time), then frames.
+  always_comb begin
+    rd_req_valid = pf_want || f_rd;
+    if (pf_want) begin
+      rd_req_addr = f_ring_base + 64'({(pq_fidx & f_ring_mask), 4'b0});
+      rd_req_len  = 16'({pf_n, 4'b0});
+      rd_req_tag  = PTAG | TAGW'(pf_slot);
+    end else begin
+      rd_req_addr = f_raddr;
+      rd_req_len  = f_rlen;
+      rd_req_tag  = TAGW'(NT) + TAGW'(ca);
+    end
+  end
+
+  // TSO verdict from H: a toggle per header context, with the result
+  logic tso_seq, tso_seen, tso_ok;
+
+  // ---------------------------------------------------------------- R: response beats
+  logic [DW-1:0] mem [NB];
+  logic [DW-1:0] hmem [NT * HB];                  // the first HBYTES bytes of each context's data
+  wire            rsp_d  = rd_rsp_valid && rd_rsp_tag[TAGW-1:CXW] != '0;
+  wire  [CXW-1:0] rc     = rd_rsp_tag[CXW-1:0];
+  logic [AW:0]    r_beat;
+  logic [31:0]    r_acc, beat_sum;
+  wire  [2:0]     rc_kind = c_kind[rc];
+  wire  [15:0]    rc_lo   = c_lo[rc];
+  wire  [15:0]    rc_hi   = c_hi[rc];
+  wire  [15:0]    rbase   = 16'(32'(r_beat) * BB);
+
+  // Full insertion sums the frame from byte 0 to the IP datagram's end (the
+  // L4 window is that minus the sum of the headers before the L4 header,
+  // which H takes from the kept header bytes). The IP end comes from the
+  // first 24 bytes (EtherType behind at most one 802.1Q tag, IPv4 total
+  // length / IPv6 payload length); every byte before 24 lies before the IP
+  // end of a frame that parses, so it is summed before that end is known.
+  logic [191:0] h24, h24n;
+  logic [16:0]  l3e_now;
+  always_comb begin
+    for (int j = 0; j < 24; j++)
+      h24n[8*j +: 8] = (32'(r_beat) == j / BB) ? rd_rsp_data[8*(j % BB) +: 8] : h24[8*j +: 8];
+    if ({h24n[12*8 +: 8], h24n[13*8 +: 8]} == 16'h8100) begin
+      if ({h24n[16*8 +: 8], h24n[17*8 +: 8]} == 16'h86DD) l3e_now = 17'd58 + 17'({h24n[22*8 +: 8], h24n[23*8 +: 8]});
+      else                                                 l3e_now = 17'd18 + 17'({h24n[20*8 +: 8], h24n[21*8 +: 8]});
+    end else begin
+      if ({h24n[12*8 +: 8], h24n[13*8 +: 8]} == 16'h86DD) l3e_now = 17'd54 + 17'({h24n[18*8 +: 8], h24n[19*8 +: 8]});
+      else                                                 l3e_now = 17'd14 + 17'({h24n[16*8 +: 8], h24n[17*8 +: 8]});
+    end
+  end
+  wire [15:0] rc_hi_eff = (rc_kind == K_FULL && 32'(rbase) + BB > 24 && l3e_now < 17'(rc_hi)) ? 16'(l3e_now) : rc_hi;
+
+  // Sum of the 16-bit words (relative to the window start) of the beat being
+  // received; the beat's byte window [lo, hi) is found once per beat.
+  logic [IW-1:0] lo, hi;
+  always_comb begin
+    lo = (rc_lo > rbase) ? IW'((rc_lo - rbase > 16'(BB)) ? 16'(BB) : rc_lo - rbase) : '0;
+    hi = (rc_hi_eff > rbase) ? IW'(((rc_hi_eff - rbase) > 16'(BB)) ? 16'(BB) : rc_hi_eff - rbase) : '0;
+    beat_sum = '0;
+    if (rsp_d) begin
+      for (int i = 0; i < BB; i++) begin
+        if (IW'(i) >= lo && IW'(i) < hi) begin
+          if ((1'(i) ^ rc_lo[0]) == 1'b0) beat_sum = beat_sum + {16'h0, rd_rsp_data[8*i +: 8], 8'h00};
+          else                            beat_sum = beat_sum + {24'h0, rd_rsp_data[8*i +: 8]};
+        end
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rsp_d && rc_kind != K_HDR) mem[AW'(c_base[rc] + AW'(r_beat))] <= rd_rsp_data;
+    if (rsp_d && 32'(r_beat) < HB) hmem[32'(rc) * HB + 32'(r_beat) % HB] <= rd_rsp_data;
+  end
+
+  // ---------------------------------------------------------------- F and R state
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      fs <= F_PICK;
+      fq <= '0;
+      f_ent <= '0;
+      f_soff <= '0; f_sk <= '0;
+      c_alloc <= '0; b_alloc <= '0; rd_fly <= '0;
+      c_done <= '0; c_last <= '0;
+      r_beat <= '0; r_acc <= '0; h24 <= '0;
+      tso_seen <= 1'b0;
+      credit_v <= '0;
+    end else begin
+      // ---- F
+      case (fs)
+        F_PICK: if (enable && rr_found) begin
+          fq <= rr_next;
+          fs <= F_DESC;
+        end else if (replenish) begin
+          for (int i = 0; i < NQ; i++)
+            credit_v[CRW*i +: CRW] <= ($signed(credit_v[CRW*i +: CRW]) + $signed(QUANTUM) > $signed(QUANTUM))
+                                          ? QUANTUM : credit_v[CRW*i +: CRW] + QUANTUM;
+        end
+        F_DESC: if (pop) begin
+          f_ent <= fq_ent;
+          credit_v[CRW*fq +: CRW] <= credit_v[CRW*fq +: CRW] - CRW'(fq_ent[vd_abi_pkg::TX_DESC_LEN_LSB +: 16]);
+          fs <= F_ISSUE;
+        end else if (!pending[fq] || !untaken[fq]) begin
+          fs <= F_PICK;                 // the queue was disabled meanwhile
+        end
+        F_ISSUE: if (f_go) fs <= (f_kind == K_HDR) ? F_TSOW : F_PICK;
+        F_TSOW: if (tso_seq != tso_seen) begin
+          tso_seen <= tso_seq;
+          f_soff <= '0; f_sk <= '0;
+          fs <= tso_ok ? F_SEG : F_PICK;
+        end
+        F_SEG: if (f_go) begin
+          f_soff <= f_soff + 17'(fd_mss);
+          f_sk   <= f_sk + 16'd1;
+          if (f_last) fs <= F_PICK;
+        end
+        default: fs <= F_PICK;
+      endcase
+      if (f_go) begin
+        c_kind[ca] <= f_kind;
+        c_base[ca] <= b_alloc[AW-1:0];
+        c_nb[ca]   <= f_nb;
+        c_rb[ca]   <= f_rb;
+        c_len[ca]  <= f_rlen;
+        c_desc[ca] <= f_ent[127:0];
+        c_q[ca]    <= fq;
+        c_lo[ca]   <= f_lo;
+        c_hi[ca]   <= f_hi;
+        c_stat[ca] <= f_stat;
+        c_soff[ca] <= f_soff;
+        c_sk[ca]   <= f_sk;
+        c_slen[ca] <= f_hi - f_lo;
+        c_last[ca] <= f_last;
+        c_done[ca] <= (f_kind == K_NOREAD);
+        c_alloc <= c_alloc + 1'b1;
+        b_alloc <= b_alloc + f_nb;
+      end
+      // beats in flight: a read adds its beats, a response's last beat takes them
+      rd_fly <= rd_fly + ((f_go && f_kind != K_NOREAD) ? 16'(f_rb) : 16'd0)
+                       - ((rsp_d && rd_rsp_last) ? 16'(c_rb[rc]) : 16'd0);
+      // ---- R (a response's beats are contiguous)
+      if (rsp_d) begin
+        h24 <= h24n;
+        if (rd_rsp_err) c_stat[rc] <= 16'(vd_abi_pkg::ERR_DMA);
+        if (rd_rsp_last) begin
+          c_sum[rc]  <= r_acc + beat_sum;
+          c_done[rc] <= 1'b1;
+          r_beat <= '0;
+          r_acc  <= '0;
+        end else begin
+          r_beat <= r_beat + 1'b1;
+          r_acc  <= r_acc + beat_sum;
+        end
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------- H: header stage
+  typedef enum logic [3:0] {H_IDLE, H_LD, S_P_IP, S_P_DEC, S_P_EXT, S_P_L4, S_HSUM, S_CHECK,
+                            S_PREP, S_PREP2, H_GIVE} hstate_t;
+  hstate_t hs;
+  wire [CXW-1:0] hc = c_h[CXW-1:0];
+  /* verilator lint_off UNUSEDSIGNAL */  // H does not need the buffer address
   logic [127:0] desc;
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [2:0]   hkind;
   logic [15:0]  status;
-  wire  [63:0]  d_addr = desc[vd_abi_pkg::TX_DESC_ADDR_LSB +: 64];
+  logic [AW-1:0] h_base;
+  logic [AW:0]  h_nb;
+  logic [15:0]  h_len;
+  logic [QW-1:0] h_q;
+  logic [31:0]  csum_acc;
   wire  [15:0]  d_len  = desc[vd_abi_pkg::TX_DESC_LEN_LSB +: 16];
   wire  [15:0]  d_flags = desc[vd_abi_pkg::TX_DESC_FLAGS_LSB +: 16];
   wire  [15:0]  d_mss  = desc[vd_abi_pkg::TX_DESC_MSS_LSB +: 16];
   wire  [7:0]   d_cstart = desc[vd_abi_pkg::TX_DESC_CSUM_START_LSB +: 8];
   wire  [7:0]   d_coff   = desc[vd_abi_pkg::TX_DESC_CSUM_OFFSET_LSB +: 8];
-
-  // Offload mode, by precedence: TSO, then partial checksum, then full
-  // (protocol-aware) checksum insertion.
   wire m_tso  = d_flags[vd_abi_pkg::TXF_TSO_BIT];
-  wire m_part = !m_tso && d_flags[vd_abi_pkg::TXF_CSUM_PARTIAL_BIT];
   wire f_ip   = d_flags[vd_abi_pkg::TXF_CSUM_IP_BIT];
   wire f_l4   = d_flags[vd_abi_pkg::TXF_CSUM_L4_BIT];
-  wire m_full = !m_tso && !m_part && (f_ip || f_l4);
 
-  // ---------------------------------------------------------------- partial checksum
-  // Linux CHECKSUM_PARTIAL: the field at start+offset holds the folded
-  // pseudo-header sum; the NIC sums from start to the end of the frame as it
-  // arrives by DMA and writes the complement into the field on the way out.
-  wire          csum_en  = m_part;
-  wire  [15:0]  cfield   = 16'(d_cstart) + 16'(d_coff);
-  wire          csum_bad = csum_en && (32'(cfield) + 2 > 32'(d_len));
-  logic [31:0]  csum_acc;
-  logic [31:0]  beat_sum;
-  logic [16:0]  fold1;
-  logic [15:0]  csum_val;
-  // The byte window [sum_lo, sum_hi) of the buffer summed while it arrives
-  // (partial: [start, len); full: the L4 datagram; TSO: the segment payload).
-  logic         sum_on;
-  logic [15:0]  sum_lo, sum_hi;
-
-  // ---------------------------------------------------------------- header engine (full checksum, TSO)
-  // The first HBYTES bytes of the frame are read once into `hdr` and parsed
-  // over a few cycles; the checksum bases of the unchanging header words are
-  // summed one word per cycle; per frame / segment the patched header bytes
-  // (hbeat, built as each of the first beats is issued) replace the first
-  // patch_len bytes of the output.
-  localparam int HBYTES = 128;                       // = offload::kTsoMaxHeaderLen
-  localparam int HB  = (DW >= 8 * HBYTES) ? 1 : 8 * HBYTES / DW;  // beats of header
-  localparam int HPW = (HB > 1) ? $clog2(HB) : 1;
+  // The first HBYTES bytes are loaded into `hdr` and parsed over a few
+  // cycles, one state per step (Ethernet with at most one 802.1Q tag; IPv4
+  // with options; IPv6 with up to 8 extension headers, one per cycle, as
+  // offload::parse_layout); the checksum bases of the unchanging header
+  // words are summed one word per cycle.
   logic [8*HBYTES-1:0] hdr;
   logic [HPW-1:0] hptr;
-  // Header reads: at l3o + k (l3o is 14 or 18: a 2-way mux), or the
-  // big-endian word at an even offset (one word mux). No wider variable
-  // selects, and no variable-position writes (they synthesise to shifters).
   `define L3B(k) ((l3o == 7'd18) ? hdr[(18 + (k)) * 8 +: 8] : hdr[(14 + (k)) * 8 +: 8])
   `define HWE(i) {hdr[{(i), 4'b0000} +: 8], hdr[{(i), 4'b1000} +: 8]}
-  // parse results
   logic        perr;          // not parsed (as offload::parse_layout fails): full checksum sends unchanged
   logic        plim;          // needs header bytes past HBYTES: the RTL cannot follow
   logic        is_v4, is_v6, frag;
@@ -172,67 +612,325 @@ module vd_tx_engine #(
   logic [15:0] etype;
   logic [7:0]  ip_b0, ip_b6, ip_b9;
   logic [15:0] ip_w2, ip_w4;
-  logic [13:0] ip_w6;        // IPv4 MF + fragment offset
-  logic [15:0] ip_hl;         // IPv4 IHL*4
-  logic [15:0] l4_off, l3_end, xoff;
+  logic [13:0] ip_w6;
+  logic [15:0] ip_hl;
+  logic [15:0] l4_off, xoff;
   logic [7:0]  proto, nh;
   logic [3:0]  xn;
   logic [7:0]  tcp_b12, tcp_b13;
   logic [31:0] seq0;
   logic [15:0] oldf;
   logic        do_ip, do_l4, is_tcp;
-  // header sums
   logic [6:0]  hp;
-  logic [HBYTES-1:0] l3_oh, l4_oh;   // one-hot at l3o / l4_off (for the patch)
-  // Expressions used in one state only are macros expanded there, so the
-  // simulation evaluates them on those cycles only (a wire is evaluated on
-  // every cycle).
-  // XNEXT: IPv6 extension header: next header
+  logic [HBYTES-1:0] l3_oh, l4_oh;
   `define XNEXT hdr[{xoff[6:1], 4'b0000} +: 8]
-  // XLEN: and its length
   `define XLEN hdr[{xoff[6:1], 4'b1000} +: 8]
-  // HWORD: big-endian word at hp
-  `define HWORD `HWE(hp[6:1])
-  // Scan far enough for the L4 fields (TSO: to the end of the TCP header,
-  // once its data offset has been read).
   `define HSUM_END 16'(m_tso ? ((16'(hp) > l4_off + 16'd12) ? hdr_len : 16'(HBYTES)) : l4_off + 16'd18)
-  logic [31:0] ip_base, ph_base, tcp_base;
-  // segmentation
+  logic [31:0] ip_base, ph_base, tcp_base, pre_sum;
   logic [16:0] seg_off;
   logic [15:0] seg_k, seg_len;
   logic        seg_last;
-  logic        patch_on;
   logic [15:0] patch_len;
 
   wire [15:0] tcp_len = {10'd0, tcp_b12[7:4], 2'b00};
-  wire [15:0] hdr_len = l4_off + tcp_len;
+  assign      hdr_len = l4_off + tcp_len;
   wire [15:0] l4len   = l3_end - l4_off;
-  // PAY: TSO payload bytes
   `define PAY 16'(l3_end - hdr_len)
-  // REM: payload bytes left
-  `define REM 17'(17'(`PAY) - seg_off)
-  `define REM_LE (`REM <= 17'(d_mss))
-  `define SEG_LEN 16'(`REM_LE ? 16'(`REM) : d_mss)
   `define FIRST_SEG 16'((`PAY <= d_mss) ? `PAY : d_mss)
-  // FLD: full: L4 checksum field
   `define FLD 16'(l4_off + (is_tcp ? 16'd16 : 16'd6))
   `define L4OK (!perr && !plim && !frag && ((proto == 8'd6 && l4len >= 16'd20) || (proto == 8'd17 && l4len >= 16'd8)))
   `define TSO_BAD (perr || plim || frag || proto != 8'd6 || d_mss == 16'd0 || l4len < 16'd20 || 32'(l4_off) + 20 > HBYTES || tcp_len < 16'd20 || tcp_len > l4len || 32'(hdr_len) > HBYTES || 32'(hdr_len) + 32'(`FIRST_SEG) > vd_abi_pkg::MAX_FRAME)
   `define FULL_BAD (f_l4 && !perr && (plim || (`L4OK && 32'(`FLD) + 2 > HBYTES)))
-  // per frame / segment header fields
-  // per frame / segment header fields, registered in S_PREP / S_PREP2
   `define F_L4T 16'(tcp_len + seg_len)
   logic [15:0] r_l4t, r_tot, r_id, r_plen, r_ipc, r_tsoc, r_fullc;
   logic [31:0] r_seq;
   logic [7:0]  r_flg;
 
-  function automatic logic [15:0] csum_of(input logic [31:0] s);
+  function automatic logic [15:0] fold16(input logic [31:0] s);
     logic [16:0] a;
-    logic [15:0] b;
     a = 17'(s[15:0]) + 17'(s[31:16]);
-    b = a[15:0] + 16'(a[16]);
-    csum_of = ~b[15:0];
+    fold16 = a[15:0] + 16'(a[16]);
   endfunction
+  function automatic logic [15:0] csum_of(input logic [31:0] s);
+    csum_of = ~fold16(s);
+  endfunction
+  // Full insertion: a UDP checksum of 0 is sent as 0xFFFF.
+  function automatic logic [15:0] l4c_of(input logic [31:0] s, input logic tcp);
+    logic [15:0] b;
+    b = fold16(s);
+    l4c_of = (!tcp && b == 16'hFFFF) ? 16'hFFFF : ~b;
+  endfunction
+
+  // The bundle H hands to E
+  logic hb_emit, hb_cpl;
+  always_comb begin
+    hb_emit = status == 16'(vd_abi_pkg::ERR_OK) && hkind != K_HDR && hkind != K_NOREAD;
+    if (hkind == K_SEG)      hb_cpl = status != 16'(vd_abi_pkg::ERR_OK) || seg_last;
+    else if (hkind == K_HDR) hb_cpl = status != 16'(vd_abi_pkg::ERR_OK);
+    else                     hb_cpl = 1'b1;
+  end
+  // Header sums, four words per cycle (words hp .. hp+6): the IPv4 header
+  // without total length, ID and checksum; the pseudo-header addresses; the
+  // words before the L4 header; the TCP header without sequence number,
+  // flags and checksum (the data offset is read in the cycle whose words
+  // reach l4_off+12, and no word of that cycle lies past l4_off+18, so the
+  // options range is right in every cycle). Words past the end of the scan
+  // are harmless: every sum has its own range.
+  logic [31:0] hs_ip, hs_ph, hs_pre, hs_tcp;
+  logic [63:0] hs_wv;
+  always_comb begin
+    logic [7:0]  w;
+    logic [15:0] wd;
+    hs_ip = '0; hs_ph = '0; hs_pre = '0; hs_tcp = '0; hs_wv = '0; w = '0; wd = '0;
+    if (hs == S_HSUM) begin
+      for (int k = 0; k < 4; k++) begin
+        w  = 8'(hp) + 8'(2 * k);
+        wd = `HWE(w[6:1]);
+        if (w < 8'(HBYTES)) begin
+          hs_wv[16*k +: 16] = wd;
+          if (is_v4 && 16'(w) < l4_off && w != 8'(l3o) + 8'd2 && w != 8'(l3o) + 8'd4 && w != 8'(l3o) + 8'd10)
+            hs_ip = hs_ip + 32'(wd);
+          if ((is_v4 && w >= 8'(l3o) + 8'd12 && w < 8'(l3o) + 8'd20) ||
+              (is_v6 && 16'(w) >= 16'(l3o) + 16'd8 && 16'(w) < 16'(l3o) + 16'd40))
+            hs_ph = hs_ph + 32'(wd);
+          if (16'(w) < l4_off) hs_pre = hs_pre + 32'(wd);
+          if (m_tso && 16'(w) >= l4_off && (16'(w) < l4_off + 16'd20 || 16'(w) < hdr_len) &&
+              16'(w) != l4_off + 16'd4 && 16'(w) != l4_off + 16'd6 && 16'(w) != l4_off + 16'd12 &&
+              16'(w) != l4_off + 16'd16)
+            hs_tcp = hs_tcp + 32'(wd);
+        end
+      end
+    end
+  end
+  logic e_take;                 // E takes the bundle this cycle
+  wire [DW-1:0] hmem_rd = hmem[32'(hc) * HB + 32'(hptr)];
+
+  always_ff @(posedge clk) begin
+    if (srst) begin
+      hs <= H_IDLE;
+      c_h <= '0;
+      tso_seq <= 1'b0; tso_ok <= 1'b0;
+      desc <= '0; hkind <= K_PLAIN; status <= '0;
+      hptr <= '0;
+      seg_off <= '0; seg_k <= '0; seg_len <= '0; seg_last <= 1'b1;
+    end else begin
+      case (hs)
+        H_IDLE: if (c_h != c_alloc && c_done[hc]) begin
+          desc     <= c_desc[hc];
+          hkind    <= c_kind[hc];
+          status   <= c_stat[hc];
+          csum_acc <= c_sum[hc];
+          h_base   <= c_base[hc];
+          h_nb     <= c_nb[hc];
+          h_len    <= c_len[hc];
+          h_q      <= c_q[hc];
+          seg_off  <= c_soff[hc];
+          seg_k    <= c_sk[hc];
+          seg_len  <= c_slen[hc];
+          seg_last <= c_last[hc];
+          hptr     <= '0;
+          if (c_stat[hc] != 16'(vd_abi_pkg::ERR_OK) || c_kind[hc] == K_NOREAD) begin
+            if (c_kind[hc] == K_HDR) begin
+              tso_seq <= !tso_seq;
+              tso_ok  <= 1'b0;
+            end
+            hs <= H_GIVE;
+          end else if (c_kind[hc] == K_FULL || c_kind[hc] == K_HDR) hs <= H_LD;
+          else if (c_kind[hc] == K_SEG) hs <= S_PREP;
+          else hs <= H_GIVE;
+        end
+        H_LD: begin
+          for (int g = 0; g < HB; g++)
+            if (32'(hptr) == g) hdr[g * DW +: DW] <= (32'(hptr) * BB < 32'(h_len)) ? hmem_rd : '0;
+          hptr <= hptr + 1'b1;
+          if (32'(hptr) == HB - 1) hs <= S_P_IP;
+        end
+        S_P_IP: begin
+          l3o   <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? 7'd18 : 7'd14;
+          etype <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? {hdr[16*8 +: 8], hdr[17*8 +: 8]}
+                                                                 : {hdr[12*8 +: 8], hdr[13*8 +: 8]};
+          perr  <= d_len < 16'd14 ||
+                   (({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) && d_len < 16'd18);
+          plim  <= 1'b0;
+          hs <= S_P_DEC;
+        end
+        S_P_DEC: begin
+          ip_b0 <= `L3B(0);
+          ip_w2 <= {`L3B(2), `L3B(3)};
+          ip_w4 <= {`L3B(4), `L3B(5)};
+          ip_w6 <= 14'({`L3B(6), `L3B(7)});
+          ip_b6 <= `L3B(6);
+          ip_b9 <= `L3B(9);
+          is_v4 <= 1'b0; is_v6 <= 1'b0; frag <= 1'b0;
+          xn <= '0;
+          hs <= S_P_EXT;
+          if (perr || (etype != 16'h0800 && etype != 16'h86DD)) perr <= 1'b1;
+        end
+        S_P_EXT: begin
+          if (xn == 4'd0 && !is_v6) begin
+            if (perr) begin
+              hs <= S_P_L4;
+            end else if (etype == 16'h0800) begin
+              if (32'(d_len) - 32'(l3o) < 20 || ip_b0[7:4] != 4'd4 || ip_b0[3:0] < 4'd5 ||
+                  32'(d_len) - 32'(l3o) < 32'({ip_b0[3:0], 2'b00}) ||
+                  ip_w2 < 16'({ip_b0[3:0], 2'b00}) || 32'(ip_w2) > 32'(d_len) - 32'(l3o)) begin
+                perr <= 1'b1;
+              end
+              is_v4  <= 1'b1;
+              ip_hl  <= 16'({ip_b0[3:0], 2'b00});
+              l4_off <= 16'(l3o) + 16'({ip_b0[3:0], 2'b00});
+              l3_end <= 16'(l3o) + ip_w2;
+              proto  <= ip_b9;
+              frag   <= ip_w6[13] || ip_w6[12:0] != 13'd0;
+              hs     <= S_P_L4;
+            end else begin
+              if (32'(d_len) - 32'(l3o) < 40 || ip_b0[7:4] != 4'd6 ||
+                  32'(ip_w4) > 32'(d_len) - 32'(l3o) - 40) begin
+                perr <= 1'b1;
+                hs   <= S_P_L4;
+              end
+              is_v6  <= 1'b1;
+              l3_end <= 16'(l3o) + 16'd40 + ip_w4;
+              nh     <= ip_b6;
+              xoff   <= 16'(l3o) + 16'd40;
+            end
+          end else if ((nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) || xn == 4'd8) begin
+            l4_off <= xoff;
+            proto  <= nh;
+            hs     <= S_P_L4;
+          end else if (l3_end - xoff < 16'd8) begin
+            perr <= 1'b1;
+            hs   <= S_P_L4;
+          end else if (xoff > 16'(HBYTES - 2)) begin
+            plim <= 1'b1;
+            hs   <= S_P_L4;
+          end else if (nh == 8'd44) begin
+            frag <= 1'b1;
+            xoff <= xoff + 16'd8;
+            nh   <= `XNEXT;
+            xn   <= xn + 1'b1;
+          end else if (l3_end - xoff < {5'd0, `XLEN, 3'b000} + 16'd8) begin
+            perr <= 1'b1;
+            hs   <= S_P_L4;
+          end else begin
+            xoff <= xoff + {5'd0, `XLEN, 3'b000} + 16'd8;
+            nh   <= `XNEXT;
+            xn   <= xn + 1'b1;
+          end
+        end
+        S_P_L4: begin
+          is_tcp  <= proto == 8'd6;
+          ip_base <= '0; ph_base <= '0; tcp_base <= '0;
+          // the Ethernet header's words (the start of the sum R took)
+          pre_sum <= 32'(`HWE(6'd0)) + 32'(`HWE(6'd1)) + 32'(`HWE(6'd2)) + 32'(`HWE(6'd3)) +
+                     32'(`HWE(6'd4)) + 32'(`HWE(6'd5)) + 32'(`HWE(6'd6)) +
+                     ((l3o == 7'd18) ? 32'(`HWE(6'd7)) + 32'(`HWE(6'd8)) : 32'd0);
+          tcp_b12 <= '0; tcp_b13 <= '0; seq0 <= '0; oldf <= '0;
+          hp <= l3o;
+          hs <= perr ? S_CHECK : S_HSUM;
+        end
+        S_HSUM: begin
+          // Four header words per cycle (see hs_* above).
+          ip_base  <= ip_base + hs_ip;
+          ph_base  <= ph_base + hs_ph;
+          pre_sum  <= pre_sum + hs_pre;
+          tcp_base <= tcp_base + hs_tcp;
+          for (int k = 0; k < 4; k++) begin
+            if (32'(hp) + 2 * k < HBYTES) begin
+              if (32'(hp) + 2 * k == 32'(l4_off) + 4)  seq0[31:16] <= hs_wv[16*k +: 16];
+              if (32'(hp) + 2 * k == 32'(l4_off) + 6)  seq0[15:0] <= hs_wv[16*k +: 16];
+              if (32'(hp) + 2 * k == 32'(l4_off) + 12) {tcp_b12, tcp_b13} <= hs_wv[16*k +: 16];
+              if (32'(hp) + 2 * k == 32'(`FLD))        oldf <= hs_wv[16*k +: 16];
+            end
+          end
+          hp <= hp + 7'd8;
+          if (32'(hp) + 8 >= 32'(`HSUM_END) || 32'(hp) + 6 >= HBYTES - 2) hs <= S_CHECK;
+        end
+        S_CHECK: begin
+          l3_oh <= HBYTES'(1) << l3o;
+          l4_oh <= (32'(l4_off) < HBYTES) ? HBYTES'(1) << l4_off[6:0] : '0;
+          if (m_tso) begin
+            tso_seq <= !tso_seq;
+            tso_ok  <= !(`TSO_BAD);
+            if (`TSO_BAD) status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
+            patch_len <= hdr_len;
+            hs <= H_GIVE;
+          end else if (`FULL_BAD) begin
+            status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
+            hs <= H_GIVE;
+          end else begin
+            do_ip     <= f_ip && !perr && is_v4;
+            do_l4     <= f_l4 && `L4OK;
+            patch_len <= 16'(HBYTES);
+            hs        <= S_PREP;
+          end
+        end
+        S_PREP: begin
+          r_l4t  <= `F_L4T;
+          r_tot  <= m_tso ? ip_hl + `F_L4T : ip_w2;
+          r_id   <= ip_w4 + (m_tso ? seg_k : 16'd0);
+          r_plen <= l4_off - 16'(l3o) - 16'd40 + `F_L4T;
+          r_seq  <= seq0 + 32'(seg_off);
+          r_flg  <= tcp_b13 & ~((seg_k != 16'd0) ? 8'h80 : 8'h00) & ~(seg_last ? 8'h00 : 8'h09);
+          hs     <= S_PREP2;
+        end
+        S_PREP2: begin
+          r_ipc   <= csum_of(ip_base + 32'(r_tot) + 32'(r_id));
+          r_tsoc  <= csum_of(tcp_base + 32'(r_seq[31:16]) + 32'(r_seq[15:0]) + 32'({tcp_b12, r_flg}) + ph_base +
+                             32'd6 + 32'(r_l4t) + csum_acc);
+          // R summed [0, IP end); take away the words before the L4 header
+          // and the old field's value.
+          r_fullc <= l4c_of(csum_acc + {16'd0, ~fold16(pre_sum)} + {16'd0, ~oldf} + ph_base + 32'(proto) +
+                            32'(l4len), is_tcp);
+          hs      <= H_GIVE;
+        end
+        H_GIVE: if (e_take) begin
+          c_h <= c_h + 1'b1;
+          hs  <= H_IDLE;
+        end
+        default: hs <= H_IDLE;
+      endcase
+    end
+  end
+  `undef L3B
+  `undef XNEXT
+  `undef XLEN
+  `undef HSUM_END
+  `undef PAY
+  `undef FIRST_SEG
+  `undef FLD
+  `undef L4OK
+  `undef TSO_BAD
+  `undef FULL_BAD
+  `undef F_L4T
+
+  // ---------------------------------------------------------------- E: emit
+  logic [8*HBYTES-1:0] e_hdr;
+  logic [HBYTES-1:0] e_l3_oh, e_l4_oh;
+  logic        e_w_ip, e_w_v6, e_tso, e_w_full, e_tcp, e_patch, e_part;
+  logic [15:0] e_tot, e_id, e_ipc, e_plen, e_tsoc, e_fullc, e_patch_len, e_cfield, e_csv;
+  logic [31:0] e_seq;
+  logic [7:0]  e_flg;
+  logic [AW-1:0] e_base;
+  logic [AW:0] e_nb, issued;
+  logic [15:0] e_len, e_clen, e_stat;
+  logic [QW-1:0] e_q;
+  logic        e_cpl, e_run, e_abort;
+  // output register (one registered read stage in front of the MAC)
+  logic          ov, olast, o_cpl;
+  logic [DW-1:0] od, ohdr, omask;
+  logic [DW/8-1:0] okeep;
+  logic [15:0]   o_len, o_clen, o_stat;
+  logic [QW-1:0] o_q;
+  // completion queue
+  localparam int CF = 8;
+  localparam int CFW = $clog2(CF);
+  logic [QW-1:0] cf_q   [CF];
+  logic [15:0]   cf_st  [CF];
+  logic [15:0]   cf_len [CF];
+  logic [CFW:0]  cf_w, cf_r;
+  wire  [CFW:0]  cf_n = cf_w - cf_r;
+
   // One byte (index j) of the patched header. o3 / o4 are one-hot at the IP
   // / L4 header offsets, so "byte j is field byte k" is bit j of the one-hot
   // shifted by k: constant wiring per byte after synthesis, no comparators.
@@ -271,19 +969,10 @@ module vd_tx_engine #(
       if (u17[j]) b = tc[7:0];
     end
     if (w_full) begin
-      // the L4 checksum field: TCP at +16, UDP at +6
       if (fo_tcp ? u16[j] : u6[j]) b = fc[15:8];
       if (fo_tcp ? u17[j] : u7[j]) b = fc[7:0];
     end
     pbyte = b;
-  endfunction
-  // Full insertion: a UDP checksum of 0 is sent as 0xFFFF.
-  function automatic logic [15:0] l4c_of(input logic [31:0] s, input logic tcp);
-    logic [16:0] a;
-    logic [15:0] b;
-    a = 17'(s[15:0]) + 17'(s[31:16]);
-    b = a[15:0] + 16'(a[16]);
-    l4c_of = (!tcp && b == 16'hFFFF) ? 16'hFFFF : ~b;
   endfunction
 
   // The patched header bytes of output beat hb (hb < HB), built only while
@@ -294,42 +983,12 @@ module vd_tx_engine #(
     r = '0;
     for (int i = 0; i < BB && i < HBYTES; i++) begin
       j = 7'(32'(hb) * BB + i);
-      r[8*i +: 8] = pbyte(j, l3_oh, l4_oh, hdr[{j, 3'b000} +: 8],
-                          is_v4 && (m_tso || do_ip), is_v6 && m_tso, m_tso, !m_tso && do_l4, is_tcp,
-                          r_tot, r_id, r_ipc, r_plen, r_seq, r_flg, r_tsoc, r_fullc);
+      r[8*i +: 8] = pbyte(j, e_l3_oh, e_l4_oh, e_hdr[{j, 3'b000} +: 8],
+                          e_w_ip, e_w_v6, e_tso, e_w_full, e_tcp,
+                          e_tot, e_id, e_ipc, e_plen, e_seq, e_flg, e_tsoc, e_fullc);
     end
     hbeat = r;
   endfunction
-  // ---------------------------------------------------------------- frame buffer
-  logic [DW-1:0] mem [DEPTH];
-  logic [AW-1:0] wptr, rptr;
-  logic [15:0]   frame_len;
-  wire  [AW:0]   nbeats = (AW+1)'((32'(frame_len) + BB - 1) / BB);
-  logic          overflow;
-
-  // emit pipeline: one registered read stage in front of the MAC
-  logic [AW:0]   issued;     // beats read from mem
-  logic          ov;         // output register valid
-  logic [DW-1:0] od;
-  logic          olast;
-  logic [DW/8-1:0] okeep;
-  logic [15:0]   obase;      // frame offset of the output beat's byte 0
-  logic [DW-1:0] ohdr, omask; // patched-header bytes for this beat, and where they apply
-  logic [DW-1:0] od_patched;
-
-  // The checksum goes into the output beat, not into the buffer memory, so
-  // the memory keeps a plain registered read port (block RAM).
-  // The field's two bytes may fall in one beat or straddle two.
-  wire [15:0] fi  = cfield - obase;         // field offset in this beat (wraps if before it)
-  wire [15:0] fi1 = cfield + 16'd1 - obase;
-  always_comb begin
-    od_patched = (od & ~omask) | (ohdr & omask);
-    if (csum_en) begin
-      if (fi < 16'(BB))  od_patched[8*fi[IW-2:0] +: 8]  = csum_val[15:8];
-      if (fi1 < 16'(BB)) od_patched[8*fi1[IW-2:0] +: 8] = csum_val[7:0];
-    end
-  end
-  wire           adv = !ov || tx_tready;
 
   function automatic logic [DW/8-1:0] keep_for(input logic [15:0] len);
     logic [DW/8-1:0] k;
@@ -346,411 +1005,152 @@ module vd_tx_engine #(
     hmask_for = m;
   endfunction
 
-  // Sum of the 16-bit words (relative to sum_lo) in the beat being received.
-  // The byte window [lo, hi) of this beat that lies in [sum_lo, sum_hi) is found
-  // once per beat, so the per-byte work is a compare on small indices.
-  wire [15:0] bbase = 16'(32'(wptr) * BB);
-  logic [IW-1:0] lo, hi;
-  always_comb begin
-    lo = (sum_lo > bbase) ? IW'((sum_lo - bbase > 16'(BB)) ? 16'(BB) : sum_lo - bbase) : '0;
-    hi = (sum_hi > bbase) ? IW'(((sum_hi - bbase) > 16'(BB)) ? 16'(BB) : sum_hi - bbase) : '0;
-    beat_sum = '0;
-    if (sum_on) begin
-      for (int i = 0; i < BB; i++) begin
-        if (IW'(i) >= lo && IW'(i) < hi) begin
-          // even distance from start: high byte of a word
-          if ((bbase[0] ^ 1'(i) ^ sum_lo[0]) == 1'b0) beat_sum = beat_sum + {16'h0, rd_rsp_data[8*i +: 8], 8'h00};
-          else                                       beat_sum = beat_sum + {24'h0, rd_rsp_data[8*i +: 8]};
-        end
-      end
-    end
-    fold1    = 17'(csum_acc[15:0]) + 17'(csum_acc[31:16]);
-    csum_val = ~(fold1[15:0] + 16'(fold1[16]));
-  end
+  wire        adv        = !ov || tx_tready;
+  wire        e_issue    = e_run && adv;
+  wire        e_last_iss = e_issue && (issued == e_nb - 1'b1);
+  wire [15:0] obase_n    = 16'(32'(issued) * BB);
+  wire        out_done   = ov && tx_tready && olast;
+  wire        h_seg      = hkind == K_SEG;
+  wire        eff_emit   = hb_emit && !(e_abort && h_seg);
+  wire        eff_cpl    = hb_cpl && !(e_abort && h_seg);
+  // An emitting bundle is taken while the previous frame's last beat is being
+  // issued; one without beats waits for the output to drain, so completions
+  // stay in descriptor order.
+  assign e_take = hs == H_GIVE && 32'(cf_n) <= CF - 2 &&
+                  (eff_emit ? (!e_run || e_last_iss) : (!e_run && !ov));
+  wire        cf_push_e  = e_take && !eff_emit && eff_cpl;
 
-  // ---------------------------------------------------------------- completion
-  logic [127:0] cpl;
-  logic [$clog2(CPL_BEATS+1)-1:0] cpl_beat;
-
-  // A 16-byte descriptor or completion is one beat on a wide bus and two on a 64-bit one.
-  logic [127:0]  desc_next;
-  logic [DW-1:0] cpl_word;
-  if (DW >= 128) begin : g_wide
-    assign desc_next = rd_rsp_data[127:0];
-    assign cpl_word  = DW'(cpl);
-  end else begin : g_narrow
-    assign desc_next = {rd_rsp_data[63:0], desc[127:64]};
-    assign cpl_word  = cpl_beat[0] ? cpl[127:64] : cpl[63:0];
-  end
-
-  wire data_ok = d_len != 16'd0 && (m_tso || 32'(d_len) <= vd_abi_pkg::MAX_FRAME) && !csum_bad;
+  // The partial checksum field's two bytes, if they fall in this beat.
+  wire [15:0] fi  = e_cfield - obase_n;
+  wire [15:0] fi1 = e_cfield + 16'd1 - obase_n;
 
   always_ff @(posedge clk) begin
     if (srst) begin
-      state <= S_IDLE;
-      q <= '0;
-      desc <= '0;
-      status <= '0;
-      wptr <= '0; rptr <= '0; issued <= '0;
-      ov <= 1'b0; olast <= 1'b0; okeep <= '0; obase <= '0; csum_acc <= '0;
+      e_run <= 1'b0; e_abort <= 1'b0; issued <= '0;
+      ov <= 1'b0; olast <= 1'b0; o_cpl <= 1'b0; okeep <= '0;
       ohdr <= '0; omask <= '0;
-      frame_len <= '0;
-      overflow <= 1'b0;
-      cpl_beat <= '0;
-      sum_on <= 1'b0; sum_lo <= '0; sum_hi <= '0;
-      patch_on <= 1'b0; patch_len <= '0;
-      seg_off <= '0; seg_k <= '0; seg_len <= '0; seg_last <= 1'b1;
-      hptr <= '0;
+      b_free <= '0;
+      cf_w <= '0;
     end else begin
-      case (state)
-        S_IDLE: if (enable && rr_found) begin
-          q <= rr_next;
-          state <= S_DESC_REQ;
-        end
-        S_DESC_REQ: if (rd_req_ready) state <= S_DESC_WAIT;
-        S_DESC_WAIT: if (rd_rsp_valid) begin
-          desc <= desc_next;
-          if (rd_rsp_last) begin
-            status <= rd_rsp_err ? 16'(vd_abi_pkg::ERR_DMA) : 16'(vd_abi_pkg::ERR_OK);
-            state  <= rd_rsp_err ? S_CPL : S_DATA_REQ;
+      if (out_done) ov <= 1'b0;
+      if (e_issue) begin
+        od     <= mem[AW'(e_base + AW'(issued))];
+        ov     <= 1'b1;
+        olast  <= e_last_iss;
+        okeep  <= e_last_iss ? keep_for(e_len) : '1;
+        o_cpl  <= e_last_iss && e_cpl;
+        o_q    <= e_q; o_stat <= e_stat; o_clen <= e_clen; o_len <= e_len;
+        if (e_patch && 32'(obase_n) < 32'(e_patch_len)) begin
+          ohdr  <= hbeat(HPW'(issued));
+          omask <= hmask_for(obase_n, e_patch_len);
+        end else if (e_part) begin
+          for (int i = 0; i < BB; i++) begin
+            ohdr[8*i +: 8]  <= (fi == 16'(i)) ? e_csv[15:8] : e_csv[7:0];
+            omask[8*i +: 8] <= (fi == 16'(i) || fi1 == 16'(i)) ? 8'hFF : 8'h00;
           end
+        end else begin
+          omask <= '0;
         end
-        S_DATA_REQ: begin
-          // A zero or oversize length is the driver's bug: complete with an error.
-          frame_len <= d_len;
-          seg_off <= '0; seg_k <= '0; seg_len <= '0; seg_last <= 1'b1;
-          patch_on <= 1'b0;
-          sum_on <= csum_en; sum_lo <= 16'(d_cstart); sum_hi <= d_len;
-          if (d_len == 16'd0 || (!m_tso && 32'(d_len) > vd_abi_pkg::MAX_FRAME)) begin
-            status <= 16'(vd_abi_pkg::ERR_DESC_LEN);
-            state  <= S_CPL;
-          end else if (csum_bad) begin
-            // The checksum field must lie inside the frame.
-            status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
-            state  <= S_CPL;
-          end else if (m_tso || m_full) begin
-            hdr <= '0;
-            hptr <= '0;
-            state <= S_HDR_REQ;
-          end else if (rd_req_ready) begin
-            wptr <= '0;
-            csum_acc <= '0;
-            overflow <= 1'b0;
-            state <= S_DATA_WAIT;
-          end
+        issued <= issued + 1'b1;
+        if (e_last_iss) begin
+          e_run  <= 1'b0;
+          b_free <= b_free + e_nb;
         end
-        // ------------------------------------------------ header read and parse
-        S_HDR_REQ: if (rd_req_ready) state <= S_HDR_WAIT;
-        S_HDR_WAIT: if (rd_rsp_valid) begin
-          for (int g = 0; g < HB; g++)
-            if (32'(hptr) == g) hdr[g * DW +: DW] <= rd_rsp_data[DW-1:0];
-          hptr <= hptr + 1'b1;
-          if (rd_rsp_err) status <= 16'(vd_abi_pkg::ERR_DMA);
-          if (rd_rsp_last) begin
-            state <= (rd_rsp_err || status != 16'(vd_abi_pkg::ERR_OK)) ? S_CPL : S_P_IP;
-          end
+      end
+      if (e_take) begin
+        // this frame's fields, from H
+        e_hdr <= hdr; e_l3_oh <= l3_oh; e_l4_oh <= l4_oh;
+        e_w_ip <= is_v4 && (m_tso || do_ip);
+        e_w_v6 <= is_v6 && m_tso;
+        e_tso <= m_tso;
+        e_w_full <= !m_tso && do_l4;
+        e_tcp <= is_tcp;
+        e_tot <= r_tot; e_id <= r_id; e_ipc <= r_ipc; e_plen <= r_plen; e_seq <= r_seq; e_flg <= r_flg;
+        e_tsoc <= r_tsoc; e_fullc <= r_fullc;
+        e_patch <= hkind == K_FULL || hkind == K_SEG;
+        e_patch_len <= patch_len;
+        e_part <= hkind == K_PART;
+        e_cfield <= 16'(d_cstart) + 16'(d_coff);
+        e_csv <= csum_of(csum_acc);
+        e_base <= h_base; e_nb <= h_nb; e_len <= h_len;
+        e_q <= h_q; e_stat <= status;
+        e_clen <= (status == 16'(vd_abi_pkg::ERR_OK)) ? d_len : 16'd0;
+        e_cpl <= eff_cpl;
+        issued <= '0;
+        if (eff_emit) e_run <= 1'b1;
+        else b_free <= b_free + h_nb;
+        if (h_seg) begin
+          if (e_abort) e_abort <= !seg_last;
+          else if (status != 16'(vd_abi_pkg::ERR_OK)) e_abort <= !seg_last;
         end
-        S_P_IP: begin
-          // Ethernet (one optional 802.1Q tag); latch the IP header fields.
-          // (The last header beat has been written by now.)
-          l3o   <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? 7'd18 : 7'd14;
-          etype <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? {hdr[16*8 +: 8], hdr[17*8 +: 8]}
-                                                                 : {hdr[12*8 +: 8], hdr[13*8 +: 8]};
-          perr  <= d_len < 16'd14 ||
-                   (({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) && d_len < 16'd18);
-          plim  <= 1'b0;
-          state <= S_P_DEC;
-        end
-        S_P_DEC: begin
-          ip_b0 <= `L3B(0);
-          ip_w2 <= {`L3B(2), `L3B(3)};
-          ip_w4 <= {`L3B(4), `L3B(5)};
-          ip_w6 <= 14'({`L3B(6), `L3B(7)});
-          ip_b6 <= `L3B(6);
-          ip_b9 <= `L3B(9);
-          is_v4 <= 1'b0; is_v6 <= 1'b0; frag <= 1'b0;
-          xn <= '0;
-          state <= S_P_EXT;
-          if (perr || (etype != 16'h0800 && etype != 16'h86DD)) perr <= 1'b1;
-        end
-        S_P_EXT: begin
-          // First visit decides IPv4 / IPv6; later visits walk IPv6 extension headers.
-          if (xn == 4'd0 && !is_v6) begin
-            if (perr) begin
-              state <= S_P_L4;
-            end else if (etype == 16'h0800) begin
-              if (32'(d_len) - 32'(l3o) < 20 || ip_b0[7:4] != 4'd4 || ip_b0[3:0] < 4'd5 ||
-                  32'(d_len) - 32'(l3o) < 32'({ip_b0[3:0], 2'b00}) ||
-                  ip_w2 < 16'({ip_b0[3:0], 2'b00}) || 32'(ip_w2) > 32'(d_len) - 32'(l3o)) begin
-                perr <= 1'b1;
-              end
-              is_v4  <= 1'b1;
-              ip_hl  <= 16'({ip_b0[3:0], 2'b00});
-              l4_off <= 16'(l3o) + 16'({ip_b0[3:0], 2'b00});
-              l3_end <= 16'(l3o) + ip_w2;
-              proto  <= ip_b9;
-              frag   <= ip_w6[13] || ip_w6[12:0] != 13'd0;
-              state  <= S_P_L4;
-            end else begin
-              if (32'(d_len) - 32'(l3o) < 40 || ip_b0[7:4] != 4'd6 ||
-                  32'(ip_w4) > 32'(d_len) - 32'(l3o) - 40) begin
-                perr  <= 1'b1;
-                state <= S_P_L4;
-              end
-              is_v6  <= 1'b1;
-              l3_end <= 16'(l3o) + 16'd40 + ip_w4;
-              nh     <= ip_b6;
-              xoff   <= 16'(l3o) + 16'd40;
-            end
-          end else if ((nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) || xn == 4'd8) begin
-            l4_off <= xoff;
-            proto  <= nh;
-            state  <= S_P_L4;
-          end else if (l3_end - xoff < 16'd8) begin
-            perr  <= 1'b1;
-            state <= S_P_L4;
-          end else if (xoff > 16'(HBYTES - 2)) begin
-            plim  <= 1'b1;
-            state <= S_P_L4;
-          end else if (nh == 8'd44) begin
-            frag <= 1'b1;
-            xoff <= xoff + 16'd8;
-            nh   <= `XNEXT;
-            xn   <= xn + 1'b1;
-          end else if (l3_end - xoff < {5'd0, `XLEN, 3'b000} + 16'd8) begin
-            perr  <= 1'b1;
-            state <= S_P_L4;
-          end else begin
-            xoff <= xoff + {5'd0, `XLEN, 3'b000} + 16'd8;
-            nh   <= `XNEXT;
-            xn   <= xn + 1'b1;
-          end
-        end
-        S_P_L4: begin
-          is_tcp  <= proto == 8'd6;
-          ip_base <= '0; ph_base <= '0; tcp_base <= '0;
-          tcp_b12 <= '0; tcp_b13 <= '0; seq0 <= '0; oldf <= '0;
-          hp <= l3o;
-          state <= perr ? S_CHECK : S_HSUM;
-        end
-        S_HSUM: begin
-          // One header word per cycle: the IPv4 header without total length,
-          // ID and checksum; the pseudo-header addresses; the TCP header
-          // without sequence number, flags and checksum; and the L4 fields
-          // the patch needs.
-          if (is_v4 && 16'(hp) < l4_off && hp != l3o + 7'd2 && hp != l3o + 7'd4 && hp != l3o + 7'd10)
-            ip_base <= ip_base + 32'(`HWORD);
-          if ((is_v4 && hp >= l3o + 7'd12 && hp < l3o + 7'd20) ||
-              (is_v6 && 16'(hp) >= 16'(l3o) + 16'd8 && 16'(hp) < 16'(l3o) + 16'd40))
-            ph_base <= ph_base + 32'(`HWORD);
-          if (m_tso && 16'(hp) >= l4_off && (16'(hp) < l4_off + 16'd20 || 16'(hp) < hdr_len) &&
-              16'(hp) != l4_off + 16'd4 && 16'(hp) != l4_off + 16'd6 && 16'(hp) != l4_off + 16'd12 &&
-              16'(hp) != l4_off + 16'd16)
-            tcp_base <= tcp_base + 32'(`HWORD);
-          if (16'(hp) == l4_off + 16'd4)  seq0[31:16] <= `HWORD;
-          if (16'(hp) == l4_off + 16'd6)  seq0[15:0] <= `HWORD;
-          if (16'(hp) == l4_off + 16'd12) {tcp_b12, tcp_b13} <= `HWORD;
-          if (16'(hp) == `FLD)             oldf <= `HWORD;
-          hp <= hp + 7'd2;
-          if (32'(hp) + 2 >= 32'(`HSUM_END) || hp == 7'(HBYTES - 2)) state <= S_CHECK;
-        end
-        S_CHECK: begin
-          l3_oh <= HBYTES'(1) << l3o;
-          l4_oh <= (32'(l4_off) < HBYTES) ? HBYTES'(1) << l4_off[6:0] : '0;
-          if (m_tso) begin
-            if (`TSO_BAD) begin
-              status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
-              state  <= S_CPL;
-            end else begin
-              patch_len <= hdr_len;
-              state     <= S_SEG;
-            end
-          end else if (`FULL_BAD) begin
-            status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
-            state  <= S_CPL;
-          end else begin
-            do_ip     <= f_ip && !perr && is_v4;
-            do_l4     <= f_l4 && `L4OK;
-            patch_len <= 16'(HBYTES);
-            patch_on  <= 1'b1;
-            sum_on <= f_l4 && `L4OK; sum_lo <= l4_off; sum_hi <= l3_end;
-            state     <= S_XREQ;
-          end
-        end
-        S_SEG: begin
-          seg_len   <= `SEG_LEN;
-          seg_last  <= `REM_LE;
-          frame_len <= hdr_len + `SEG_LEN;
-          sum_on <= 1'b1; sum_lo <= hdr_len; sum_hi <= hdr_len + `SEG_LEN;
-          patch_on <= 1'b1;
-          state <= S_XREQ;
-        end
-        S_XREQ: if (rd_req_ready) begin
-          wptr <= '0;
-          csum_acc <= '0;
-          overflow <= 1'b0;
-          state <= S_DATA_WAIT;
-        end
-        S_DATA_WAIT: if (rd_rsp_valid) begin
-          if (32'(wptr) < DEPTH) mem[wptr] <= rd_rsp_data;
-          else overflow <= 1'b1;
-          csum_acc <= csum_acc + beat_sum;
-          wptr <= wptr + 1'b1;
-          if (rd_rsp_err) status <= 16'(vd_abi_pkg::ERR_DMA);
-          if (rd_rsp_last) begin
-            rptr <= '0; issued <= '0; ov <= 1'b0;
-            state <= (rd_rsp_err || status != 16'(vd_abi_pkg::ERR_OK) || overflow) ? S_CPL :
-                     patch_on ? S_PREP : S_EMIT;
-            if (overflow) status <= 16'(vd_abi_pkg::ERR_DMA);
-          end
-        end
-        S_PREP: begin
-          // This frame's / segment's header fields ...
-          r_l4t  <= `F_L4T;
-          r_tot  <= m_tso ? ip_hl + `F_L4T : ip_w2;
-          r_id   <= ip_w4 + (m_tso ? seg_k : 16'd0);
-          r_plen <= l4_off - 16'(l3o) - 16'd40 + `F_L4T;
-          r_seq  <= seq0 + 32'(seg_off);
-          r_flg  <= tcp_b13 & ~((seg_k != 16'd0) ? 8'h80 : 8'h00) & ~(seg_last ? 8'h00 : 8'h09);
-          state  <= S_PREP2;
-        end
-        S_PREP2: begin
-          // ... and checksums.
-          r_ipc   <= csum_of(ip_base + 32'(r_tot) + 32'(r_id));
-          r_tsoc  <= csum_of(tcp_base + 32'(r_seq[31:16]) + 32'(r_seq[15:0]) + 32'({tcp_b12, r_flg}) + ph_base +
-                             32'd6 + 32'(r_l4t) + csum_acc);
-          r_fullc <= l4c_of(csum_acc + {16'd0, ~oldf} + ph_base + 32'(proto) + 32'(l4len), is_tcp);
-          state   <= S_EMIT;
-        end
-        S_EMIT: begin
-          if (adv) begin
-            if (issued < nbeats) begin
-              od <= mem[rptr];
-              obase <= 16'(32'(issued) * BB);
-              ov <= 1'b1;
-              olast <= (issued == nbeats - 1'b1);
-              okeep <= (issued == nbeats - 1'b1) ? keep_for(frame_len) : '1;
-              if (patch_on && 32'(issued) * BB < 32'(patch_len)) begin
-                ohdr  <= hbeat(HPW'(issued));
-                omask <= hmask_for(16'(32'(issued) * BB), patch_len);
-              end else begin
-                omask <= '0;
-              end
-              rptr <= rptr + 1'b1;
-              issued <= issued + 1'b1;
-            end else begin
-              ov <= 1'b0;
-            end
-          end
-          if (ov && tx_tready && olast) begin
-            ov <= 1'b0;
-            if (m_tso && !seg_last) begin
-              seg_off <= seg_off + 17'(d_mss);
-              seg_k   <= seg_k + 16'd1;
-              state   <= S_SEG;
-            end else begin
-              state <= S_CPL;
-            end
-          end
-        end
-        S_CPL: if (wr_ready) begin
-          if (32'(cpl_beat) == CPL_BEATS - 1) begin
-            cpl_beat <= '0;
-            status <= '0;
-            state <= S_IDLE;
-          end else begin
-            cpl_beat <= cpl_beat + 1'b1;
-          end
-        end
-        default: state <= S_IDLE;
-      endcase
+      end
+      // completions, in order
+      if (out_done && o_cpl) begin
+        cf_q[cf_w[CFW-1:0]] <= o_q; cf_st[cf_w[CFW-1:0]] <= o_stat; cf_len[cf_w[CFW-1:0]] <= o_clen;
+        cf_w <= cf_w + 1'b1;
+      end else if (cf_push_e) begin
+        cf_q[cf_w[CFW-1:0]] <= h_q; cf_st[cf_w[CFW-1:0]] <= status;
+        cf_len[cf_w[CFW-1:0]] <= 16'd0;
+        cf_w <= cf_w + 1'b1;
+      end
     end
   end
-  `undef L3B
-  `undef HWE
-  `undef XNEXT
-  `undef XLEN
-  `undef HWORD
-  `undef HSUM_END
-  `undef PAY
-  `undef REM
-  `undef REM_LE
-  `undef SEG_LEN
-  `undef FIRST_SEG
-  `undef FLD
-  `undef L4OK
-  `undef TSO_BAD
-  `undef FULL_BAD
-  `undef F_L4T
 
+  assign tx_tvalid = ov;
+  assign tx_tdata  = (od & ~omask) | (ohdr & omask);
+  assign tx_tkeep  = okeep;
+  assign tx_tlast  = olast;
+
+  // ---------------------------------------------------------------- completion writer
+  logic [127:0] cpl;
+  logic [$clog2(CPL_BEATS+1)-1:0] cpl_beat;
+  logic [DW-1:0] cpl_word;
+  wire  [CFW-1:0] cfr = cf_r[CFW-1:0];
+  assign cw_q = cf_q[cfr];
+  if (DW >= 128) begin : g_wide
+    assign cpl_word = DW'(cpl);
+  end else begin : g_narrow
+    assign cpl_word = cpl_beat[0] ? cpl[127:64] : cpl[63:0];
+  end
   always_comb begin
     cpl = '0;
     cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
-    cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = (status == 16'(vd_abi_pkg::ERR_OK)) ? d_len : 16'd0;
-    cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = status;
-    cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(q);
+    cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = cf_len[cfr];
+    cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = cf_st[cfr];
+    cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(cw_q);
     // Phase is 1 on the first pass so a zeroed ring reads as empty.
     cpl[vd_abi_pkg::CPL_PHASE_LSB]        = ~cpl_prod[size_log2];
   end
-
-  // DMA read requests: descriptor, whole frame, header (first HBYTES bytes),
-  // or a TSO segment (the hdr_len bytes before its payload, then the payload,
-  // so wire byte i of the segment is buffer byte i).
+  wire cf_ne    = cf_w != cf_r;
+  wire cpl_done = cf_ne && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
   always_comb begin
-    rd_req_valid = (state == S_DESC_REQ) || (state == S_HDR_REQ) || (state == S_XREQ) ||
-                   (state == S_DATA_REQ && data_ok && !m_tso && !m_full);
-    rd_req_addr  = d_addr;
-    rd_req_len   = d_len;
-    case (state)
-      S_DESC_REQ: begin
-        rd_req_addr = ring_base + 64'({(cons & ring_mask), 4'b0});
-        rd_req_len  = 16'(vd_abi_pkg::DESC_SIZE);
-      end
-      S_HDR_REQ: rd_req_len = (32'(d_len) > HBYTES) ? 16'(HBYTES) : d_len;
-      S_XREQ: begin
-        rd_req_addr = d_addr + 64'(seg_off);
-        rd_req_len  = frame_len;
-      end
-      default: ;
-    endcase
-    rd_req_tag   = TAG;
-  end
-
-  // completion write
-  always_comb begin
-    wr_valid = (state == S_CPL);
+    wr_valid = cf_ne;
     wr_addr  = cpl_base + 64'({(cpl_prod & ring_mask), 4'b0});
     wr_len   = 16'(vd_abi_pkg::CPL_SIZE);
     wr_last  = (32'(cpl_beat) == CPL_BEATS - 1);
-    wr_data  = '0;
     wr_data  = cpl_word;
   end
-
-  wire cpl_done = (state == S_CPL) && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
-
-  // DRR credits: a completed send charges its length; replenish adds a quantum to all.
   always_ff @(posedge clk) begin
     if (srst) begin
-      credit_v <= '0;
-    end else if (state == S_IDLE && replenish) begin
-      for (int i = 0; i < NQ; i++)
-        credit_v[CRW*i +: CRW] <= ($signed(credit_v[CRW*i +: CRW]) + $signed(QUANTUM) > $signed(QUANTUM))
-                                      ? QUANTUM : credit_v[CRW*i +: CRW] + QUANTUM;
-    end else if (cpl_done) begin
-      credit_v[CRW*q +: CRW] <= credit_v[CRW*q +: CRW] - CRW'(d_len);
+      cf_r <= '0;
+      cpl_beat <= '0;
+    end else if (cf_ne && wr_ready) begin
+      if (32'(cpl_beat) == CPL_BEATS - 1) begin
+        cpl_beat <= '0;
+        cf_r <= cf_r + 1'b1;
+      end else begin
+        cpl_beat <= cpl_beat + 1'b1;
+      end
     end
   end
   assign cons_inc = cpl_done;
   assign cpl_inc  = cpl_done;
+  `undef HWE
 
-  assign tx_tvalid = ov;
-  assign tx_tdata  = od_patched;
-  assign tx_tkeep  = okeep;
-  assign tx_tlast  = olast;
-
-  assign ev_tx_pkt   = ov && tx_tready && olast;
-  assign ev_tx_len   = frame_len;
-  assign ev_desc_err = cpl_done && status != 16'(vd_abi_pkg::ERR_OK);
-  assign busy        = (state != S_IDLE) || (enable && |pending) || tmr_busy;
+  assign ev_tx_pkt   = out_done;
+  assign ev_tx_len   = o_len;
+  assign ev_desc_err = cpl_done && cf_st[cfr] != 16'(vd_abi_pkg::ERR_OK);
+  assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_run || ov || cf_ne || (|pfs_busy) ||
+                       (enable && |pending) || tmr_busy;
 endmodule
 `default_nettype wire

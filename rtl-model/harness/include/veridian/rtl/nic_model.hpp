@@ -22,7 +22,7 @@ struct DmaConfig {
   double gbps = 126.0;           // usable link rate each way, before TLP overhead
   unsigned max_payload = 256;    // bytes of data per TLP
   unsigned tlp_overhead = 24;    // header+framing bytes per TLP
-  unsigned max_tags = 16;        // reads in flight before rd_req_ready drops
+  unsigned max_tags = 32;        // reads in flight before rd_req_ready drops (PCIe: 32 without extended tags)
 
   static DmaConfig pcie_gen3_x16() { return DmaConfig{}; }
   static DmaConfig pcie_gen4_x16() { DmaConfig c; c.gbps = 252.0; return c; }
