@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 PKGS=(build-essential cmake ninja-build ccache verilator yosys tshark libboost-dev
       pybind11-dev python3-pybind11 python3-dev python3-pytest python3-scapy
-      libgtest-dev zlib1g-dev iproute2 iputils-ping netcat-openbsd iperf3)
+      libgtest-dev zlib1g-dev iproute2 iputils-ping netcat-openbsd iperf3 curl valgrind)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
