@@ -500,6 +500,7 @@ PYBIND11_MODULE(_veridian, m) {
 
   py::class_<sim::TapBridge>(m, "TapBridge")
       .def_property_readonly("name", &sim::TapBridge::name)
+      .def("link", &sim::TapBridge::link, py::return_value_policy::reference_internal)
       .def("stats", [](const sim::TapBridge& t) {
         const auto& s = t.stats();
         py::dict d;

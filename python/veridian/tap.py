@@ -165,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tcp-probe", action="append", default=[], metavar="ADDR:PORT:SIZE",
                    help="once up, send SIZE bytes to a TCP echo server at ADDR:PORT and check the echo (SHA-256)")
     p.add_argument("--no-tcp", action="store_true", help="no TCP services")
+    p.add_argument("--addr6", help="also an IPv6 address/prefix for Veridian, e.g. fd00:9::2/64")
+    p.add_argument("--linux-addr6", help="and the kernel's side, e.g. fd00:9::1/64")
+    p.add_argument("--loss", type=float, default=0.0, help="Veridian's side of the TAP: loss probability, both ways")
+    p.add_argument("--reorder", type=float, default=0.0, help="... reordering probability (frames held --delay-us)")
+    p.add_argument("--duplicate", type=float, default=0.0, help="... duplication probability")
+    p.add_argument("--delay-us", type=float, default=200.0, help="... how long a reordered frame is held")
+    p.add_argument("--jitter-us", type=float, default=0.0, help="... uniform extra delay, order kept")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to serve (0: until SIGINT/SIGTERM)")
     a = p.parse_args(argv)
 
@@ -180,7 +187,17 @@ def main(argv: list[str] | None = None) -> int:
     _ip("link", "set", a.tap, "up")
     if a.linux_addr:
         _ip("addr", "add", a.linux_addr, "dev", a.tap)
+    if a.linux_addr6:
+        _ip("-6", "addr", "add", a.linux_addr6, "dev", a.tap, "nodad")
     host.add_address(a.addr)
+    if a.addr6:
+        host.add_address(a.addr6)
+    if a.loss or a.reorder or a.duplicate or a.jitter_us:
+        # No netem here: the faults are injected on Veridian's side of the bridge.
+        f = vd.LinkFaults(loss=a.loss, reorder=a.reorder, duplicate=a.duplicate,
+                          reorder_delay_ns=a.delay_us * 1000, jitter_ns=a.jitter_us * 1000)._spec()
+        for side in (0, 1):
+            bridge.link().set_faults(side, f)
     for r in a.route:
         cidr, _, via = r.partition(",")
         host.add_route(cidr, via or None)
@@ -199,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if a.addr6:
+        sim.run_for(ms=1200)  # duplicate address detection: the address is tentative for a second
     print(json.dumps({"ready": True, "tap": a.tap, "addr": a.addr, "mac": host.mac, "nic": a.nic}), flush=True)
 
     for dst in a.ping:
@@ -235,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                     echoed += 1
                 except OSError as e:  # a full queue or no route: count and go on
                     print(json.dumps({"udp_echo_error": str(e)}), file=sys.stderr, flush=True)
-    print(json.dumps({"stats": host.stats(), "tap": bridge.stats(), "udp_echoed": echoed,
+    faults = [bridge.link().fault_stats(s) for s in (0, 1)]
+    print(json.dumps({"stats": host.stats(), "tap": bridge.stats(), "udp_echoed": echoed, "faults": faults,
                       "tcp_bytes": tcp.bytes if tcp else {}, "tcp_served": tcp.served if tcp else 0,
                       "virtual_s": sim.now_ns / 1e9}), flush=True)
     return 0

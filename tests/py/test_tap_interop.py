@@ -259,3 +259,26 @@ def test_asio_coroutine_echo_server_in_real_time(ns, tmp_path):
     finally:
         p.terminate()
         p.wait(timeout=30)
+
+
+def test_ipv6_nd_ping6_and_tcp_under_faults(ns):
+    """Linux's ping -6 resolves Veridian by neighbour discovery; Veridian
+    pings Linux over IPv6; curl fetches 16 MiB over TCP while Veridian's side
+    of the bridge loses 2% and reorders 5% of the frames (no netem here)."""
+    size = 16 << 20
+    v = Veridian(ns, "--addr6", "fd00:9::2/64", "--linux-addr6", "fd00:9::1/64", "--ping", "fd00:9::1",
+                 "--loss", "0.02", "--reorder", "0.05", duration=300)
+    try:
+        ping = v.next_line()
+        assert ping["ping"] == "fd00:9::1" and any(x is not None for x in ping["rtt_ns"]), ping
+        r = ns.run("ping", "-6", "-c", "5", "-W", "3", "fd00:9::2", check=False, timeout=60)
+        received = int(r.stdout.split(" received")[0].rsplit(",", 1)[-1].strip())
+        assert received >= 3, r.stdout  # 2% loss each way may take one
+        neigh = ns.run("ip", "-6", "neigh", "show", "dev", "vd0").stdout
+        assert "fd00:9::2" in neigh, neigh
+        r = ns.run("sh", "-c", f"curl -sS -m 200 http://{VD_ADDR}/bytes/{size} | sha256sum", timeout=240)
+        assert r.stdout.split()[0] == _pattern_sha(size)
+    finally:
+        st = v.stop()
+    assert sum(f["dropped"] for f in st["faults"]) > 0
+    assert sum(f["reordered"] for f in st["faults"]) > 0

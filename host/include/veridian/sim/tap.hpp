@@ -38,6 +38,7 @@ class TapBridge final : public FrameSink {
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }
   const TapStats& stats() const { return stats_; }
+  Link& link() { return link_; }  // side 0: the host's NIC, side 1: the TAP
 
  private:
   Scheduler& sched_;
