@@ -865,26 +865,10 @@ void TcpLayer::listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v
   }
   const auto r = impl.route(info.src);
   if (!r) return impl.drop("tcp", "no_route");
-  Tcb* c = create(nullptr);
-  // Inherit the listener's options.
-  c->cc = l.cc;
-  c->nodelay = l.nodelay;
-  c->keepalive = l.keepalive;
-  c->sndbuf.resize(l.sndbuf.capacity());
-  c->rcvbuf.resize(l.rcvbuf.capacity());
-  c->laddr = info.dst;
-  c->raddr = info.src;
-  c->lport = v.dst_port();
-  c->rport = v.src_port();
-  c->key = {c->laddr.to_u32(), c->raddr.to_u32(), c->lport, c->rport};
-  c->listener = &l;
+  Tcb* c = new_child(l, info, v, *r);  // the listener's options, in the connection table
   ++l.syn_backlog;
-  // Move the TCB from `unbound` into the connection table.
-  auto u = std::find_if(unbound.begin(), unbound.end(), [&](const auto& p) { return p.get() == c; });
-  conns[c->key] = std::move(*u);
-  unbound.erase(u);
   c->iss = make_isn(c->key);
-  setup_connection(*c, *r);
+  c->ts_offset = static_cast<std::uint32_t>(mix64(cfg.isn_secret + c->iss));
   c->irs = v.seq();
   c->rcv_nxt = v.seq() + 1;
   c->peer_mss = o.mss.value_or(536);
