@@ -210,7 +210,7 @@ def test_veridian_tcp_client_to_linux_server(ns):
     v = None
     try:
         assert server.stdout.readline().strip() == "listening"
-        size = 16 << 20
+        size = 64 << 20
         v = Veridian(ns, "--tcp-probe", f"{LINUX_ADDR}:9001:{size}", duration=300)
         probe = v.next_line(timeout=240)
         assert probe["ok"], probe
@@ -263,9 +263,9 @@ def test_asio_coroutine_echo_server_in_real_time(ns, tmp_path):
 
 def test_ipv6_nd_ping6_and_tcp_under_faults(ns):
     """Linux's ping -6 resolves Veridian by neighbour discovery; Veridian
-    pings Linux over IPv6; curl fetches 16 MiB over TCP while Veridian's side
+    pings Linux over IPv6; curl fetches 64 MiB over TCP while Veridian's side
     of the bridge loses 2% and reorders 5% of the frames (no netem here)."""
-    size = 16 << 20
+    size = 64 << 20
     v = Veridian(ns, "--addr6", "fd00:9::2/64", "--linux-addr6", "fd00:9::1/64", "--ping", "fd00:9::1",
                  "--loss", "0.02", "--reorder", "0.05", duration=300)
     try:
