@@ -59,6 +59,20 @@ class Waiters {
   std::deque<std::function<bool()>> ops_;
 };
 
+// Moves bytes through each buffer of a sequence with `io` (the socket's
+// send or recv) until one comes back short or fails; returns the total.
+template <class Buffer, class Buffers, class Io>
+std::size_t each_buffer(const Buffers& bufs, std::error_code& ec, Io&& io) {
+  std::size_t total = 0;
+  for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it) {
+    Buffer b = *it;
+    const std::size_t n = io(b, ec);
+    total += n;
+    if (ec || n < b.size()) break;
+  }
+  return total;
+}
+
 }  // namespace detail
 
 // A TCP stream socket (AsyncReadStream + AsyncWriteStream). Movable: its
@@ -154,14 +168,11 @@ class tcp_socket {
         [st = st_, bufs](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           st->wait([st, bufs, h]() mutable {
-            std::size_t total = 0;
             std::error_code ec;
-            for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it) {
-              asio::mutable_buffer b = *it;
-              const std::size_t n = st->s->recv({static_cast<std::uint8_t*>(b.data()), b.size()}, ec);
-              total += n;
-              if (ec || n < b.size()) break;
-            }
+            const std::size_t total = detail::each_buffer<asio::mutable_buffer>(
+                bufs, ec, [&](asio::mutable_buffer b, std::error_code& e) {
+                  return st->s->recv({static_cast<std::uint8_t*>(b.data()), b.size()}, e);
+                });
             if (total > 0) return st->complete(h, error_code{}, total), true;
             if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
             if (st->s->eof()) return st->complete(h, error_code(asio::error::eof), std::size_t{0}), true;
@@ -180,14 +191,11 @@ class tcp_socket {
         [st = st_, bufs](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           st->wait([st, bufs, h]() mutable {
-            std::size_t total = 0;
             std::error_code ec;
-            for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it) {
-              asio::const_buffer b = *it;
-              const std::size_t n = st->s->send({static_cast<const std::uint8_t*>(b.data()), b.size()}, ec);
-              total += n;
-              if (ec || n < b.size()) break;
-            }
+            const std::size_t total = detail::each_buffer<asio::const_buffer>(
+                bufs, ec, [&](asio::const_buffer b, std::error_code& e) {
+                  return st->s->send({static_cast<const std::uint8_t*>(b.data()), b.size()}, e);
+                });
             if (total > 0) return st->complete(h, error_code{}, total), true;
             if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
             if (asio::buffer_size(bufs) == 0) return st->complete(h, error_code{}, std::size_t{0}), true;
