@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
     std::printf("ready\n");
     std::fflush(stdout);
     net::run(sim, io, [] { return false; }, static_cast<TimePs>(seconds * 1e12));
+    lst.close();  // the accept loop ends; let it finish
+    io.restart();
+    io.poll();
     std::printf("{\"sessions\": %d}\n", sessions);
     return 0;
   }
@@ -108,6 +111,8 @@ int main(int argc, char** argv) {
                    if (e) std::rethrow_exception(e);
                  });
   const bool done = net::run(sim, io, [&] { return result != 0; }, s_to_ps(30));
+  lst.close();  // the accept loop ends; let it and the sessions finish
+  net::run(sim, io, [] { return false; }, ms_to_ps(1));
   std::printf("{\"echoed_bytes\": %zu, \"ok\": %s, \"sessions\": %d, \"virtual_ms\": %.3f}\n", size,
               result == 1 ? "true" : "false", sessions, double(sim.now()) / 1e9);
   return done && result == 1 ? 0 : 1;

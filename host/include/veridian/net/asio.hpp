@@ -42,6 +42,9 @@ namespace detail {
 
 // Operations waiting for readiness; retried when the stack says something
 // changed. Each returns true once it has completed (and posted its handler).
+// They live in their socket's state and point back to it by raw pointer, so
+// a socket that goes away takes its pending operations (and any coroutine
+// suspended in them) with it instead of keeping itself alive in a cycle.
 class Waiters {
  public:
   void add(std::function<bool()> op) { ops_.push_back(std::move(op)); }
@@ -121,7 +124,12 @@ class tcp_socket {
   error_code bind(stack::Ipv4Addr a, std::uint16_t port) { return to_asio(st_->s->bind(a, port)); }
   error_code listen(int backlog = 128) { return to_asio(st_->s->listen(backlog)); }
   error_code shutdown_write() { return to_asio(st_->s->shutdown_write()); }
-  void close() { st_->s->close(); }
+  // Closes the socket; operations still waiting complete with
+  // bad_descriptor (as an Asio acceptor's do with operation_aborted).
+  void close() {
+    st_->s->close();
+    st_->w.retry();
+  }
 
   // Handler: void(error_code)
   template <class Token>
@@ -131,7 +139,7 @@ class tcp_socket {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           const auto ec = st->s->connect(a, port);
           if (ec) return st->complete(h, to_asio(ec));
-          st->wait([st, h]() mutable {
+          st->wait([st = st.get(), h]() mutable {
             const auto state = st->s->state();
             if (state == stack::TcpState::SynSent || state == stack::TcpState::SynReceived) return false;
             st->complete(h, state == stack::TcpState::Established ? error_code{} : to_asio(st->s->error()));
@@ -147,7 +155,7 @@ class tcp_socket {
     return asio::async_initiate<Token, void(error_code, tcp_socket)>(
         [st = st_](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          st->wait([st, h]() mutable {
+          st->wait([st = st.get(), h]() mutable {
             if (!st->s->is_open()) {
               st->complete(h, error_code(asio::error::bad_descriptor), tcp_socket(*st->io, st->s));
               return true;
@@ -167,7 +175,7 @@ class tcp_socket {
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
         [st = st_, bufs](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          st->wait([st, bufs, h]() mutable {
+          st->wait([st = st.get(), bufs, h]() mutable {
             std::error_code ec;
             const std::size_t total = detail::each_buffer<asio::mutable_buffer>(
                 bufs, ec, [&](asio::mutable_buffer b, std::error_code& e) {
@@ -190,7 +198,7 @@ class tcp_socket {
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
         [st = st_, bufs](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          st->wait([st, bufs, h]() mutable {
+          st->wait([st = st.get(), bufs, h]() mutable {
             std::error_code ec;
             const std::size_t total = detail::each_buffer<asio::const_buffer>(
                 bufs, ec, [&](asio::const_buffer b, std::error_code& e) {
@@ -269,7 +277,7 @@ class udp_socket {
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
         [st = st_, buf, from_p = &from](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          auto op = [st, buf, from_p, h]() mutable {
+          auto op = [st = st.get(), buf, from_p, h]() mutable {
             auto d = st->s->recvfrom();
             if (!d) {
               if (!st->s->is_open()) {
