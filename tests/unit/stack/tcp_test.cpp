@@ -297,6 +297,64 @@ TEST(Tcp, RstInWindowButNotExactGetsChallengeAck) {
   EXPECT_EQ(c.srv->error(), std::errc::connection_reset);
 }
 
+// RFC 7323 5.3: a segment whose TSval is older than TS.Recent is a wrapped
+// old duplicate: dropped, answered with an ACK, its data never delivered.
+TEST(Tcp, PawsDropsSegmentsWithAnOldTimestamp) {
+  Conn c;
+  const Bytes first = pattern(100, 7);
+  ASSERT_EQ(c.transfer(*c.cli, *c.srv, first), first);
+  // A's latest segment gives the next sequence number, the ACK, and the
+  // TSval B now holds as TS.Recent.
+  std::optional<wire::TcpView> last;
+  for (const auto& f : c.n.da.sent)
+    if (auto t = tcp_of(f)) last = t;
+  ASSERT_TRUE(last);
+  const auto lo = last->options();
+  ASSERT_TRUE(lo && lo->timestamps);
+  const std::uint32_t seq = last->seq() + static_cast<std::uint32_t>(last->payload().size());
+  const std::uint32_t ts_recent = lo->timestamps->first;
+  const std::uint32_t ts_ecr = lo->timestamps->second;
+  FrameBuilder fb;
+  std::uint16_t ip_id = 100;
+  auto inject = [&](std::uint32_t tsval, const Bytes& payload) {
+    Packet p = c.n.da.pool().alloc();
+    std::memcpy(p.append(payload.size()), payload.data(), payload.size());
+    wire::TcpRepr r;
+    r.src_port = c.cli->local_port();
+    r.dst_port = 80;
+    r.seq = seq;
+    r.ack = last->ack();
+    r.flags = tf::ACK | tf::PSH;
+    r.window = last->window();
+    r.opts.timestamps = std::make_pair(tsval, ts_ecr);
+    wire::emit_tcp(p, r, ip("10.0.0.1"), ip("10.0.0.2"), false);
+    c.n.db.deliver(fb.ipv4(kMacB, kMacA, {ip("10.0.0.1"), ip("10.0.0.2"), wire::kIpProtoTcp, 64, ip_id++}, to_bytes(p)));
+  };
+  const Bytes stale = to_bytes("stale duplicate");
+  const auto acks_before = c.n.db.sent.size();
+  inject(ts_recent - 1000, stale);
+  EXPECT_EQ(drops(c.n.b, "tcp.paws"), 1u);
+  EXPECT_EQ(c.srv->readable(), 0u);  // the data was not taken
+  ASSERT_GT(c.n.db.sent.size(), acks_before);  // but it was acknowledged (ACK of rcv_nxt)
+  auto ack = tcp_of(c.n.db.sent.back());
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->ack(), seq);
+  EXPECT_TRUE(ack->payload().empty());
+  // Wrap-around: TS.Recent + 2^31 - 1 is still "newer" and is accepted.
+  const Bytes fresh = to_bytes("fresh segment");
+  inject(ts_recent + 0x7fff'ffffu, fresh);
+  EXPECT_EQ(drops(c.n.b, "tcp.paws"), 1u);
+  std::vector<std::uint8_t> buf(64);
+  std::error_code ec;
+  const std::size_t k = c.srv->recv(buf, ec);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k)), fresh);
+  // And now the old TSval (relative to the new TS.Recent) is stale too.
+  inject(ts_recent, stale);
+  EXPECT_EQ(drops(c.n.b, "tcp.paws"), 2u);
+  EXPECT_EQ(c.srv->state(), TcpState::Established);
+}
+
 TEST(Tcp, ZeroWindowIsProbedAndRecovers) {
   TwoStacks n;
   auto l = n.b.tcp_socket();
