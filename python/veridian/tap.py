@@ -25,6 +25,7 @@ import sys
 import time
 
 import veridian as vd
+from veridian.iperf3 import Iperf3Server
 
 
 def _ip(*args: str) -> None:
@@ -165,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tcp-probe", action="append", default=[], metavar="ADDR:PORT:SIZE",
                    help="once up, send SIZE bytes to a TCP echo server at ADDR:PORT and check the echo (SHA-256)")
     p.add_argument("--no-tcp", action="store_true", help="no TCP services")
+    p.add_argument("--iperf3-port", type=int, default=5201, help="iperf3 server port (0: none)")
     p.add_argument("--addr6", help="also an IPv6 address/prefix for Veridian, e.g. fd00:9::2/64")
     p.add_argument("--linux-addr6", help="and the kernel's side, e.g. fd00:9::1/64")
     p.add_argument("--loss", type=float, default=0.0, help="Veridian's side of the TAP: loss probability, both ways")
@@ -208,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         socks.append(s)
 
     tcp = None if a.no_tcp else TcpServices(host)
+    iperf = None if a.no_tcp or not a.iperf3_port else Iperf3Server(sim, host, a.iperf3_port)
+    reported = 0
     stop = False
 
     def on_signal(*_):
@@ -246,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         sim.run_for(ms=2)  # paced: at most 2 ms of virtual time per 2 ms of wall time
         if tcp is not None:
             tcp.step()
+        if iperf is not None:
+            iperf.step()
+            for t in iperf.tests[reported:]:
+                print(json.dumps({"iperf3": t}), flush=True)
+            reported = len(iperf.tests)
         for s in socks:
             while s.pending:
                 data, addr = s.recvfrom()
@@ -257,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = [bridge.link().fault_stats(s) for s in (0, 1)]
     print(json.dumps({"stats": host.stats(), "tap": bridge.stats(), "udp_echoed": echoed, "faults": faults,
                       "tcp_bytes": tcp.bytes if tcp else {}, "tcp_served": tcp.served if tcp else 0,
+                      "iperf3_tests": iperf.tests if iperf else [],
                       "virtual_s": sim.now_ns / 1e9}), flush=True)
     return 0
 
