@@ -4,11 +4,13 @@
 
 The host answers ICMP echo (its stack does that itself) and runs a UDP echo
 service (port 7 unless --udp-echo says otherwise) and TCP services: echo (7),
-discard (9) and a small HTTP responder (80: "GET /" says hello, "GET
-/bytes/N" returns N pattern bytes). --ping makes Veridian ping a Linux
+discard (9), a small HTTP responder (80: "GET /" says hello, "GET
+/bytes/N" returns N pattern bytes) and an iperf3 server (5201, TCP tests;
+see veridian.iperf3). --ping makes Veridian ping a Linux
 address once the TAP is up, --tcp-probe sends bytes to a Linux TCP echo
 server and checks what comes back. One JSON object per line goes to stdout:
-{"ready": ...} once serving, {"ping": ...} per --ping, {"stats": ...} at the
+{"ready": ...} once serving, {"ping": ...} per --ping, {"iperf3": ...} per
+iperf3 test, {"stats": ...} at the
 end (after --duration seconds, or on SIGINT/SIGTERM).
 
 Run it inside a network namespace you made (`ip netns exec NS ...`): the TAP
