@@ -229,6 +229,9 @@ PYBIND11_MODULE(_veridian, m) {
         d["dup_acks"] = i.dup_acks;
         d["ooo_segments"] = i.ooo_segments;
         d["zero_window_probes"] = i.zero_window_probes;
+        d["sack_ok"] = i.sack_ok;
+        d["sack_blocks_received"] = i.sack_blocks_received;
+        d["sack_recovery_rexmits"] = i.sack_recovery_rexmits;
         d["timestamps"] = i.timestamps;
         d["snd_wscale"] = i.snd_wscale;
         d["rcv_wscale"] = i.rcv_wscale;

@@ -66,6 +66,74 @@ void ByteRing::pop(std::size_t n) {
   len_ -= n;
 }
 
+// ------------------------------------------------------------ RecvQueue
+
+std::size_t RecvQueue::push(std::span<const std::uint8_t> d) {
+  const std::size_t n = std::min(d.size(), space());
+  if (n == 0) return 0;
+  // Small copies go into the last copied chunk while it has room, so a run
+  // of tiny segments does not cost an allocation each.
+  if (chunks_.empty() || chunks_.back().pkt || chunks_.back().own.capacity() - chunks_.back().own.size() < n) {
+    Chunk c;
+    c.own.reserve(std::max<std::size_t>(n, 16 * 1024));
+    chunks_.push_back(std::move(c));
+  }
+  Chunk& c = chunks_.back();
+  c.own.insert(c.own.end(), d.begin(), d.begin() + static_cast<std::ptrdiff_t>(n));
+  c.len += n;
+  len_ += n;
+  return n;
+}
+
+bool RecvQueue::adopt(Packet& p, std::span<const std::uint8_t> d) {
+  if (!p || d.empty() || d.size() > space()) return false;
+  BufferPool* pool = p.pool();
+  if (pool->available() * 2 < pool->capacity()) return false;
+  const std::uint8_t* b = p.data();
+  if (d.data() < b || d.data() + d.size() > b + p.size()) return false;
+  Chunk c;
+  c.off = static_cast<std::size_t>(d.data() - b);
+  c.len = d.size();
+  c.pkt = std::move(p);
+  chunks_.push_back(std::move(c));
+  len_ += d.size();
+  adopted_ += d.size();
+  return true;
+}
+
+void RecvQueue::peek(std::size_t off, std::uint8_t* out, std::size_t n) const {
+  for (const Chunk& c : chunks_) {
+    if (n == 0) break;
+    if (off >= c.len) {
+      off -= c.len;
+      continue;
+    }
+    const std::size_t k = std::min(n, c.len - off);
+    std::memcpy(out, c.base() + c.off + off, k);
+    out += k;
+    n -= k;
+    off = 0;
+  }
+}
+
+void RecvQueue::pop(std::size_t n) {
+  n = std::min(n, len_);
+  len_ -= n;
+  while (n) {
+    Chunk& c = chunks_.front();
+    const std::size_t k = std::min(n, c.len);
+    c.off += k;
+    c.len -= k;
+    n -= k;
+    if (c.len == 0 && (c.pkt || chunks_.size() > 1)) chunks_.pop_front();  // keep the last copy chunk's space
+  }
+  if (len_ == 0 && !chunks_.empty() && !chunks_.front().pkt) {
+    Chunk& c = chunks_.front();  // reuse the copy buffer from its start
+    c.own.clear();
+    c.off = c.len = 0;
+  }
+}
+
 // ------------------------------------------------------------ helpers
 
 namespace {
@@ -723,7 +791,9 @@ void TcpLayer::input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
     t.ka_probes = 0;
     TcpSocket* s = t.sock;
     Tcb* lst = t.listener;
-    segment_arrives(t, *v, *opts);  // may free t
+    rx_pkt = &p;
+    segment_arrives(t, *v, *opts);  // may free t; may keep p's buffer (then v's bytes live in t.rcvbuf)
+    rx_pkt = nullptr;
     notify(s);
     if (lst) notify(lst->sock);
     return;
@@ -1011,7 +1081,8 @@ void TcpLayer::process_data(Tcb& t, const wire::TcpView& v) {
     seq = t.rcv_nxt;
   }
   if (seq == t.rcv_nxt) {
-    const std::size_t n = t.rcvbuf.push(data);
+    // In order: keep the DMA buffer when we can, else copy.
+    const std::size_t n = rx_pkt && t.rcvbuf.adopt(*rx_pkt, data) ? data.size() : t.rcvbuf.push(data);
     if (n < data.size()) impl.drop("tcp", "rcvbuf_overrun");
     t.rcv_nxt += static_cast<std::uint32_t>(n);
     t.info.bytes_received += n;

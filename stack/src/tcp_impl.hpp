@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "stack_impl.hpp"
@@ -48,6 +49,44 @@ class ByteRing {
   std::size_t cap_ = 0, head_ = 0, len_ = 0;
 };
 
+// The receive buffer: in-order bytes waiting for recv(), counted against a
+// fixed capacity (the window). A segment's payload stays in the DMA buffer
+// it arrived in when it can (zero-copy receive: recv() is then the only
+// copy, as in Linux's receive queue of skbs); under buffer-pool pressure or
+// for out-of-order data it is copied instead. Pool buffers are adopted
+// only while the pool is at least half free, so a slow reader cannot starve
+// the NIC's receive ring.
+class RecvQueue {
+ public:
+  std::size_t size() const { return len_; }
+  std::size_t capacity() const { return cap_; }
+  std::size_t space() const { return cap_ - len_; }
+  void resize(std::size_t cap) {
+    chunks_.clear();
+    cap_ = cap;
+    len_ = 0;
+  }
+  // Copies up to space() bytes; returns how many.
+  std::size_t push(std::span<const std::uint8_t> d);
+  // Takes the packet holding `d` (which must lie inside it) when all of d
+  // fits and the pool is not under pressure; false (p untouched) otherwise.
+  bool adopt(Packet& p, std::span<const std::uint8_t> d);
+  // Copies n bytes starting `off` bytes after the head into out.
+  void peek(std::size_t off, std::uint8_t* out, std::size_t n) const;
+  void pop(std::size_t n);
+  std::size_t adopted() const { return adopted_; }
+
+ private:
+  struct Chunk {
+    Packet pkt;                      // the DMA buffer, when adopted
+    std::vector<std::uint8_t> own;   // else a copy
+    std::size_t off = 0, len = 0;    // unread bytes: [off, off + len) of base()
+    const std::uint8_t* base() const { return pkt ? pkt.data() : own.data(); }
+  };
+  std::deque<Chunk> chunks_;
+  std::size_t cap_ = 0, len_ = 0, adopted_ = 0;
+};
+
 struct ConnKey {
   std::uint32_t laddr = 0, raddr = 0;
   std::uint16_t lport = 0, rport = 0;
@@ -74,7 +113,7 @@ struct Tcb {
   std::uint32_t fin_seq = 0;
   // Receive side.
   std::uint32_t irs = 0, rcv_nxt = 0, rcv_adv = 0;  // rcv_adv: right edge we advertised
-  ByteRing rcvbuf;
+  RecvQueue rcvbuf;
   std::map<std::uint32_t, std::vector<std::uint8_t>> ooo;  // out-of-order segments by seq
   std::size_t ooo_bytes = 0;
   std::uint32_t last_ooo_seq = 0;  // start of the most recent out-of-order segment (first SACK block)
@@ -133,7 +172,9 @@ struct TcpLayer {
   std::uint16_t next_ephemeral = 49152;
   std::set<std::pair<std::uint16_t, std::uint32_t>> bound;      // ports held by bind()
 
-  // Input.
+  // Input. rx_pkt is the packet being processed, so process_data can keep
+  // its buffer instead of copying the payload (null outside input()).
+  Packet* rx_pkt = nullptr;
   void input(Iface& ifc, const Ipv4Info& info, Packet&& p);
   void listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
   void segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o);

@@ -84,7 +84,6 @@ def test_64_mib_both_directions_at_once(ka, kb):
     got_up, got_down = pump(sim, [(c, s, up), (s, c, down)], step_us=200, limit_ms=20_000)
     assert len(got_up) == len(up) and hashlib.sha256(got_up).digest() == hashlib.sha256(up).digest()
     assert len(got_down) == len(down) and hashlib.sha256(got_down).digest() == hashlib.sha256(down).digest()
-    assert c.info()["bytes_acked"] >= len(up) and s.info()["bytes_acked"] >= len(down)
 
 
 @pytest.mark.parametrize("ka,kb", [("rtl512", "soft"), ("soft", "soft")], ids=["rtl512-soft", "soft-soft"])
