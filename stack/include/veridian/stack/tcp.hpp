@@ -82,6 +82,16 @@ class TcpSocket {
   // connection_already_in_progress.
   std::error_code connect(Ipv4Addr dst, std::uint16_t port);
 
+  // IPv6 (RFC 8200, RFC 9293 over IPv6): as bind/connect above. A socket is
+  // of one family, fixed by its first bind or connect: an IPv4 call on an
+  // IPv6 socket, or the reverse, gives address_family_not_supported. IPv6
+  // ports are their own namespace (as with IPV6_V6ONLY): a listener on ::
+  // does not take IPv4 connections. Accepted sockets have their
+  // listener's family.
+  std::error_code bind(const Ipv6Addr& addr, std::uint16_t port);
+  std::error_code connect(const Ipv6Addr& dst, std::uint16_t port);
+  bool is_v6() const { return v6_; }
+
   // Copies up to data.size() bytes into the send buffer and returns how
   // many; 0 with no error means the buffer is full (would block). Errors:
   // not_connected, broken_pipe (after shutdown_write or a peer reset),
@@ -106,6 +116,10 @@ class TcpSocket {
   std::uint16_t local_port() const { return lport_; }
   Ipv4Addr remote_addr() const;
   std::uint16_t remote_port() const;
+  // The IPv6 equivalents (:: on an IPv4 socket, as the IPv4 ones are
+  // 0.0.0.0 on an IPv6 socket).
+  Ipv6Addr local_addr6() const;
+  Ipv6Addr remote_addr6() const;
   TcpInfo info() const;
 
   // Options (buffers before connect/listen; the others any time).
@@ -138,6 +152,8 @@ class TcpSocket {
   std::vector<std::uint8_t> rx_left_;
   std::size_t rx_left_off_ = 0;
   Ipv4Addr laddr_{};
+  Ipv6Addr laddr6_{};
+  bool v6_ = false;
   std::uint16_t lport_ = 0;
   bool bound_ = false;
   bool nodelay_ = false, keepalive_ = false;
