@@ -30,7 +30,7 @@ std::error_code TcpSocket::bind(Ipv4Addr addr, std::uint16_t port) {
   return stack_->impl_->tcp->bind_port(*this, addr, port);
 }
 
-std::error_code TcpSocket::bind(const Ipv6Addr& addr, std::uint16_t port) {
+std::error_code TcpSocket::bind6(const Ipv6Addr& addr, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (bound_) return make_err(v6_ ? std::errc::invalid_argument : std::errc::address_family_not_supported);
   return stack_->impl_->tcp->bind_port6(*this, addr, port);

@@ -4,6 +4,7 @@
 // `state()`; errors are std::error_code with the usual errno meanings.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -87,8 +88,10 @@ class TcpSocket {
   // IPv6 socket, or the reverse, gives address_family_not_supported. IPv6
   // ports are their own namespace (as with IPV6_V6ONLY): a listener on ::
   // does not take IPv4 connections. Accepted sockets have their
-  // listener's family.
-  std::error_code bind(const Ipv6Addr& addr, std::uint16_t port);
+  // listener's family. (bind is a template only so that `bind({}, port)`
+  // keeps meaning the IPv4 any-address.)
+  template <std::same_as<Ipv6Addr> A>
+  std::error_code bind(const A& addr, std::uint16_t port) { return bind6(addr, port); }
   std::error_code connect(const Ipv6Addr& dst, std::uint16_t port);
   bool is_v6() const { return v6_; }
 
@@ -142,6 +145,7 @@ class TcpSocket {
   friend class Stack;
   friend struct TcpLayer;
   explicit TcpSocket(Stack& s);
+  std::error_code bind6(const Ipv6Addr& addr, std::uint16_t port);
   Stack* stack_;
   Tcb* tcb_ = nullptr;   // owned by the TCP layer; outlives the socket until the close completes
   bool closed_ = false;
