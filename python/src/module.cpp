@@ -152,7 +152,8 @@ PYBIND11_MODULE(_veridian, m) {
 
   py::class_<stack::TcpSocket, std::shared_ptr<stack::TcpSocket>>(m, "TcpSocket")
       .def("bind", [](stack::TcpSocket& s, const std::string& ip, long port) {
-        if (auto ec = s.bind(parse_ip(ip), parse_port(port))) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
+        const auto ec = is_v6(ip) ? s.bind(parse_ip6(ip), parse_port(port)) : s.bind(parse_ip(ip), parse_port(port));
+        if (ec) raise_ec(ec, "bind " + ip + ":" + std::to_string(port));
       })
       .def("listen", [](stack::TcpSocket& s, int backlog) {
         if (auto ec = s.listen(backlog)) raise_ec(ec, "listen");
@@ -160,7 +161,8 @@ PYBIND11_MODULE(_veridian, m) {
       .def("accept", &stack::TcpSocket::accept)
       .def_property_readonly("pending_accepts", &stack::TcpSocket::pending_accepts)
       .def("connect", [](stack::TcpSocket& s, const std::string& ip, long port) {
-        if (auto ec = s.connect(parse_ip(ip), parse_port(port))) raise_ec(ec, "connect " + ip + ":" + std::to_string(port));
+        const auto ec = is_v6(ip) ? s.connect(parse_ip6(ip), parse_port(port)) : s.connect(parse_ip(ip), parse_port(port));
+        if (ec) raise_ec(ec, "connect " + ip + ":" + std::to_string(port));
       })
       .def("send", [](stack::TcpSocket& s, py::bytes data) {
         std::string_view v = data;
@@ -191,8 +193,13 @@ PYBIND11_MODULE(_veridian, m) {
         if (!s.error()) return py::none();
         return py::make_tuple(s.error().value(), s.error().message());
       })
-      .def_property_readonly("local_addr", [](const stack::TcpSocket& s) { return py::make_tuple(s.local_addr().str(), s.local_port()); })
-      .def_property_readonly("remote_addr", [](const stack::TcpSocket& s) { return py::make_tuple(s.remote_addr().str(), s.remote_port()); })
+      .def_property_readonly("local_addr", [](const stack::TcpSocket& s) {
+        return py::make_tuple(s.is_v6() ? s.local_addr6().str() : s.local_addr().str(), s.local_port());
+      })
+      .def_property_readonly("remote_addr", [](const stack::TcpSocket& s) {
+        return py::make_tuple(s.is_v6() ? s.remote_addr6().str() : s.remote_addr().str(), s.remote_port());
+      })
+      .def_property_readonly("is_v6", &stack::TcpSocket::is_v6)
       .def_property("nodelay", &stack::TcpSocket::nodelay, &stack::TcpSocket::set_nodelay)
       .def("set_keepalive", &stack::TcpSocket::set_keepalive)
       .def("set_buffers", [](stack::TcpSocket& s, std::size_t sndbuf, std::size_t rcvbuf) {

@@ -187,6 +187,9 @@ class UdpSocket:
 class TcpSocket:
     """A TCP socket on a simulated host (stream semantics like socket.SOCK_STREAM).
 
+    IPv4 or IPv6: bind(("::", 80)) or connect(("2001:db8::2", 80)) makes an
+    IPv6 socket (the family is fixed by the first bind/connect).
+
     Calls never block the caller's thread; the ones with a timeout_ns run the
     simulation (virtual time, or paced real time on a TAP) until they can
     finish. Errors are OSError with errno set (ECONNREFUSED, ECONNRESET,
@@ -322,10 +325,17 @@ class TcpSocket:
         return self._s.info()
 
     def getsockname(self) -> tuple[str, int]:
+        """(ip, port); an IPv6 socket gives the IPv6 address string."""
         return tuple(self._s.local_addr)
 
     def getpeername(self) -> tuple[str, int]:
         return tuple(self._s.remote_addr)
+
+    @property
+    def is_v6(self) -> bool:
+        """IPv6 socket: fixed by the first bind/connect ("2001:db8::1" or "::");
+        IPv6 ports are their own namespace (IPV6_V6ONLY)."""
+        return self._s.is_v6
 
     def __enter__(self):
         return self

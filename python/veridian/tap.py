@@ -49,23 +49,27 @@ class _Conn:
 
 
 class TcpServices:
-    """Echo, discard and HTTP on TCP, driven between simulation steps."""
+    """Echo, discard and HTTP on TCP, driven between simulation steps; on
+    IPv4 and, with v6=True, also on IPv6 (separate listeners on "::", the
+    IPv6 port space being its own)."""
 
-    def __init__(self, host, echo=7, discard=9, http=80):
-        self.listeners = {}
+    def __init__(self, host, echo=7, discard=9, http=80, v6=False):
+        self.listeners = []  # (kind, listening socket)
         for port, kind in ((echo, "echo"), (discard, "discard"), (http, "http")):
-            if port:
+            if not port:
+                continue
+            for any_addr in ("0.0.0.0", "::") if v6 else ("0.0.0.0",):
                 s = host.tcp_socket()
                 s.set_buffers(sndbuf=1 << 20, rcvbuf=1 << 20)
-                s.bind(("0.0.0.0", port))
+                s.bind((any_addr, port))
                 s.listen(64)
-                self.listeners[kind] = s
+                self.listeners.append((kind, s))
         self.conns: list[_Conn] = []
         self.bytes = {"echo": 0, "discard": 0, "http": 0}
         self.served = 0
 
     def step(self):
-        for kind, lst in self.listeners.items():
+        for kind, lst in self.listeners:
             while lst._s.pending_accepts:
                 self.conns.append(_Conn(kind, lst.accept()[0]))
         alive = []
@@ -211,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         s.bind(("0.0.0.0", port))
         socks.append(s)
 
-    tcp = None if a.no_tcp else TcpServices(host)
-    iperf = None if a.no_tcp or not a.iperf3_port else Iperf3Server(sim, host, a.iperf3_port)
+    tcp = None if a.no_tcp else TcpServices(host, v6=bool(a.addr6))
+    iperf = None
+    if not a.no_tcp and a.iperf3_port:
+        iperf = Iperf3Server(sim, host, a.iperf3_port, addrs=("0.0.0.0", "::") if a.addr6 else ("0.0.0.0",))
     reported = 0
     stop = False
 

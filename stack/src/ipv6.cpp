@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ipv6_impl.hpp"
+#include "tcp_impl.hpp"
 
 namespace vd::stack {
 
@@ -275,6 +276,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
   switch (c.upper_proto) {
     case wire::kIpProtoIcmpv6:
     case wire::kIpProtoUdp:
+    case wire::kIpProtoTcp:
       rx.l4 = rx.packet.subspan(c.upper_offset);
       return deliver(rx, c.upper_proto);
     case wire::kIpv6NoNext:
@@ -287,6 +289,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
 
 void Stack::Ip6::deliver(const Rx6& rx, std::uint8_t proto) {
   if (proto == wire::kIpProtoIcmpv6) return icmp_input(rx);
+  if (proto == wire::kIpProtoTcp) return im.tcp->input6(rx);
   return udp_input(rx);
 }
 
@@ -503,7 +506,8 @@ std::uint8_t Stack::Ip6::hop_limit_for(int ifindex) const {
 }
 
 std::error_code Stack::Ip6::output(const Route6& r, std::uint8_t proto, Packet&& l4, std::uint8_t hop_limit) {
-  if (kHdr + l4.size() > path_mtu(r) || l4.headroom() < kEth + kHdr) {
+  // A TSO send (tso_mss) is larger than the MTU on purpose: the NIC cuts it.
+  if ((!l4.meta.tso_mss && kHdr + l4.size() > path_mtu(r)) || l4.headroom() < kEth + kHdr) {
     Packet held = std::move(l4);  // kept alive while its bytes are copied
     return output_bytes(r, proto, held.bytes(), {}, hop_limit);
   }

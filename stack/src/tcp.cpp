@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "ipv6_impl.hpp"
 #include "tcp_impl.hpp"
 
 namespace vd::stack {
@@ -151,14 +152,39 @@ std::uint8_t wscale_for(std::size_t buf) {
   return s;
 }
 
+// The two addresses of a 4-tuple as 64 bits for the keyed hashes (ISN,
+// SYN cookies). IPv4: both addresses exactly; IPv6: all 256 bits mixed.
+std::uint64_t addr_digest(std::uint32_t laddr, std::uint32_t raddr) { return std::uint64_t(laddr) << 32 | raddr; }
+std::uint64_t half(const Ipv6Addr& a, std::size_t off) {
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < 8; ++i) x = x << 8 | a.b[off + i];
+  return x;
+}
+std::uint64_t addr_digest(const Ipv6Addr& l, const Ipv6Addr& r) {
+  return mix64(half(l, 0) ^ mix64(half(l, 8) ^ mix64(half(r, 0) ^ mix64(half(r, 8)))));
+}
+
 }  // namespace
 
 std::uint32_t TcpLayer::make_isn(const ConnKey& k) {
   // RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock.
-  const std::uint64_t h = mix64(cfg.isn_secret ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
+  const std::uint64_t h = mix64(cfg.isn_secret ^ mix64(addr_digest(k.laddr, k.raddr) ^
                                                        (std::uint64_t(k.lport) << 16 | k.rport)));
   const std::uint64_t m = impl.st.scheduler().now() / (4 * kPsPerNs * 1000);
   return static_cast<std::uint32_t>(h + m);
+}
+
+std::uint32_t TcpLayer::make_isn(const ConnKey6& k) {
+  // RFC 6528 over the IPv6 4-tuple (all 128 bits of both addresses).
+  const std::uint64_t h = mix64(cfg.isn_secret ^ mix64(addr_digest(k.laddr, k.raddr) ^
+                                                       (std::uint64_t(k.lport) << 16 | k.rport)));
+  const std::uint64_t m = impl.st.scheduler().now() / (4 * kPsPerNs * 1000);
+  return static_cast<std::uint32_t>(h + m);
+}
+
+std::uint32_t TcpLayer::mss6_for(std::size_t mtu, std::uint16_t peer_mss, bool ts) {
+  const std::size_t m = std::max<std::size_t>(mtu, wire::kIpv6MinMtu) - wire::kIpv6HeaderLen - wire::kTcpMinHeaderLen;
+  return static_cast<std::uint32_t>(std::min<std::size_t>(peer_mss, m) - (ts ? 12 : 0));
 }
 
 std::uint32_t TcpLayer::ts_now(const Tcb& t) const {
@@ -193,10 +219,10 @@ Tcb* TcpLayer::create(TcpSocket* s) {
 }
 
 // Route-dependent parameters: MSS, offloads, window scale.
-void TcpLayer::setup_connection(Tcb& t, const Route& r) {
-  const DeviceFeatures& fe = r.ifc->dev->features();
+void TcpLayer::setup_connection(Tcb& t, Iface& ifc) {
+  const DeviceFeatures& fe = ifc.dev->features();
   t.csum_offload = fe.tx_csum_partial;
-  t.tso = cfg.use_tso && fe.tso && r.ifc->dev->tso_pool() != nullptr;
+  t.tso = cfg.use_tso && fe.tso && ifc.dev->tso_pool() != nullptr;
   t.rcv_wscale = cfg.window_scaling ? wscale_for(t.rcvbuf.capacity()) : 0;
   t.ts_offset = static_cast<std::uint32_t>(mix64(cfg.isn_secret + t.iss));
 }
@@ -204,7 +230,8 @@ void TcpLayer::setup_connection(Tcb& t, const Route& r) {
 void TcpLayer::destroy(Tcb& t) {
   cancel_timers(t);
   if (t.owns_port) {
-    bound.erase(t.port_key);
+    if (t.v6) bound6.erase(t.port_key6);
+    else bound.erase(t.port_key);
     t.owns_port = false;
   }
   if (t.sock) {
@@ -218,16 +245,20 @@ void TcpLayer::destroy(Tcb& t) {
     t.sock = nullptr;
   }
   if (t.state == TcpState::Listen) {
-    for (auto it = listeners.begin(); it != listeners.end();)
-      it = it->second == &t ? listeners.erase(it) : std::next(it);
+    std::erase_if(listeners, [&](const auto& kv) { return kv.second == &t; });
+    std::erase_if(listeners6, [&](const auto& kv) { return kv.second == &t; });
     // Connections nobody accepted are reset, half-open ones forgotten.
     std::vector<Tcb*> kids;
-    for (auto& [k, c] : conns)
-      if (c->listener == &t) kids.push_back(c.get());
+    if (t.v6) {
+      for (auto& [k, c] : conns6)
+        if (c->listener == &t) kids.push_back(c.get());
+    } else {
+      for (auto& [k, c] : conns)
+        if (c->listener == &t) kids.push_back(c.get());
+    }
     for (Tcb* c : kids) {
       c->listener = nullptr;
-      if (synchronized_state(c->state))
-        send_rst(c->laddr, c->raddr, c->lport, c->rport, c->snd_nxt, c->rcv_nxt, true);
+      if (synchronized_state(c->state)) send_rst(*c, c->snd_nxt, c->rcv_nxt, true);
       destroy(*c);
     }
   }
@@ -236,10 +267,18 @@ void TcpLayer::destroy(Tcb& t) {
     q.erase(std::remove(q.begin(), q.end(), &t), q.end());
     if (t.state == TcpState::SynReceived && t.listener->syn_backlog) --t.listener->syn_backlog;
   }
-  const auto it = conns.find(t.key);
-  if (it != conns.end() && it->second.get() == &t) {
-    conns.erase(it);
-    return;
+  if (t.v6) {
+    const auto it6 = conns6.find(t.key6);
+    if (it6 != conns6.end() && it6->second.get() == &t) {
+      conns6.erase(it6);
+      return;
+    }
+  } else {
+    const auto it = conns.find(t.key);
+    if (it != conns.end() && it->second.get() == &t) {
+      conns.erase(it);
+      return;
+    }
   }
   std::erase_if(unbound, [&](const std::unique_ptr<Tcb>& p) { return p.get() == &t; });
 }
@@ -289,7 +328,7 @@ void TcpLayer::released(Tcb& t) {
   }
   if (t.rcvbuf.size() > 0 || !t.ooo.empty()) {
     // RFC 2525 2.17: closing with unread data resets the connection.
-    send_rst(t.laddr, t.raddr, t.lport, t.rport, t.snd_nxt, t.rcv_nxt, true);
+    send_rst(t, t.snd_nxt, t.rcv_nxt, true);
     impl.event("tcp", "reset_unread_data");
     set_state(t, TcpState::Closed);
     return destroy(t);
@@ -333,29 +372,14 @@ std::uint16_t TcpLayer::window_to_advertise(Tcb& t) {
   return static_cast<std::uint16_t>(wnd);
 }
 
-void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit) {
-  const auto r = impl.route(t.raddr);
-  if (!r) return impl.drop("tcp", "no_route");
-  const bool syn = flags & f::SYN;
-  const bool big = len > t.mss;  // a TSO send
-  BufferPool* pool = big ? r->ifc->dev->tso_pool() : &r->ifc->dev->pool();
-  if (!pool) return impl.drop("tcp", "no_tso_pool");
-  Packet p = pool->alloc();
-  if (!p) return impl.drop("tcp", "no_buffer");
-  if (len) {
-    // The one copy on the way out of the socket buffer: into the DMA buffer.
-    if (p.tailroom() < len) return impl.drop("tcp", "segment_exceeds_buffer");
-    t.sndbuf.peek(seq - t.buf_seq, p.append(len), len);
-    pool->count_copy_in(len);
-  }
-  wire::TcpRepr h;
+void TcpLayer::fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uint8_t flags, std::size_t syn_mss) {
   h.src_port = t.lport;
   h.dst_port = t.rport;
   h.seq = seq;
   h.flags = flags;
   if (flags & f::ACK) h.ack = t.rcv_nxt;
-  if (syn) {
-    h.opts.mss = static_cast<std::uint16_t>(std::min<std::size_t>(r->ifc->mtu() - 40, 65535));
+  if (flags & f::SYN) {
+    h.opts.mss = static_cast<std::uint16_t>(std::min<std::size_t>(syn_mss, 65535));
     if (cfg.window_scaling && (t.state == TcpState::SynSent || t.ws_ok)) h.opts.wscale = t.rcv_wscale;
     if (cfg.timestamps && (t.state == TcpState::SynSent || t.ts_ok)) h.opts.timestamps = std::pair{ts_now(t), t.ts_recent};
     if (cfg.sack && (t.state == TcpState::SynSent || t.sack_ok)) h.opts.sack_permitted = true;
@@ -368,6 +392,39 @@ void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uin
     if (t.sack_ok && !t.ooo.empty() && (flags & f::ACK)) fill_sack_blocks(t, h.opts);
     h.window = window_to_advertise(t);
   }
+}
+
+void TcpLayer::segment_sent(Tcb& t, std::size_t len, std::uint8_t flags, bool big, bool retransmit, std::size_t bytes) {
+  impl.count_tx("tcp", bytes);
+  ++t.info.segs_out;
+  if (big) ++t.info.tso_sends;
+  if (retransmit) ++t.info.retransmits;
+  else t.info.bytes_sent += len;
+  if (flags & f::ACK) {
+    t.last_ack_sent = t.rcv_nxt;
+    t.ack_pending = 0;
+    impl.st.scheduler().cancel(t.delack_timer);
+    t.delack_timer = kNoTimer;
+  }
+}
+
+void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit) {
+  if (t.v6) return send_segment6(t, seq, len, flags, retransmit);
+  const auto r = impl.route(t.raddr);
+  if (!r) return impl.drop("tcp", "no_route");
+  const bool big = len > t.mss;  // a TSO send
+  BufferPool* pool = big ? r->ifc->dev->tso_pool() : &r->ifc->dev->pool();
+  if (!pool) return impl.drop("tcp", "no_tso_pool");
+  Packet p = pool->alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  if (len) {
+    // The one copy on the way out of the socket buffer: into the DMA buffer.
+    if (p.tailroom() < len) return impl.drop("tcp", "segment_exceeds_buffer");
+    t.sndbuf.peek(seq - t.buf_seq, p.append(len), len);
+    pool->count_copy_in(len);
+  }
+  wire::TcpRepr h;
+  fill_header(t, h, seq, flags, r->ifc->mtu() - 40);
   const bool offload = big || t.csum_offload;
   wire::emit_tcp(p, h, t.laddr, t.raddr, offload);
   if (big) {
@@ -385,17 +442,45 @@ void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uin
   Ipv4TxOpts o;
   o.dont_fragment = true;  // path MTU discovery (RFC 1191)
   if (impl.ipv4_output(rr, wire::kIpProtoTcp, std::move(p), o)) return impl.drop("tcp", "output_failed");
-  impl.count_tx("tcp", n);
-  ++t.info.segs_out;
-  if (big) ++t.info.tso_sends;
-  if (retransmit) ++t.info.retransmits;
-  else t.info.bytes_sent += len;
-  if (flags & f::ACK) {
-    t.last_ack_sent = t.rcv_nxt;
-    t.ack_pending = 0;
-    impl.st.scheduler().cancel(t.delack_timer);
-    t.delack_timer = kNoTimer;
+  segment_sent(t, len, flags, big, retransmit, n);
+}
+
+// The IPv6 twin of send_segment: the IPv6 pseudo-header, the IPv6 path MTU,
+// and the same offloads (both NICs checksum and segment TCP over IPv6).
+void TcpLayer::send_segment6(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit) {
+  Stack::Ip6& ip6 = *impl.ip6;
+  auto r = ip6.route(t.raddr6);
+  if (!r) return impl.drop("tcp", "no_route");
+  r->src = t.laddr6;
+  Iface& ifc = ip6.iface(r->ifindex);
+  const bool big = len > t.mss;  // a TSO send
+  BufferPool* pool = big ? ifc.dev->tso_pool() : &ifc.dev->pool();
+  if (!pool) return impl.drop("tcp", "no_tso_pool");
+  Packet p = pool->alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  if (len) {
+    if (p.tailroom() < len) return impl.drop("tcp", "segment_exceeds_buffer");
+    t.sndbuf.peek(seq - t.buf_seq, p.append(len), len);
+    pool->count_copy_in(len);
   }
+  wire::TcpRepr h;
+  fill_header(t, h, seq, flags, ip6.link_mtu(r->ifindex) - wire::kIpv6HeaderLen - wire::kTcpMinHeaderLen);
+  // A segment sized before a Packet Too Big lowered the path MTU leaves as
+  // IPv6 fragments (copied, so the checksum cannot be left to the device).
+  const bool fits = wire::kIpv6HeaderLen + wire::tcp_header_len(h.opts) + len <= ip6.path_mtu(*r);
+  const bool offload = big || (t.csum_offload && fits);
+  wire::emit_tcp(p, h, t.laddr6, t.raddr6, offload);
+  if (big) {
+    p.meta.tx_csum_partial = false;
+    p.meta.tx_csum_ip = false;  // IPv6 has no header checksum
+    p.meta.tx_csum_l4 = true;
+    p.meta.tso_mss = static_cast<std::uint16_t>(t.mss);
+  } else if (offload) {
+    p.meta.csum_start = static_cast<std::uint16_t>(wire::kEthHeaderLen + wire::kIpv6HeaderLen);
+  }
+  const std::size_t n = p.size();
+  if (ip6.output(*r, wire::kIpProtoTcp, std::move(p))) return impl.drop("tcp", "output_failed");
+  segment_sent(t, len, flags, big, retransmit, n);
 }
 
 void TcpLayer::send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,
@@ -419,18 +504,50 @@ void TcpLayer::send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::ui
   }
 }
 
+void TcpLayer::send_rst(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint16_t sport, std::uint16_t dport,
+                        std::uint32_t seq, std::uint32_t ack, bool with_ack) {
+  Stack::Ip6& ip6 = *impl.ip6;
+  auto r = ip6.route(dst);
+  if (!r) return;
+  Packet p = ip6.iface(r->ifindex).dev->pool().alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  wire::TcpRepr h;
+  h.src_port = sport;
+  h.dst_port = dport;
+  h.seq = seq;
+  h.ack = with_ack ? ack : 0;
+  h.flags = static_cast<std::uint8_t>(f::RST | (with_ack ? f::ACK : 0));
+  wire::emit_tcp(p, h, src, dst, false);
+  r->src = src;
+  const std::size_t n = p.size();
+  if (!ip6.output(*r, wire::kIpProtoTcp, std::move(p))) {
+    impl.count_tx("tcp", n);
+    impl.event("tcp", "rst_sent");
+  }
+}
+
+void TcpLayer::send_rst(const Tcb& t, std::uint32_t seq, std::uint32_t ack, bool with_ack) {
+  if (t.v6) return send_rst(t.laddr6, t.raddr6, t.lport, t.rport, seq, ack, with_ack);
+  send_rst(t.laddr, t.raddr, t.lport, t.rport, seq, ack, with_ack);
+}
+
 // RFC 9293 3.10.7.1: a segment for no connection gets a reset (never one
 // in answer to a reset).
-void TcpLayer::send_rst_for(const Ipv4Info& info, const wire::TcpView& v) {
+void TcpLayer::send_rst_for(const TcpRx& a, const wire::TcpView& v) {
   if (v.flags() & f::RST) return;
-  if (!info.to_us_unicast) return;
+  if (!a.to_us_unicast) return;
+  std::uint32_t seq = 0, ack = 0;
+  bool with_ack = false;
   if (v.flags() & f::ACK) {
-    send_rst(info.dst, info.src, v.dst_port(), v.src_port(), v.ack(), 0, false);
+    seq = v.ack();
   } else {
     const std::uint32_t len = static_cast<std::uint32_t>(v.payload().size()) + ((v.flags() & f::SYN) ? 1 : 0) +
                               ((v.flags() & f::FIN) ? 1 : 0);
-    send_rst(info.dst, info.src, v.dst_port(), v.src_port(), 0, v.seq() + len, true);
+    ack = v.seq() + len;
+    with_ack = true;
   }
+  if (a.v6) return send_rst(a.dst6, a.src6, v.dst_port(), v.src_port(), seq, ack, with_ack);
+  send_rst(a.dst4, a.src4, v.dst_port(), v.src_port(), seq, ack, with_ack);
 }
 
 void TcpLayer::output(Tcb& t, bool force_ack) {
@@ -457,8 +574,8 @@ void TcpLayer::output(Tcb& t, bool force_ack) {
       std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(unsent, avail));
       std::size_t maxseg = t.mss;
       if (t.tso && len > t.mss) {
-        // Up to 64 KiB per send, in whole segments (headers: 14 + 20 + 60).
-        const std::size_t cap = (65535 - 14 - 20 - 60) / t.mss * t.mss;
+        // Up to 64 KiB per send, in whole segments (headers: 14 + 20 or 40 + 60).
+        const std::size_t cap = (65535 - 14 - (t.v6 ? 40 : 20) - 60) / t.mss * t.mss;
         maxseg = std::max<std::size_t>(t.mss, std::min(cap, len / t.mss * t.mss));
       }
       if (len > maxseg) len = maxseg;
@@ -771,6 +888,19 @@ void TcpLayer::sack_recover(Tcb& t) {
 
 // ------------------------------------------------------------ input
 
+void TcpLayer::established_input(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o, Packet* p) {
+  ++t.info.segs_in;
+  t.last_rx = impl.st.scheduler().now();
+  t.ka_probes = 0;
+  TcpSocket* s = t.sock;
+  Tcb* lst = t.listener;
+  rx_pkt = p;
+  segment_arrives(t, v, o);  // may free t; may keep *p's buffer (then v's bytes live in t.rcvbuf)
+  rx_pkt = nullptr;
+  notify(s);
+  if (lst) notify(lst->sock);
+}
+
 void TcpLayer::input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
   (void)ifc;
   const auto v = wire::TcpView::parse(p.bytes());
@@ -784,30 +914,65 @@ void TcpLayer::input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
   impl.count_rx("tcp", p.size());
   const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v->dst_port(), v->src_port()};
   const auto it = conns.find(k);
-  if (it != conns.end()) {
-    Tcb& t = *it->second;
-    ++t.info.segs_in;
-    t.last_rx = impl.st.scheduler().now();
-    t.ka_probes = 0;
-    TcpSocket* s = t.sock;
-    Tcb* lst = t.listener;
-    rx_pkt = &p;
-    segment_arrives(t, *v, *opts);  // may free t; may keep p's buffer (then v's bytes live in t.rcvbuf)
-    rx_pkt = nullptr;
-    notify(s);
-    if (lst) notify(lst->sock);
-    return;
-  }
+  if (it != conns.end()) return established_input(*it->second, *v, *opts, &p);
+  TcpRx a;
+  a.to_us_unicast = info.to_us_unicast;
+  a.src4 = info.src;
+  a.dst4 = info.dst;
   auto l = listeners.find({v->dst_port(), info.dst.to_u32()});
   if (l == listeners.end()) l = listeners.find({v->dst_port(), 0u});
   if (l != listeners.end()) {
     TcpSocket* s = l->second->sock;
-    listen_input(*l->second, info, *v, *opts);
+    listen_input(*l->second, a, *v, *opts);
     notify(s);
     return;
   }
   impl.drop("tcp", "no_socket");
-  send_rst_for(info, *v);
+  send_rst_for(a, *v);
+}
+
+void TcpLayer::input6(const Rx6& rx) {
+  const auto v = wire::TcpView::parse(rx.l4);
+  if (!v) return impl.drop("tcp", v.reason());
+  // The checksum is over the IPv6 pseudo-header (RFC 8200 8.1); a NIC's
+  // verdict stands when it gave one.
+  const bool csum_ok = rx.l4_csum == OffloadMeta::Csum::Good ||
+                       (rx.l4_csum != OffloadMeta::Csum::Bad && v->checksum_ok(rx.src, rx.dst));
+  if (!csum_ok) return impl.drop("tcp", "bad_checksum");
+  if (!rx.to_us_unicast() || rx.link_multicast) return impl.drop("tcp", "not_unicast");
+  if (rx.src.is_unspecified() || rx.src.is_v4_mapped()) return impl.drop("tcp", "bad_source");
+  const auto opts = v->options();
+  if (!opts) return impl.drop("tcp", "bad_options");
+  impl.count_rx("tcp", rx.l4.size());
+  const ConnKey6 k{rx.dst, rx.src, v->dst_port(), v->src_port()};
+  const auto it = conns6.find(k);
+  if (it != conns6.end()) return established_input(*it->second, *v, *opts);
+  TcpRx a;
+  a.v6 = true;
+  a.to_us_unicast = true;
+  a.src6 = rx.src;
+  a.dst6 = rx.dst;
+  auto l = listeners6.find({v->dst_port(), rx.dst});
+  if (l == listeners6.end()) l = listeners6.find({v->dst_port(), Ipv6Addr{}});
+  if (l != listeners6.end()) {
+    TcpSocket* s = l->second->sock;
+    listen_input(*l->second, a, *v, *opts);
+    notify(s);
+    return;
+  }
+  impl.drop("tcp", "no_socket");
+  send_rst_for(a, *v);
+}
+
+std::optional<std::pair<Iface*, std::size_t>> TcpLayer::path_to(const TcpRx& a) const {
+  if (a.v6) {
+    const auto r = impl.ip6->route(a.src6);
+    if (!r) return std::nullopt;
+    return std::pair{&impl.ip6->iface(r->ifindex), std::size_t(mss6_for(impl.ip6->path_mtu(*r), 65535, false))};
+  }
+  const auto r = impl.route(a.src4);
+  if (!r) return std::nullopt;
+  return std::pair{r->ifc, r->ifc->mtu() - 40};
 }
 
 namespace {
@@ -815,87 +980,114 @@ constexpr std::uint16_t kCookieMss[8] = {536, 1024, 1220, 1360, 1440, 1460, 4312
 constexpr TimePs kCookiePeriod = s_to_ps(64);
 }  // namespace
 
-std::uint32_t TcpLayer::cookie_make(const ConnKey& k, std::uint32_t peer_isn, std::uint16_t mss) const {
+std::uint32_t TcpLayer::cookie_make(std::uint64_t addrs, std::uint16_t lport, std::uint16_t rport,
+                                    std::uint32_t peer_isn, std::uint16_t mss) const {
   const std::uint32_t t = static_cast<std::uint32_t>(impl.st.scheduler().now() / kCookiePeriod) & 31;
   std::uint32_t idx = 0;
   for (std::uint32_t i = 0; i < 8; ++i)
     if (kCookieMss[i] <= mss) idx = i;
-  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
-                                                                  (std::uint64_t(k.lport) << 48 | std::uint64_t(k.rport) << 32 | peer_isn) ^ t));
+  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64(addrs ^
+                                                                  (std::uint64_t(lport) << 48 | std::uint64_t(rport) << 32 | peer_isn) ^ t));
   return (t << 27) | (idx << 24) | static_cast<std::uint32_t>(h & 0xffffff);
 }
 
-std::optional<std::uint16_t> TcpLayer::cookie_check(const ConnKey& k, std::uint32_t peer_isn, std::uint32_t cookie) const {
+std::optional<std::uint16_t> TcpLayer::cookie_check(std::uint64_t addrs, std::uint16_t lport, std::uint16_t rport,
+                                                    std::uint32_t peer_isn, std::uint32_t cookie) const {
   const std::uint32_t now_t = static_cast<std::uint32_t>(impl.st.scheduler().now() / kCookiePeriod) & 31;
   const std::uint32_t t = cookie >> 27;
   if (((now_t - t) & 31) > 1) return std::nullopt;  // older than two periods (64..128 s)
   const std::uint32_t idx = (cookie >> 24) & 7;
-  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64((std::uint64_t(k.laddr) << 32 | k.raddr) ^
-                                                                  (std::uint64_t(k.lport) << 48 | std::uint64_t(k.rport) << 32 | peer_isn) ^ t));
+  const std::uint64_t h = mix64(cfg.isn_secret ^ 0xc00c1e ^ mix64(addrs ^
+                                                                  (std::uint64_t(lport) << 48 | std::uint64_t(rport) << 32 | peer_isn) ^ t));
   if ((h & 0xffffff) != (cookie & 0xffffff)) return std::nullopt;
   return kCookieMss[idx];
 }
 
+namespace {
+// The 4-tuple digest of an arriving segment, seen from our side.
+std::uint64_t rx_digest(const TcpRx& a) {
+  return a.v6 ? addr_digest(a.dst6, a.src6) : addr_digest(a.dst4.to_u32(), a.src4.to_u32());
+}
+}  // namespace
+
 // The listen queue is full: answer without keeping any state. Window
 // scaling, SACK and timestamps cannot be remembered, so none are offered.
-void TcpLayer::cookie_syn_ack(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
-  const auto r = impl.route(info.src);
-  if (!r) return impl.drop("tcp", "no_route");
-  const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v.dst_port(), v.src_port()};
-  const std::uint16_t mss = static_cast<std::uint16_t>(std::min<std::size_t>(o.mss.value_or(536), r->ifc->mtu() - 40));
-  Packet p = r->ifc->dev->pool().alloc();
+void TcpLayer::cookie_syn_ack(Tcb& l, const TcpRx& a, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const auto path = path_to(a);
+  if (!path) return impl.drop("tcp", "no_route");
+  const std::uint16_t mss = static_cast<std::uint16_t>(std::min<std::size_t>(o.mss.value_or(536), path->second));
+  Packet p = path->first->dev->pool().alloc();
   if (!p) return impl.drop("tcp", "no_buffer");
   wire::TcpRepr h;
   h.src_port = v.dst_port();
   h.dst_port = v.src_port();
-  h.seq = cookie_make(k, v.seq(), mss);
+  h.seq = cookie_make(rx_digest(a), v.dst_port(), v.src_port(), v.seq(), mss);
   h.ack = v.seq() + 1;
   h.flags = f::SYN | f::ACK;
   h.window = static_cast<std::uint16_t>(std::min<std::size_t>(l.rcvbuf.capacity(), 65535));
   h.opts.mss = mss;
-  wire::emit_tcp(p, h, info.dst, info.src, false);
-  Route rr = *r;
-  rr.src = info.dst;
-  const std::size_t n = p.size();
-  if (!impl.ipv4_output(rr, wire::kIpProtoTcp, std::move(p))) {
+  const std::size_t n = [&] {
+    if (a.v6) {
+      wire::emit_tcp(p, h, a.dst6, a.src6, false);
+      auto r6 = impl.ip6->route(a.src6);
+      if (!r6) return std::size_t(0);
+      r6->src = a.dst6;
+      const std::size_t len = p.size();
+      return impl.ip6->output(*r6, wire::kIpProtoTcp, std::move(p)) ? std::size_t(0) : len;
+    }
+    wire::emit_tcp(p, h, a.dst4, a.src4, false);
+    auto r = impl.route(a.src4);
+    if (!r) return std::size_t(0);
+    r->src = a.dst4;
+    const std::size_t len = p.size();
+    return impl.ipv4_output(*r, wire::kIpProtoTcp, std::move(p)) ? std::size_t(0) : len;
+  }();
+  if (n) {
     impl.count_tx("tcp", n);
     impl.event("tcp", "syncookies_sent");
   }
 }
 
-Tcb* TcpLayer::new_child(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const Route& r) {
+Tcb* TcpLayer::new_child(Tcb& l, const TcpRx& a, const wire::TcpView& v, Iface& ifc) {
   Tcb* c = create(nullptr);
   c->cc = l.cc;
   c->nodelay = l.nodelay;
   c->keepalive = l.keepalive;
   c->sndbuf.resize(l.sndbuf.capacity());
   c->rcvbuf.resize(l.rcvbuf.capacity());
-  c->laddr = info.dst;
-  c->raddr = info.src;
   c->lport = v.dst_port();
   c->rport = v.src_port();
-  c->key = {c->laddr.to_u32(), c->raddr.to_u32(), c->lport, c->rport};
   c->listener = &l;
   auto u = std::find_if(unbound.begin(), unbound.end(), [&](const auto& p) { return p.get() == c; });
-  conns[c->key] = std::move(*u);
+  if (a.v6) {
+    c->v6 = true;
+    c->laddr6 = a.dst6;
+    c->raddr6 = a.src6;
+    c->key6 = {c->laddr6, c->raddr6, c->lport, c->rport};
+    conns6[c->key6] = std::move(*u);
+  } else {
+    c->laddr = a.dst4;
+    c->raddr = a.src4;
+    c->key = {c->laddr.to_u32(), c->raddr.to_u32(), c->lport, c->rport};
+    conns[c->key] = std::move(*u);
+  }
   unbound.erase(u);
-  setup_connection(*c, r);
+  setup_connection(*c, ifc);
   return c;
 }
 
 // The ACK that completes a cookie handshake: rebuild the connection from
 // the cookie and hand the segment (it may carry data) to it.
-bool TcpLayer::cookie_accept(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
-  const ConnKey k{info.dst.to_u32(), info.src.to_u32(), v.dst_port(), v.src_port()};
-  const auto mss = cookie_check(k, v.seq() - 1, v.ack() - 1);
+bool TcpLayer::cookie_accept(Tcb& l, const TcpRx& a, const wire::TcpView& v, const wire::TcpOptions& o) {
+  const auto mss = cookie_check(rx_digest(a), v.dst_port(), v.src_port(), v.seq() - 1, v.ack() - 1);
   if (!mss) return false;
   if (l.accept_q.size() >= static_cast<std::size_t>(std::max(l.backlog, 1))) {
     impl.drop("tcp", "listen_overflow");
     return true;  // valid, but no room yet: the peer's retransmission will try again
   }
-  const auto r = impl.route(info.src);
-  if (!r) return true;
-  Tcb* c = new_child(l, info, v, *r);
+  const auto path = path_to(a);
+  if (!path) return true;
+  Tcb* c = new_child(l, a, v, *path->first);
   c->iss = v.ack() - 1;
   c->irs = v.seq() - 1;
   c->rcv_nxt = v.seq();
@@ -920,24 +1112,24 @@ bool TcpLayer::cookie_accept(Tcb& l, const Ipv4Info& info, const wire::TcpView& 
   return true;
 }
 
-void TcpLayer::listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o) {
+void TcpLayer::listen_input(Tcb& l, const TcpRx& a, const wire::TcpView& v, const wire::TcpOptions& o) {
   const std::uint8_t fl = v.flags();
   if (fl & f::RST) return impl.drop("tcp", "rst_to_listener");
   if (fl & f::ACK) {
-    if (!(fl & f::SYN) && cfg.syncookies && cookie_accept(l, info, v, o)) return;
+    if (!(fl & f::SYN) && cfg.syncookies && cookie_accept(l, a, v, o)) return;
     impl.drop("tcp", "ack_to_listener");
-    return send_rst_for(info, v);
+    return send_rst_for(a, v);
   }
   if (!(fl & f::SYN)) return impl.drop("tcp", "no_syn_to_listener");
   if (l.accept_q.size() + l.syn_backlog >= static_cast<std::size_t>(std::max(l.backlog, 1))) {
-    if (cfg.syncookies) return cookie_syn_ack(l, info, v, o);
+    if (cfg.syncookies) return cookie_syn_ack(l, a, v, o);
     return impl.drop("tcp", "listen_overflow");
   }
-  const auto r = impl.route(info.src);
-  if (!r) return impl.drop("tcp", "no_route");
-  Tcb* c = new_child(l, info, v, *r);  // the listener's options, in the connection table
+  const auto path = path_to(a);
+  if (!path) return impl.drop("tcp", "no_route");
+  Tcb* c = new_child(l, a, v, *path->first);  // the listener's options, in the connection table
   ++l.syn_backlog;
-  c->iss = make_isn(c->key);
+  c->iss = a.v6 ? make_isn(c->key6) : make_isn(c->key);
   c->ts_offset = static_cast<std::uint32_t>(mix64(cfg.isn_secret + c->iss));
   c->irs = v.seq();
   c->rcv_nxt = v.seq() + 1;
@@ -948,7 +1140,7 @@ void TcpLayer::listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v
   c->ts_ok = cfg.timestamps && o.timestamps.has_value();
   if (c->ts_ok) c->ts_recent = o.timestamps->first;
   c->sack_ok = cfg.sack && o.sack_permitted;
-  c->mss = static_cast<std::uint32_t>(std::min<std::size_t>(c->peer_mss, r->ifc->mtu() - 40) - (c->ts_ok ? 12 : 0));
+  c->mss = static_cast<std::uint32_t>(std::min<std::size_t>(c->peer_mss, path->second) - (c->ts_ok ? 12 : 0));
   c->snd_wnd = v.window();  // unscaled in a SYN
   c->snd_una = c->iss;
   c->snd_nxt = c->iss + 1;
@@ -1131,7 +1323,7 @@ void TcpLayer::segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOp
   if (t.state == TcpState::SynSent) {
     if ((fl & f::ACK) && (seq_le(v.ack(), t.iss) || seq_gt(v.ack(), t.snd_max))) {
       impl.drop("tcp", "bad_ack_in_syn_sent");
-      if (!(fl & f::RST)) send_rst(t.laddr, t.raddr, t.lport, t.rport, v.ack(), 0, false);
+      if (!(fl & f::RST)) send_rst(t, v.ack(), 0, false);
       return;
     }
     if (fl & f::RST) {
@@ -1148,9 +1340,14 @@ void TcpLayer::segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOp
     t.ts_ok = cfg.timestamps && o.timestamps.has_value();
     if (t.ts_ok) t.ts_recent = o.timestamps->first;
     t.sack_ok = cfg.sack && o.sack_permitted;
-    const auto r = impl.route(t.raddr);
-    const std::size_t mtu = r ? std::min(r->ifc->mtu(), impl.path_mtu(*r)) : 576;
-    t.mss = static_cast<std::uint32_t>(std::min<std::size_t>(t.peer_mss, mtu - 40) - (t.ts_ok ? 12 : 0));
+    if (t.v6) {
+      const auto r6 = impl.ip6->route(t.raddr6);
+      t.mss = mss6_for(r6 ? impl.ip6->path_mtu(*r6) : wire::kIpv6MinMtu, t.peer_mss, t.ts_ok);
+    } else {
+      const auto r = impl.route(t.raddr);
+      const std::size_t mtu = r ? std::min(r->ifc->mtu(), impl.path_mtu(*r)) : 576;
+      t.mss = static_cast<std::uint32_t>(std::min<std::size_t>(t.peer_mss, mtu - 40) - (t.ts_ok ? 12 : 0));
+    }
     t.info.mss = t.mss;
     t.cwnd = std::min<std::uint64_t>(10 * t.mss, std::max<std::uint64_t>(2 * t.mss, 14600));
     if (fl & f::ACK) {
@@ -1222,7 +1419,7 @@ void TcpLayer::segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOp
   if (t.state == TcpState::SynReceived) {
     if (!(seq_lt(t.snd_una, v.ack()) && seq_le(v.ack(), t.snd_max))) {
       impl.drop("tcp", "bad_ack_in_syn_received");
-      return send_rst(t.laddr, t.raddr, t.lport, t.rport, v.ack(), 0, false);
+      return send_rst(t, v.ack(), 0, false);
     }
     if (t.info.timeouts == 0) rtt_sample(t, impl.st.scheduler().now() - t.rtt_start);
     t.snd_una = v.ack();
@@ -1322,8 +1519,65 @@ std::error_code TcpLayer::bind_port(TcpSocket& s, Ipv4Addr addr, std::uint16_t p
   return {};
 }
 
+std::error_code TcpLayer::bind_port6(TcpSocket& s, const Ipv6Addr& addr, std::uint16_t port) {
+  if (addr.is_multicast() || addr.is_v4_mapped()) return make_err(std::errc::invalid_argument);
+  if (!addr.is_unspecified() && !impl.ip6->is_our_addr(addr)) return make_err(std::errc::address_not_available);
+  auto free = [&](std::uint16_t p) {
+    if (addr.is_unspecified()) {
+      auto it = bound6.lower_bound({p, Ipv6Addr{}});
+      return it == bound6.end() || it->first != p;
+    }
+    return !bound6.count({p, addr}) && !bound6.count({p, Ipv6Addr{}});
+  };
+  if (port == 0) {
+    // The same ephemeral walk as IPv4 (one counter: the spaces are separate).
+    for (unsigned i = 0; i < 16384 && port == 0; ++i) {
+      const std::uint16_t cand = next_ephemeral;
+      next_ephemeral = cand == 65535 ? 49152 : static_cast<std::uint16_t>(cand + 1);
+      if (free(cand)) port = cand;
+    }
+    if (port == 0) return make_err(std::errc::address_in_use);
+  } else if (!free(port)) {
+    return make_err(std::errc::address_in_use);
+  }
+  bound6.insert({port, addr});
+  s.v6_ = true;
+  s.laddr6_ = addr;
+  s.lport_ = port;
+  s.bound_ = true;
+  return {};
+}
+
+void TcpLayer::unbind_port(TcpSocket& s) {
+  if (s.v6_) bound6.erase({s.lport_, s.laddr6_});
+  else bound.erase({s.lport_, s.laddr_.to_u32()});
+}
+
+void TcpLayer::pmtu6_lowered(const Ipv6Addr& dst, std::uint32_t mtu) {
+  std::vector<Tcb*> hit;
+  for (auto& [k, t] : conns6)
+    if (k.raddr == dst) hit.push_back(t.get());
+  for (Tcb* t : hit) {
+    const std::uint32_t mss = mss6_for(mtu, t->peer_mss, t->ts_ok);
+    if (mss >= t->mss) continue;
+    t->mss = mss;
+    t->info.mss = mss;
+    impl.event("tcp", "pmtu_mss_lowered");
+    // The segment the router dropped (most likely the first unacknowledged
+    // one) goes again at the new size now rather than after a timeout.
+    if (!synchronized_state(t->state)) continue;
+    const std::size_t flight = static_cast<std::uint32_t>(t->snd_nxt - t->snd_una);
+    const std::size_t n = std::min<std::size_t>({flight, t->sndbuf.size(), t->mss});
+    if (n) send_segment(*t, t->snd_una, n, f::ACK, true);
+  }
+}
+
 void TcpLayer::shutdown() {
   for (auto& [k, t] : conns) {
+    cancel_timers(*t);
+    if (t->sock) t->sock->tcb_ = nullptr;
+  }
+  for (auto& [k, t] : conns6) {
     cancel_timers(*t);
     if (t->sock) t->sock->tcb_ = nullptr;
   }
@@ -1334,8 +1588,10 @@ void TcpLayer::shutdown() {
   for (TcpSocket* s : sockets) s->stack_ = nullptr;
   sockets.clear();
   conns.clear();
+  conns6.clear();
   unbound.clear();
   listeners.clear();
+  listeners6.clear();
 }
 
 }  // namespace vd::stack

@@ -16,6 +16,8 @@
 
 namespace vd::stack {
 
+struct Rx6;  // ipv6_impl.hpp
+
 // Sequence-space comparisons (RFC 9293 3.4): modulo 2^32.
 inline bool seq_lt(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) < 0; }
 inline bool seq_le(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) <= 0; }
@@ -93,6 +95,23 @@ struct ConnKey {
   auto operator<=>(const ConnKey&) const = default;
 };
 
+// IPv6 connections live in their own table (TcpLayer::conns6): the IPv4
+// key and its lookups stay as small and fast as they were.
+struct ConnKey6 {
+  Ipv6Addr laddr{}, raddr{};
+  std::uint16_t lport = 0, rport = 0;
+  auto operator<=>(const ConnKey6&) const = default;
+};
+
+// The addresses of an arriving segment, either family: what the listen
+// and reset paths need (the established fast path does not build one).
+struct TcpRx {
+  bool v6 = false;
+  bool to_us_unicast = false;
+  Ipv4Addr src4{}, dst4{};
+  Ipv6Addr src6{}, dst6{};
+};
+
 struct Tcb {
   TcpState state = TcpState::Closed;
   TcpSocket* sock = nullptr;     // null once the application let go
@@ -103,6 +122,11 @@ struct Tcb {
   ConnKey key;
   Ipv4Addr laddr, raddr;
   std::uint16_t lport = 0, rport = 0;
+  // IPv6 (RFC 8200): the family is fixed when the TCB is made; an IPv6
+  // TCB uses key6/laddr6/raddr6 and the *6 tables, never key/laddr/raddr.
+  bool v6 = false;
+  ConnKey6 key6;
+  Ipv6Addr laddr6{}, raddr6{};
 
   // Send side (RFC 9293 3.3.1). The send buffer holds the bytes from
   // buf_seq on: unacknowledged, then unsent.
@@ -159,6 +183,7 @@ struct Tcb {
   // when the TCB goes (so TIME-WAIT keeps its port).
   bool owns_port = false;
   std::pair<std::uint16_t, std::uint32_t> port_key{};
+  std::pair<std::uint16_t, Ipv6Addr> port_key6{};  // in TcpLayer::bound6, for an IPv6 TCB
 };
 
 struct TcpLayer {
@@ -171,30 +196,52 @@ struct TcpLayer {
   std::vector<std::unique_ptr<Tcb>> unbound;                     // listeners and fresh sockets' TCBs
   std::uint16_t next_ephemeral = 49152;
   std::set<std::pair<std::uint16_t, std::uint32_t>> bound;      // ports held by bind()
+  // IPv6: its own connections, listeners and port space (IPV6_V6ONLY).
+  std::map<ConnKey6, std::unique_ptr<Tcb>> conns6;
+  std::map<std::pair<std::uint16_t, Ipv6Addr>, Tcb*> listeners6;  // (port, addr or ::)
+  std::set<std::pair<std::uint16_t, Ipv6Addr>> bound6;
 
   // Input. rx_pkt is the packet being processed, so process_data can keep
   // its buffer instead of copying the payload (null outside input()).
   Packet* rx_pkt = nullptr;
   void input(Iface& ifc, const Ipv4Info& info, Packet&& p);
-  void listen_input(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
+  void input6(const Rx6& rx);  // from the IPv6 layer (next header 6)
+  // p: the packet holding v (IPv4 only), which segment_arrives may keep for zero-copy receive.
+  void established_input(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o, Packet* p = nullptr);
+  void listen_input(Tcb& l, const TcpRx& a, const wire::TcpView& v, const wire::TcpOptions& o);
   void segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o);
   bool process_ack(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o);
   void process_data(Tcb& t, const wire::TcpView& v);
-  void send_rst_for(const Ipv4Info& info, const wire::TcpView& v);
+  void send_rst_for(const TcpRx& a, const wire::TcpView& v);
   // SYN cookies (RFC 4987 4.4): the SYN-ACK's ISN carries a 5-bit 64-second
   // counter, a 3-bit MSS index and a 24-bit keyed hash of the 4-tuple.
-  std::uint32_t cookie_make(const ConnKey& k, std::uint32_t peer_isn, std::uint16_t mss) const;
-  std::optional<std::uint16_t> cookie_check(const ConnKey& k, std::uint32_t peer_isn, std::uint32_t cookie) const;
-  void cookie_syn_ack(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
-  bool cookie_accept(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const wire::TcpOptions& o);
-  Tcb* new_child(Tcb& l, const Ipv4Info& info, const wire::TcpView& v, const Route& r);
+  // The hash covers the addresses (addr_digest: either family) and ports.
+  std::uint32_t cookie_make(std::uint64_t addrs, std::uint16_t lport, std::uint16_t rport, std::uint32_t peer_isn,
+                            std::uint16_t mss) const;
+  std::optional<std::uint16_t> cookie_check(std::uint64_t addrs, std::uint16_t lport, std::uint16_t rport,
+                                            std::uint32_t peer_isn, std::uint32_t cookie) const;
+  void cookie_syn_ack(Tcb& l, const TcpRx& a, const wire::TcpView& v, const wire::TcpOptions& o);
+  bool cookie_accept(Tcb& l, const TcpRx& a, const wire::TcpView& v, const wire::TcpOptions& o);
+  Tcb* new_child(Tcb& l, const TcpRx& a, const wire::TcpView& v, Iface& ifc);
+  // The interface towards the sender of `a` and the largest MSS its path
+  // allows (IPv4: interface MTU - 40; IPv6: path MTU - 60), or nullopt.
+  std::optional<std::pair<Iface*, std::size_t>> path_to(const TcpRx& a) const;
 
   // Output.
   void output(Tcb& t, bool force_ack = false);
   void send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit = false);
+  void send_segment6(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit);
+  // Header fields and options of a segment (both families); `syn_mss` is
+  // the MSS a SYN announces.
+  void fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uint8_t flags, std::size_t syn_mss);
+  void segment_sent(Tcb& t, std::size_t len, std::uint8_t flags, bool big, bool retransmit, std::size_t bytes);
   void send_ack(Tcb& t) { send_segment(t, t.snd_nxt, 0, wire::tcpf::ACK); }
   void send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,
                 std::uint32_t ack, bool with_ack);
+  void send_rst(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint16_t sport, std::uint16_t dport,
+                std::uint32_t seq, std::uint32_t ack, bool with_ack);
+  // A reset on a connection's own 4-tuple (either family).
+  void send_rst(const Tcb& t, std::uint32_t seq, std::uint32_t ack, bool with_ack);
   std::uint16_t window_to_advertise(Tcb& t);
 
   // Timers and congestion.
@@ -218,7 +265,8 @@ struct TcpLayer {
   // Lifecycle.
   Tcb* create(TcpSocket* s);
   std::uint32_t make_isn(const ConnKey& k);
-  void setup_connection(Tcb& t, const Route& r);
+  std::uint32_t make_isn(const ConnKey6& k);
+  void setup_connection(Tcb& t, Iface& ifc);
   void set_state(Tcb& t, TcpState s);
   void fail(Tcb& t, std::errc e);            // connection gone (reset, timeout): tell the app, free
   void enter_time_wait(Tcb& t);
@@ -227,6 +275,14 @@ struct TcpLayer {
   std::uint32_t ts_now(const Tcb& t) const;
   void cancel_timers(Tcb& t);
   std::error_code bind_port(TcpSocket& s, Ipv4Addr addr, std::uint16_t port);
+  std::error_code bind_port6(TcpSocket& s, const Ipv6Addr& addr, std::uint16_t port);
+  void unbind_port(TcpSocket& s);  // a bound socket that never made a TCB
+  // ICMPv6 Packet Too Big lowered the path MTU towards dst (RFC 8201 5.2):
+  // connections to it shrink their MSS and resend at the new size.
+  void pmtu6_lowered(const Ipv6Addr& dst, std::uint32_t mtu);
+  // The send MSS for an IPv6 path MTU: MTU - 60 (RFC 8200 8.3), at least
+  // 1220, less the timestamp option when in use.
+  static std::uint32_t mss6_for(std::size_t mtu, std::uint16_t peer_mss, bool ts);
   void shutdown();
 };
 

@@ -1,6 +1,7 @@
 // The TCP socket API over the TCP layer (tcp.cpp).
 #include <algorithm>
 
+#include "ipv6_impl.hpp"
 #include "tcp_impl.hpp"
 
 namespace vd::stack {
@@ -19,14 +20,20 @@ TcpSocket::~TcpSocket() {
   if (!stack_) return;
   TcpLayer& L = *stack_->impl_->tcp;
   if (tcb_) L.released(*tcb_);
-  else if (bound_) L.bound.erase({lport_, laddr_.to_u32()});
+  else if (bound_) L.unbind_port(*this);
   L.sockets.erase(this);
 }
 
 std::error_code TcpSocket::bind(Ipv4Addr addr, std::uint16_t port) {
   if (!is_open()) return bad_fd();
-  if (bound_) return make_err(std::errc::invalid_argument);
+  if (bound_) return make_err(v6_ ? std::errc::address_family_not_supported : std::errc::invalid_argument);
   return stack_->impl_->tcp->bind_port(*this, addr, port);
+}
+
+std::error_code TcpSocket::bind6(const Ipv6Addr& addr, std::uint16_t port) {
+  if (!is_open()) return bad_fd();
+  if (bound_) return make_err(v6_ ? std::errc::invalid_argument : std::errc::address_family_not_supported);
+  return stack_->impl_->tcp->bind_port6(*this, addr, port);
 }
 
 std::error_code TcpSocket::listen(int backlog) {
@@ -44,9 +51,16 @@ std::error_code TcpSocket::listen(int backlog) {
   t->lport = lport_;
   t->backlog = backlog;
   t->owns_port = true;
-  t->port_key = {lport_, laddr_.to_u32()};
+  if (v6_) {
+    t->v6 = true;
+    t->laddr6 = laddr6_;
+    t->port_key6 = {lport_, laddr6_};
+    L.listeners6[{lport_, laddr6_}] = t;
+  } else {
+    t->port_key = {lport_, laddr_.to_u32()};
+    L.listeners[{lport_, laddr_.to_u32()}] = t;
+  }
   L.set_state(*t, TcpState::Listen);
-  L.listeners[{lport_, laddr_.to_u32()}] = t;
   tcb_ = t;
   listening_ = true;
   return {};
@@ -64,6 +78,8 @@ std::shared_ptr<TcpSocket> TcpSocket::accept() {
   s->tcb_ = c;
   c->sock = s.get();
   s->laddr_ = c->laddr;
+  s->v6_ = c->v6;
+  s->laddr6_ = c->laddr6;
   s->lport_ = c->lport;
   s->nodelay_ = c->nodelay;
   s->keepalive_ = c->keepalive;
@@ -73,13 +89,31 @@ std::shared_ptr<TcpSocket> TcpSocket::accept() {
   return s;
 }
 
+namespace {
+// connect() on a socket that already has a TCB.
+std::error_code connect_busy(const Tcb& t) {
+  if (t.state == TcpState::SynSent || t.state == TcpState::SynReceived)
+    return make_err(std::errc::connection_already_in_progress);
+  return make_err(t.state == TcpState::Listen ? std::errc::invalid_argument : std::errc::already_connected);
+}
+
+// The sequence-space start of a fresh active open (both families).
+void start_active_open(TcpLayer& L, Tcb& t, Iface& ifc, std::uint32_t mss) {
+  L.setup_connection(t, ifc);
+  t.snd_una = t.iss;
+  t.snd_nxt = t.iss + 1;
+  t.snd_max = t.snd_nxt;
+  t.buf_seq = t.iss + 1;
+  t.mss = mss;
+  t.cwnd = 10 * std::uint64_t(t.mss);
+  t.ssthresh = std::uint64_t(1) << 30;
+}
+}  // namespace
+
 std::error_code TcpSocket::connect(Ipv4Addr dst, std::uint16_t port) {
   if (!is_open()) return bad_fd();
-  if (tcb_) {
-    if (tcb_->state == TcpState::SynSent || tcb_->state == TcpState::SynReceived)
-      return make_err(std::errc::connection_already_in_progress);
-    return make_err(tcb_->state == TcpState::Listen ? std::errc::invalid_argument : std::errc::already_connected);
-  }
+  if (tcb_) return connect_busy(*tcb_);
+  if (bound_ && v6_) return make_err(std::errc::address_family_not_supported);
   if (port == 0 || dst.is_unspecified() || dst.is_broadcast() || dst.is_multicast())
     return make_err(std::errc::invalid_argument);
   Stack::Impl& I = *stack_->impl_;
@@ -104,14 +138,46 @@ std::error_code TcpSocket::connect(Ipv4Addr dst, std::uint16_t port) {
   t->owns_port = true;
   t->port_key = {lport_, laddr_.to_u32()};
   t->iss = L.make_isn(k);
-  L.setup_connection(*t, *r);
-  t->snd_una = t->iss;
-  t->snd_nxt = t->iss + 1;
-  t->snd_max = t->snd_nxt;
-  t->buf_seq = t->iss + 1;
-  t->mss = static_cast<std::uint32_t>(r->ifc->mtu() - 40);
-  t->cwnd = 10 * std::uint64_t(t->mss);
-  t->ssthresh = std::uint64_t(1) << 30;
+  start_active_open(L, *t, *r->ifc, static_cast<std::uint32_t>(r->ifc->mtu() - 40));
+  t->rtt_start = stack_->scheduler().now();
+  tcb_ = t;
+  L.set_state(*t, TcpState::SynSent);
+  L.send_segment(*t, t->iss, 0, wire::tcpf::SYN);
+  if (tcb_) L.arm_rto(*t);
+  return {};
+}
+
+std::error_code TcpSocket::connect(const Ipv6Addr& dst, std::uint16_t port) {
+  if (!is_open()) return bad_fd();
+  if (tcb_) return connect_busy(*tcb_);
+  if (bound_ && !v6_) return make_err(std::errc::address_family_not_supported);
+  if (port == 0 || dst.is_unspecified() || dst.is_multicast() || dst.is_v4_mapped())
+    return make_err(std::errc::invalid_argument);
+  Stack::Impl& I = *stack_->impl_;
+  TcpLayer& L = *I.tcp;
+  auto r = I.ip6->route(dst);
+  if (!r) return make_err(std::errc::network_unreachable);
+  if (!bound_) {
+    if (auto ec = L.bind_port6(*this, Ipv6Addr{}, 0)) return ec;
+  }
+  const Ipv6Addr src = laddr6_.is_unspecified() ? r->src : laddr6_;
+  const ConnKey6 k{src, dst, lport_, port};
+  if (L.conns6.count(k)) return make_err(std::errc::address_in_use);
+  Tcb* t = L.create(this);
+  auto u = std::find_if(L.unbound.begin(), L.unbound.end(), [&](const auto& p) { return p.get() == t; });
+  L.conns6[k] = std::move(*u);
+  L.unbound.erase(u);
+  t->v6 = true;
+  t->key6 = k;
+  t->laddr6 = src;
+  t->raddr6 = dst;
+  t->lport = lport_;
+  t->rport = port;
+  t->owns_port = true;
+  t->port_key6 = {lport_, laddr6_};
+  t->iss = L.make_isn(k);
+  // Until the SYN-ACK: the path MTU as known now (MTU - 60, RFC 8200 8.3).
+  start_active_open(L, *t, I.ip6->iface(r->ifindex), TcpLayer::mss6_for(I.ip6->path_mtu(*r), 65535, false));
   t->rtt_start = stack_->scheduler().now();
   tcb_ = t;
   L.set_state(*t, TcpState::SynSent);
@@ -208,7 +274,7 @@ void TcpSocket::close() {
     tcb_ = nullptr;
     L.released(*t);
   } else if (bound_) {
-    L.bound.erase({lport_, laddr_.to_u32()});
+    L.unbind_port(*this);
   }
   bound_ = false;
 }
@@ -218,13 +284,18 @@ void TcpSocket::abort() {
   TcpLayer& L = *stack_->impl_->tcp;
   Tcb& t = *tcb_;
   if (t.state != TcpState::Listen && t.state != TcpState::SynSent && t.state != TcpState::Closed)
-    L.send_rst(t.laddr, t.raddr, t.lport, t.rport, t.snd_nxt, t.rcv_nxt, true);
+    L.send_rst(t, t.snd_nxt, t.rcv_nxt, true);
   L.set_state(t, TcpState::Closed);
   L.destroy(t);
   closed_ = true;
 }
 
 Ipv4Addr TcpSocket::local_addr() const { return tcb_ && tcb_->state != TcpState::Listen ? tcb_->laddr : laddr_; }
+
+Ipv6Addr TcpSocket::local_addr6() const {
+  return tcb_ && tcb_->state != TcpState::Listen ? tcb_->laddr6 : laddr6_;
+}
+Ipv6Addr TcpSocket::remote_addr6() const { return tcb_ ? tcb_->raddr6 : Ipv6Addr{}; }
 
 TcpState TcpSocket::state() const { return tcb_ ? tcb_->state : TcpState::Closed; }
 Ipv4Addr TcpSocket::remote_addr() const { return tcb_ ? tcb_->raddr : Ipv4Addr{}; }

@@ -62,6 +62,11 @@ bool TcpView::checksum_ok(Ipv4Addr src, Ipv4Addr dst) const {
   return csum::internet_checksum(b_, ph) == 0;
 }
 
+bool TcpView::checksum_ok(const Ipv6Addr& src, const Ipv6Addr& dst) const {
+  const std::uint32_t ph = csum::pseudo_header_v6(src.b, dst.b, kIpProtoTcp, static_cast<std::uint32_t>(b_.size()));
+  return csum::internet_checksum(b_, ph) == 0;
+}
+
 std::size_t tcp_header_len(const TcpOptions& o) {
   std::size_t n = 0;
   if (o.mss) n += 4;
@@ -72,10 +77,14 @@ std::size_t tcp_header_len(const TcpOptions& o) {
   return kTcpMinHeaderLen + ((n + 3) & ~std::size_t(3));
 }
 
-void emit_tcp(Packet& p, const TcpRepr& r, Ipv4Addr src, Ipv4Addr dst, bool offload) {
+namespace {
+
+// Writes the header (checksum field zero) in front of the payload; returns
+// it. `len` gets the segment length (header + payload).
+std::uint8_t* write_tcp_header(Packet& p, const TcpRepr& r, std::size_t& len) {
   const std::size_t hl = tcp_header_len(r.opts);
   if (hl > kTcpMaxHeaderLen) throw std::length_error("emit_tcp: options exceed 40 bytes");
-  const std::size_t len = hl + p.size();
+  len = hl + p.size();
   if (len > 0xffff) throw std::length_error("emit_tcp: segment exceeds 65535 bytes");
   std::uint8_t* h = p.push(hl);
   store_be16(h, r.src_port);
@@ -116,7 +125,10 @@ void emit_tcp(Packet& p, const TcpRepr& r, Ipv4Addr src, Ipv4Addr dst, bool offl
     }
   }
   while (o < h + hl) *o++ = 0;  // end-of-list padding
-  const std::uint32_t ph = csum::pseudo_header_v4(src.b, dst.b, kIpProtoTcp, static_cast<std::uint16_t>(len));
+  return h;
+}
+
+void finish_checksum(Packet& p, std::uint8_t* h, std::uint32_t ph, bool offload) {
   if (offload) {
     store_be16(h + 16, csum::csum_fold(ph));
     p.meta.tx_csum_partial = true;
@@ -124,6 +136,20 @@ void emit_tcp(Packet& p, const TcpRepr& r, Ipv4Addr src, Ipv4Addr dst, bool offl
     return;
   }
   store_be16(h + 16, csum::internet_checksum(p.bytes(), ph));
+}
+
+}  // namespace
+
+void emit_tcp(Packet& p, const TcpRepr& r, Ipv4Addr src, Ipv4Addr dst, bool offload) {
+  std::size_t len = 0;
+  std::uint8_t* h = write_tcp_header(p, r, len);
+  finish_checksum(p, h, csum::pseudo_header_v4(src.b, dst.b, kIpProtoTcp, static_cast<std::uint16_t>(len)), offload);
+}
+
+void emit_tcp(Packet& p, const TcpRepr& r, const Ipv6Addr& src, const Ipv6Addr& dst, bool offload) {
+  std::size_t len = 0;
+  std::uint8_t* h = write_tcp_header(p, r, len);
+  finish_checksum(p, h, csum::pseudo_header_v6(src.b, dst.b, kIpProtoTcp, static_cast<std::uint32_t>(len)), offload);
 }
 
 }  // namespace vd::stack::wire

@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
+#include <concepts>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -121,8 +122,34 @@ class tcp_socket {
   executor_type get_executor() { return st_->io->get_executor(); }
   stack::TcpSocket& native() { return *st_->s; }
 
+  // An address as a string, IPv4 ("10.0.0.2", "0.0.0.0") or IPv6
+  // ("2001:db8::2", "::"), as udp_socket's endpoints.
+  struct endpoint {
+    std::string addr;
+    std::uint16_t port = 0;
+  };
+
   error_code bind(stack::Ipv4Addr a, std::uint16_t port) { return to_asio(st_->s->bind(a, port)); }
+  // IPv6: the socket's family is fixed by its first bind/connect; IPv6
+  // ports are their own namespace (IPV6_V6ONLY). A template only so that
+  // bind({}, port) keeps meaning the IPv4 any-address.
+  template <std::same_as<stack::Ipv6Addr> A>
+  error_code bind(const A& a, std::uint16_t port) { return to_asio(st_->s->bind(a, port)); }
+  error_code bind(const endpoint& e) {
+    if (auto a4 = stack::Ipv4Addr::parse(e.addr)) return to_asio(st_->s->bind(*a4, e.port));
+    if (auto a6 = stack::Ipv6Addr::parse(e.addr)) return to_asio(st_->s->bind(*a6, e.port));
+    return asio::error::invalid_argument;
+  }
   error_code listen(int backlog = 128) { return to_asio(st_->s->listen(backlog)); }
+  // The addresses as strings (IPv6 ones for an IPv6 socket).
+  endpoint local_endpoint() const {
+    const auto& s = *st_->s;
+    return {s.is_v6() ? s.local_addr6().str() : s.local_addr().str(), s.local_port()};
+  }
+  endpoint remote_endpoint() const {
+    const auto& s = *st_->s;
+    return {s.is_v6() ? s.remote_addr6().str() : s.remote_addr().str(), s.remote_port()};
+  }
   error_code shutdown_write() { return to_asio(st_->s->shutdown_write()); }
   // Closes the socket; operations still waiting complete with
   // bad_descriptor (as an Asio acceptor's do with operation_aborted).
@@ -134,10 +161,32 @@ class tcp_socket {
   // Handler: void(error_code)
   template <class Token>
   auto async_connect(stack::Ipv4Addr a, std::uint16_t port, Token&& token) {
+    return connect_op([a, port](stack::TcpSocket& s) { return s.connect(a, port); }, std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_connect(const stack::Ipv6Addr& a, std::uint16_t port, Token&& token) {
+    return connect_op([a, port](stack::TcpSocket& s) { return s.connect(a, port); }, std::forward<Token>(token));
+  }
+  // An address string of either family; a malformed one completes with
+  // invalid_argument.
+  template <class Token>
+  auto async_connect(const endpoint& e, Token&& token) {
+    return connect_op(
+        [e](stack::TcpSocket& s) -> std::error_code {
+          if (auto a4 = stack::Ipv4Addr::parse(e.addr)) return s.connect(*a4, e.port);
+          if (auto a6 = stack::Ipv6Addr::parse(e.addr)) return s.connect(*a6, e.port);
+          return std::make_error_code(std::errc::invalid_argument);
+        },
+        std::forward<Token>(token));
+  }
+
+ private:
+  template <class Connect, class Token>
+  auto connect_op(Connect connect, Token&& token) {
     return asio::async_initiate<Token, void(error_code)>(
-        [st = st_, a, port](auto handler) {
+        [st = st_, connect](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          const auto ec = st->s->connect(a, port);
+          const auto ec = connect(*st->s);
           if (ec) return st->complete(h, to_asio(ec));
           st->wait([st = st.get(), h]() mutable {
             const auto state = st->s->state();
@@ -148,6 +197,8 @@ class tcp_socket {
         },
         token);
   }
+
+ public:
 
   // Handler: void(error_code, tcp_socket)
   template <class Token>

@@ -4,6 +4,7 @@
 // `state()`; errors are std::error_code with the usual errno meanings.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -82,6 +83,18 @@ class TcpSocket {
   // connection_already_in_progress.
   std::error_code connect(Ipv4Addr dst, std::uint16_t port);
 
+  // IPv6 (RFC 8200, RFC 9293 over IPv6): as bind/connect above. A socket is
+  // of one family, fixed by its first bind or connect: an IPv4 call on an
+  // IPv6 socket, or the reverse, gives address_family_not_supported. IPv6
+  // ports are their own namespace (as with IPV6_V6ONLY): a listener on ::
+  // does not take IPv4 connections. Accepted sockets have their
+  // listener's family. (bind is a template only so that `bind({}, port)`
+  // keeps meaning the IPv4 any-address.)
+  template <std::same_as<Ipv6Addr> A>
+  std::error_code bind(const A& addr, std::uint16_t port) { return bind6(addr, port); }
+  std::error_code connect(const Ipv6Addr& dst, std::uint16_t port);
+  bool is_v6() const { return v6_; }
+
   // Copies up to data.size() bytes into the send buffer and returns how
   // many; 0 with no error means the buffer is full (would block). Errors:
   // not_connected, broken_pipe (after shutdown_write or a peer reset),
@@ -106,6 +119,10 @@ class TcpSocket {
   std::uint16_t local_port() const { return lport_; }
   Ipv4Addr remote_addr() const;
   std::uint16_t remote_port() const;
+  // The IPv6 equivalents (:: on an IPv4 socket, as the IPv4 ones are
+  // 0.0.0.0 on an IPv6 socket).
+  Ipv6Addr local_addr6() const;
+  Ipv6Addr remote_addr6() const;
   TcpInfo info() const;
 
   // Options (buffers before connect/listen; the others any time).
@@ -128,6 +145,7 @@ class TcpSocket {
   friend class Stack;
   friend struct TcpLayer;
   explicit TcpSocket(Stack& s);
+  std::error_code bind6(const Ipv6Addr& addr, std::uint16_t port);
   Stack* stack_;
   Tcb* tcb_ = nullptr;   // owned by the TCP layer; outlives the socket until the close completes
   bool closed_ = false;
@@ -138,6 +156,8 @@ class TcpSocket {
   std::vector<std::uint8_t> rx_left_;
   std::size_t rx_left_off_ = 0;
   Ipv4Addr laddr_{};
+  Ipv6Addr laddr6_{};
+  bool v6_ = false;
   std::uint16_t lport_ = 0;
   bool bound_ = false;
   bool nodelay_ = false, keepalive_ = false;

@@ -51,6 +51,7 @@ class TcpView {
   // nullopt for a malformed option list (a length that runs past the header).
   std::optional<TcpOptions> options() const;
   bool checksum_ok(Ipv4Addr src, Ipv4Addr dst) const;
+  bool checksum_ok(const Ipv6Addr& src, const Ipv6Addr& dst) const;  // IPv6 pseudo-header (RFC 8200 8.1)
 
  private:
   explicit TcpView(std::span<const std::uint8_t> b) : b_(b) {}
@@ -70,5 +71,7 @@ std::size_t tcp_header_len(const TcpOptions& o);
 // field gets the folded pseudo-header sum when `offload` (the device
 // finishes it: CHECKSUM_PARTIAL or TSO), else the full checksum.
 void emit_tcp(Packet& p, const TcpRepr& r, Ipv4Addr src, Ipv4Addr dst, bool offload);
+// The same over IPv6 (the IPv6 pseudo-header, RFC 8200 8.1).
+void emit_tcp(Packet& p, const TcpRepr& r, const Ipv6Addr& src, const Ipv6Addr& dst, bool offload);
 
 }  // namespace vd::stack::wire
