@@ -372,7 +372,8 @@ std::uint16_t TcpLayer::window_to_advertise(Tcb& t) {
   return static_cast<std::uint16_t>(wnd);
 }
 
-void TcpLayer::fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uint8_t flags, std::size_t syn_mss) {
+void TcpLayer::fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uint8_t flags, std::size_t syn_mss,
+                           std::size_t len) {
   h.src_port = t.lport;
   h.dst_port = t.rport;
   h.seq = seq;
@@ -389,7 +390,16 @@ void TcpLayer::fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uin
     t.rcv_adv = t.rcv_nxt + h.window;
   } else {
     if (t.ts_ok) h.opts.timestamps = std::pair{ts_now(t), t.ts_recent};
-    if (t.sack_ok && !t.ooo.empty() && (flags & f::ACK)) fill_sack_blocks(t, h.opts);
+    if (t.sack_ok && !t.ooo.empty() && (flags & f::ACK)) {
+      fill_sack_blocks(t, h.opts);
+      // t.mss leaves room for the timestamp option only, so a data segment
+      // keeps just the SACK blocks that fit beside its payload (none beside a
+      // full-sized or TSO one), or it would exceed the MTU and, with DF set,
+      // never leave: the same as Linux's tcp_current_mss. Pure ACKs carry all.
+      const std::size_t base = wire::kTcpMinHeaderLen + (t.ts_ok ? 12 : 0);
+      const std::size_t room = len >= t.mss ? 0 : t.mss - len;
+      while (h.opts.sack_count && len && wire::tcp_header_len(h.opts) - base > room) --h.opts.sack_count;
+    }
     h.window = window_to_advertise(t);
   }
 }
@@ -424,7 +434,7 @@ void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uin
     pool->count_copy_in(len);
   }
   wire::TcpRepr h;
-  fill_header(t, h, seq, flags, r->ifc->mtu() - 40);
+  fill_header(t, h, seq, flags, r->ifc->mtu() - 40, len);
   const bool offload = big || t.csum_offload;
   wire::emit_tcp(p, h, t.laddr, t.raddr, offload);
   if (big) {
@@ -464,7 +474,7 @@ void TcpLayer::send_segment6(Tcb& t, std::uint32_t seq, std::size_t len, std::ui
     pool->count_copy_in(len);
   }
   wire::TcpRepr h;
-  fill_header(t, h, seq, flags, ip6.link_mtu(r->ifindex) - wire::kIpv6HeaderLen - wire::kTcpMinHeaderLen);
+  fill_header(t, h, seq, flags, ip6.link_mtu(r->ifindex) - wire::kIpv6HeaderLen - wire::kTcpMinHeaderLen, len);
   // A segment sized before a Packet Too Big lowered the path MTU leaves as
   // IPv6 fragments (copied, so the checksum cannot be left to the device).
   const bool fits = wire::kIpv6HeaderLen + wire::tcp_header_len(h.opts) + len <= ip6.path_mtu(*r);

@@ -233,7 +233,9 @@ struct TcpLayer {
   void send_segment6(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit);
   // Header fields and options of a segment (both families); `syn_mss` is
   // the MSS a SYN announces.
-  void fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uint8_t flags, std::size_t syn_mss);
+  // len: the payload the segment carries (SACK blocks must fit beside it).
+  void fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uint8_t flags, std::size_t syn_mss,
+                   std::size_t len);
   void segment_sent(Tcb& t, std::size_t len, std::uint8_t flags, bool big, bool retransmit, std::size_t bytes);
   void send_ack(Tcb& t) { send_segment(t, t.snd_nxt, 0, wire::tcpf::ACK); }
   void send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,

@@ -266,6 +266,49 @@ TEST(Tcp, SackRepairsSeveralLossesInOneWindow) {
   }
 }
 
+// Both directions lose a segment at once, so each side sends data while it
+// also has SACK blocks to report. t.mss leaves room for timestamps only:
+// the blocks must not push a full-sized data segment past the MTU (with DF
+// it could never leave, and the connection would stall on RTOs).
+TEST(Tcp, SackBlocksNeverPushADataSegmentPastTheMtu) {
+  Conn c;
+  ASSERT_TRUE(c.cli->info().sack_ok);
+  int ka = 0, kb = 0;
+  auto lose_once = [](int& k) {
+    return [&k](const SentFrame& f) {
+      auto t = tcp_of(f);
+      return t && !t->payload().empty() && ++k == 6;
+    };
+  };
+  c.n.da.drop_filter = lose_once(ka);
+  c.n.db.drop_filter = lose_once(kb);
+  const Bytes up = pattern(150000, 11), down = pattern(150000, 12);
+  Bytes got_up, got_down;
+  std::size_t off_up = 0, off_down = 0;
+  std::vector<std::uint8_t> buf(64 * 1024);
+  std::error_code ec;
+  const TimePs end = c.n.sched.now() + s_to_ps(5);
+  while ((got_up.size() < up.size() || got_down.size() < down.size()) && c.n.sched.now() < end) {
+    if (off_up < up.size()) off_up += c.cli->send(std::span(up).subspan(off_up), ec);
+    if (off_down < down.size()) off_down += c.srv->send(std::span(down).subspan(off_down), ec);
+    c.run(us_to_ps(20));
+    for (std::size_t k; (k = c.srv->recv(buf, ec)) > 0;) got_up.insert(got_up.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k));
+    for (std::size_t k; (k = c.cli->recv(buf, ec)) > 0;) got_down.insert(got_down.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k));
+  }
+  EXPECT_EQ(got_up, up);
+  EXPECT_EQ(got_down, down);
+  EXPECT_EQ(drops(c.n.a, "tcp.output_failed") + drops(c.n.b, "tcp.output_failed"), 0u);
+  EXPECT_EQ(c.cli->info().timeouts + c.srv->info().timeouts, 0u);  // repaired by SACK, not RTOs
+  // Blocks went out, and every segment fits the 1500-byte MTU.
+  std::size_t with_blocks = 0;
+  for (const auto* dev : {&c.n.da, &c.n.db})
+    for (const auto& f : dev->sent) {
+      EXPECT_LE(f.bytes.size(), 14u + 1500u);
+      if (auto t = tcp_of(f); t && t->options() && t->options()->sack_count > 0) ++with_blocks;
+    }
+  EXPECT_GT(with_blocks, 0u);
+}
+
 TEST(Tcp, RstInWindowButNotExactGetsChallengeAck) {
   Conn c;
   const auto before = c.n.db.sent.size();
