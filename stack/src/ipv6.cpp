@@ -272,6 +272,10 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
         break;
     }
   }
+  // Raw sockets get a copy of the payload (Linux semantics); a protocol
+  // only they handle is not refused with ICMPv6.
+  const bool raw = !im.raw_all.empty() && c.upper_proto != wire::kIpv6NoNext &&
+                   im.raw_input6(rx.src, rx.dst, c.upper_proto, rx.packet.subspan(c.upper_offset));
   switch (c.upper_proto) {
     case wire::kIpProtoIcmpv6:
     case wire::kIpProtoUdp:
@@ -280,6 +284,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
     case wire::kIpv6NoNext:
       return drop("ipv6", "no_next_header");
     default:
+      if (raw) return;
       send_error(rx, wire::kIcmpv6ParamProblem, wire::kParamUnknownNextHeader, static_cast<std::uint32_t>(c.nh_field_offset));
       return drop("ipv6", "unknown_protocol");
   }
