@@ -191,7 +191,7 @@ TEST(AsioLocal, StreamEchoWithComposedOperations) {
   net::error_code refused;
   nobody.async_connect("/nothing", [&](net::error_code ec) { refused = ec; });
   net::run(p.s, p.io, [&] { return bool(refused); }, ms_to_ps(1));
-  EXPECT_EQ(refused, asio::error::connection_refused);
+  EXPECT_EQ(refused.value(), ECONNREFUSED);
 }
 
 TEST(AsioLocal, DatagramsAndTimeout) {
