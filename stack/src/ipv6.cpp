@@ -57,6 +57,7 @@ void Stack::Ip6::shutdown() {
   for (auto& [k, t] : router_expiry) sched.cancel(t);
   router_expiry.clear();
   udp_bound.clear();  // the sockets themselves are made inert by Impl::shutdown
+  udp_shadowed.clear();
 }
 
 void Stack::Ip6::event(const char* layer, std::string_view what, std::uint64_t n) {

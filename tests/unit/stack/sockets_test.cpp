@@ -449,5 +449,29 @@ TEST(ReuseAddr, UdpNewestReceivesThenThePreviousOne) {
   EXPECT_FALSE(fresh->bind(Ipv4Addr{}, 6000));
 }
 
+TEST(ReuseAddr, UdpOverIpv6) {
+  Dual n;
+  auto plain = n.b.udp_socket();
+  ASSERT_FALSE(plain->bind(Ipv6Addr{}, 5353));
+  auto r0 = n.b.udp_socket();
+  r0->set_reuse_addr(true);
+  EXPECT_EQ(r0->bind(ip6("2001:db8::b"), 5353), std::errc::address_in_use);
+  auto r1 = n.b.udp_socket();
+  auto r2 = n.b.udp_socket();
+  r1->set_reuse_addr(true);
+  r2->set_reuse_addr(true);
+  ASSERT_FALSE(r1->bind(ip6("2001:db8::b"), 6000));
+  ASSERT_FALSE(r2->bind(ip6("2001:db8::b"), 6000));
+  auto tx = n.a.udp_socket();
+  ASSERT_FALSE(tx->sendto(to_bytes("1"), ip6("2001:db8::b"), 6000));
+  n.sched.run_for(ms_to_ps(10));
+  EXPECT_EQ(r2->pending(), 1u);
+  EXPECT_EQ(r1->pending(), 0u);
+  r2.reset();
+  ASSERT_FALSE(tx->sendto(to_bytes("2"), ip6("2001:db8::b"), 6000));
+  n.sched.run_for(ms_to_ps(10));
+  EXPECT_EQ(r1->pending(), 1u);
+}
+
 }  // namespace
 }  // namespace vd::test
