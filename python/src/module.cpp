@@ -148,7 +148,100 @@ PYBIND11_MODULE(_veridian, m) {
         if (ttl < 0 || ttl > 255) throw py::value_error("ttl must be 0..255 (0 = the stack's default)");
         s.set_ttl(static_cast<std::uint8_t>(ttl));
       })
+      .def_property("reuse_addr", &stack::UdpSocket::reuse_addr, &stack::UdpSocket::set_reuse_addr)
+      .def_property("recv_timeout_ps", &stack::UdpSocket::recv_timeout, &stack::UdpSocket::set_recv_timeout)
       .def("close", &stack::UdpSocket::close);
+
+  // Raw IP sockets: (payload, source address) datagrams; IPv4 ones include
+  // their IP header.
+  py::class_<stack::RawSocket, std::shared_ptr<stack::RawSocket>>(m, "RawSocket")
+      .def("bind", [](stack::RawSocket& s, const std::string& ip) {
+        const auto ec = is_v6(ip) ? s.bind(parse_ip6(ip)) : s.bind(parse_ip(ip));
+        if (ec) raise_ec(ec, "bind " + ip);
+      })
+      .def("sendto", [](stack::RawSocket& s, py::bytes data, const std::string& ip) {
+        std::string_view v = data;
+        const std::span<const std::uint8_t> bytes{reinterpret_cast<const std::uint8_t*>(v.data()), v.size()};
+        const auto ec = is_v6(ip) ? s.sendto(bytes, parse_ip6(ip)) : s.sendto(bytes, parse_ip(ip));
+        if (ec) raise_ec(ec, "sendto " + ip);
+        return v.size();
+      })
+      .def("recvfrom", [](stack::RawSocket& s) -> py::object {
+        auto d = s.recvfrom();
+        if (!d) return py::none();
+        py::bytes b(reinterpret_cast<const char*>(d->data.data()), d->data.size());
+        return py::make_tuple(b, d->v6 ? d->src_addr6.str() : d->src_addr.str());
+      })
+      .def_property_readonly("pending", &stack::RawSocket::pending)
+      .def_property_readonly("family", &stack::RawSocket::family)
+      .def_property_readonly("protocol", &stack::RawSocket::protocol)
+      .def_property_readonly("is_open", &stack::RawSocket::is_open)
+      .def_property("ttl", &stack::RawSocket::ttl, [](stack::RawSocket& s, int ttl) {
+        if (ttl < 0 || ttl > 255) throw py::value_error("ttl must be 0..255 (0 = the stack's default)");
+        s.set_ttl(static_cast<std::uint8_t>(ttl));
+      })
+      .def_property("rx_queue_limit", &stack::RawSocket::rx_queue_limit, &stack::RawSocket::set_rx_queue_limit)
+      .def_property("recv_timeout_ps", &stack::RawSocket::recv_timeout, &stack::RawSocket::set_recv_timeout)
+      .def("close", &stack::RawSocket::close);
+
+  // Local (Unix-domain style) sockets, named by strings inside one host.
+  py::class_<stack::LocalSocket, std::shared_ptr<stack::LocalSocket>>(m, "LocalSocket")
+      .def_property_readonly("kind", [](const stack::LocalSocket& s) {
+        return s.kind() == stack::LocalSocket::Kind::Stream ? "stream" : "dgram";
+      })
+      .def("bind", [](stack::LocalSocket& s, const std::string& path) {
+        if (auto ec = s.bind(path)) raise_ec(ec, "bind " + path);
+      })
+      .def("listen", [](stack::LocalSocket& s, int backlog) {
+        if (auto ec = s.listen(backlog)) raise_ec(ec, "listen");
+      })
+      .def("accept", &stack::LocalSocket::accept)
+      .def_property_readonly("pending_accepts", &stack::LocalSocket::pending_accepts)
+      .def("connect", [](stack::LocalSocket& s, const std::string& path) {
+        if (auto ec = s.connect(path)) raise_ec(ec, "connect " + path);
+      })
+      .def("send", [](stack::LocalSocket& s, py::bytes data) {
+        std::string_view v = data;
+        std::error_code ec;
+        const std::size_t n = s.send({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, ec);
+        if (ec) raise_ec(ec, "send");
+        return n;
+      })
+      .def("recv", [](stack::LocalSocket& s, std::size_t max) {
+        std::string out(max, '\0');
+        std::error_code ec;
+        const std::size_t n = s.recv({reinterpret_cast<std::uint8_t*>(out.data()), out.size()}, ec);
+        if (ec) raise_ec(ec, "recv");
+        out.resize(n);
+        return py::bytes(out);
+      })
+      .def("sendto", [](stack::LocalSocket& s, py::bytes data, const std::string& path) {
+        std::string_view v = data;
+        if (auto ec = s.sendto({reinterpret_cast<const std::uint8_t*>(v.data()), v.size()}, path))
+          raise_ec(ec, "sendto " + path);
+        return v.size();
+      })
+      .def("recvfrom", [](stack::LocalSocket& s) -> py::object {
+        auto d = s.recvfrom();
+        if (!d) return py::none();
+        return py::make_tuple(py::bytes(reinterpret_cast<const char*>(d->data.data()), d->data.size()), d->from);
+      })
+      .def("shutdown_write", [](stack::LocalSocket& s) {
+        if (auto ec = s.shutdown_write()) raise_ec(ec, "shutdown");
+      })
+      .def("close", &stack::LocalSocket::close)
+      .def_property_readonly("eof", &stack::LocalSocket::eof)
+      .def_property_readonly("readable", &stack::LocalSocket::readable)
+      .def_property_readonly("writable", &stack::LocalSocket::writable)
+      .def_property_readonly("pending", &stack::LocalSocket::pending)
+      .def_property_readonly("connected", &stack::LocalSocket::connected)
+      .def_property_readonly("is_open", &stack::LocalSocket::is_open)
+      .def_property_readonly("local_path", &stack::LocalSocket::local_path)
+      .def_property_readonly("peer_path", &stack::LocalSocket::peer_path)
+      .def("set_rcvbuf", [](stack::LocalSocket& s, std::size_t n) {
+        if (auto ec = s.set_rcvbuf(n)) raise_ec(ec, "SO_RCVBUF (2 KiB..64 MiB)");
+      })
+      .def_property("recv_timeout_ps", &stack::LocalSocket::recv_timeout, &stack::LocalSocket::set_recv_timeout);
 
   py::class_<stack::TcpSocket, std::shared_ptr<stack::TcpSocket>>(m, "TcpSocket")
       .def("bind", [](stack::TcpSocket& s, const std::string& ip, long port) {
@@ -202,6 +295,8 @@ PYBIND11_MODULE(_veridian, m) {
       .def_property_readonly("is_v6", &stack::TcpSocket::is_v6)
       .def_property("nodelay", &stack::TcpSocket::nodelay, &stack::TcpSocket::set_nodelay)
       .def("set_keepalive", &stack::TcpSocket::set_keepalive)
+      .def_property("reuse_addr", &stack::TcpSocket::reuse_addr, &stack::TcpSocket::set_reuse_addr)
+      .def_property("recv_timeout_ps", &stack::TcpSocket::recv_timeout, &stack::TcpSocket::set_recv_timeout)
       .def("set_buffers", [](stack::TcpSocket& s, std::size_t sndbuf, std::size_t rcvbuf) {
         if (sndbuf)
           if (auto ec = s.set_sndbuf(sndbuf)) raise_ec(ec, "SO_SNDBUF (2 KiB..64 MiB, before connect/listen)");
@@ -332,6 +427,17 @@ PYBIND11_MODULE(_veridian, m) {
       })
       .def("udp_socket", [](sim::Host& h) { return h.stack().udp_socket(); })
       .def("tcp_socket", [](sim::Host& h) { return h.stack().tcp_socket(); })
+      .def("raw_socket", [](sim::Host& h, int proto, int family) {
+        if (proto < 0 || proto > 255) throw py::value_error("protocol must be 0..255");
+        if (family != 4 && family != 6)
+          raise_ec(std::make_error_code(std::errc::address_family_not_supported), "raw_socket: family must be 4 or 6");
+        return h.stack().raw_socket(family, static_cast<std::uint8_t>(proto));
+      })
+      .def("local_socket", [](sim::Host& h, const std::string& kind) {
+        if (kind == "stream") return h.stack().local_socket(stack::LocalSocket::Kind::Stream);
+        if (kind == "dgram" || kind == "datagram") return h.stack().local_socket(stack::LocalSocket::Kind::Datagram);
+        throw py::value_error("kind must be 'stream' or 'dgram', not '" + kind + "'");
+      })
       .def("inject", [](sim::Host& h, py::bytes frame, bool fcs_error) {
         std::string_view v = frame;
         h.nic().inject(std::vector<std::uint8_t>(v.begin(), v.end()), fcs_error);

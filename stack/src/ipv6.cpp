@@ -58,6 +58,7 @@ void Stack::Ip6::shutdown() {
   for (auto& [k, t] : router_expiry) sched.cancel(t);
   router_expiry.clear();
   udp_bound.clear();  // the sockets themselves are made inert by Impl::shutdown
+  udp_shadowed.clear();
 }
 
 void Stack::Ip6::event(const char* layer, std::string_view what, std::uint64_t n) {
@@ -273,6 +274,10 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
         break;
     }
   }
+  // Raw sockets get a copy of the payload (Linux semantics); a protocol
+  // only they handle is not refused with ICMPv6.
+  const bool raw = !im.raw_all.empty() && c.upper_proto != wire::kIpv6NoNext &&
+                   im.raw_input6(rx.src, rx.dst, c.upper_proto, rx.packet.subspan(c.upper_offset));
   switch (c.upper_proto) {
     case wire::kIpProtoIcmpv6:
     case wire::kIpProtoUdp:
@@ -282,6 +287,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
     case wire::kIpv6NoNext:
       return drop("ipv6", "no_next_header");
     default:
+      if (raw) return;
       send_error(rx, wire::kIcmpv6ParamProblem, wire::kParamUnknownNextHeader, static_cast<std::uint32_t>(c.nh_field_offset));
       return drop("ipv6", "unknown_protocol");
   }

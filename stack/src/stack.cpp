@@ -62,6 +62,25 @@ void Stack::Impl::shutdown() {
   }
   udp_all.clear();
   udp_bound.clear();
+  udp_shadowed.clear();
+  for (RawSocket* s : raw_all) {
+    s->stack_ = nullptr;
+    s->rxq_.clear();
+  }
+  raw_all.clear();
+  // Unaccepted connections die after every socket is inert (their
+  // destructors must not reach back into this stack).
+  std::vector<std::shared_ptr<LocalSocket>> unaccepted;
+  for (LocalSocket* s : local_all) {
+    s->stack_ = nullptr;
+    s->peer_ = nullptr;
+  }
+  for (LocalSocket* s : local_all)
+    for (auto& c : s->accept_q_) unaccepted.push_back(std::move(c));
+  for (LocalSocket* s : local_all) s->accept_q_.clear();
+  local_all.clear();
+  local_names.clear();
+  unaccepted.clear();
 }
 
 int Stack::add_interface(NetDevice& dev) {

@@ -141,6 +141,16 @@ struct Stack::Impl {
   std::uint16_t next_ephemeral = kEphemeralFirst;
   static constexpr std::uint16_t kEphemeralFirst = 49152;
 
+  // SO_REUSEADDR (udp.cpp): sockets bound earlier to a key now held by a
+  // later reuse socket in udp_bound, oldest first; one takes over when the
+  // holder unbinds.
+  std::map<std::pair<std::uint16_t, std::uint32_t>, std::vector<UdpSocket*>> udp_shadowed;
+
+  // Raw sockets (raw.cpp) and local sockets' names (local.cpp).
+  std::set<RawSocket*> raw_all;
+  std::map<std::string, LocalSocket*> local_names;
+  std::set<LocalSocket*> local_all;
+
   // The IPv6 layer (ipv6_impl.hpp; made in Stack::Stack).
   std::unique_ptr<Stack::Ip6, Stack::Ip6Deleter> ip6;
 
@@ -217,10 +227,18 @@ struct Stack::Impl {
                   std::uint32_t rest = 0);
   bool icmp_rate_ok();
 
+  // Raw sockets (raw.cpp): a copy of a delivered datagram to each raw
+  // socket of its protocol. v4: `dgram` is the whole datagram, header first.
+  // Returns true when at least one raw socket of that protocol is open
+  // (whether or not it had room), so an unknown protocol is not refused.
+  bool raw_input4(const Ipv4Info& info, std::uint8_t proto, std::span<const std::uint8_t> dgram);
+  bool raw_input6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t proto, std::span<const std::uint8_t> payload);
+
   // UDP (udp.cpp).
   void udp_input(Iface& ifc, const Ipv4Info& info, Packet&& p);
   UdpSocket* udp_lookup(Ipv4Addr dst, std::uint16_t port, bool unicast) const;
   bool udp_port_free(Ipv4Addr addr, std::uint16_t port) const;
+  bool udp_reuse_ok(Ipv4Addr addr, std::uint16_t port) const;
   std::error_code udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t port);
   void udp_unbind(UdpSocket& s);
   std::error_code udp_output(UdpSocket& s, std::span<const std::uint8_t> data, Ipv4Addr dst,

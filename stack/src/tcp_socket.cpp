@@ -10,6 +10,9 @@ namespace {
 std::error_code bad_fd() { return make_err(std::errc::bad_file_descriptor); }
 }  // namespace
 
+// Hands (addr, port) over when only TIME-WAIT connections hold it (reuse.cpp).
+void tcp_release_time_wait(TcpLayer& L, Ipv4Addr addr, std::uint16_t port);
+
 TcpSocket::TcpSocket(Stack& s)
     : stack_(&s),
       sndbuf_(s.impl_->tcp->cfg.sndbuf),
@@ -27,6 +30,7 @@ TcpSocket::~TcpSocket() {
 std::error_code TcpSocket::bind(Ipv4Addr addr, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (bound_) return make_err(v6_ ? std::errc::address_family_not_supported : std::errc::invalid_argument);
+  if (reuse_addr_ && port != 0) tcp_release_time_wait(*stack_->impl_->tcp, addr, port);  // SO_REUSEADDR (reuse.cpp)
   return stack_->impl_->tcp->bind_port(*this, addr, port);
 }
 

@@ -88,6 +88,18 @@ bool Stack::Impl::udp_port_free(Ipv4Addr addr, std::uint16_t port) const {
   return !udp_bound.count({port, addr.to_u32()}) && !udp_bound.count({port, 0u});
 }
 
+// SO_REUSEADDR: every binding the new one conflicts with set it too.
+bool Stack::Impl::udp_reuse_ok(Ipv4Addr addr, std::uint16_t port) const {
+  if (addr.is_unspecified()) {
+    for (auto it = udp_bound.lower_bound({port, 0u}); it != udp_bound.end() && it->first.first == port; ++it)
+      if (!it->second->reuse_addr_) return false;
+    return true;
+  }
+  for (const std::uint32_t a : {addr.to_u32(), 0u})
+    if (const auto it = udp_bound.find({port, a}); it != udp_bound.end() && !it->second->reuse_addr_) return false;
+  return true;
+}
+
 std::error_code Stack::Impl::udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t port) {
   if (!addr.is_unspecified() && !is_our_addr(addr)) return make_err(std::errc::address_not_available);
   if (port == 0) {
@@ -100,10 +112,12 @@ std::error_code Stack::Impl::udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t
       if (udp_port_free(addr, cand)) port = cand;
     }
     if (port == 0) return make_err(std::errc::address_in_use);
-  } else if (!udp_port_free(addr, port)) {
+  } else if (!udp_port_free(addr, port) && !(s.reuse_addr_ && udp_reuse_ok(addr, port))) {
     return make_err(std::errc::address_in_use);
   }
-  udp_bound[{port, addr.to_u32()}] = &s;
+  UdpSocket*& slot = udp_bound[{port, addr.to_u32()}];
+  if (slot) udp_shadowed[{port, addr.to_u32()}].push_back(slot);  // SO_REUSEADDR: the newest receives
+  slot = &s;
   s.addr_ = addr;
   s.port_ = port;
   s.bound_ = true;
@@ -113,8 +127,21 @@ std::error_code Stack::Impl::udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t
 void Stack::Impl::udp_unbind(UdpSocket& s) {
   if (!s.bound_) return;
   if (s.v6_) return ip6->udp_unbind(s);
-  const auto it = udp_bound.find({s.port_, s.addr_.to_u32()});
-  if (it != udp_bound.end() && it->second == &s) udp_bound.erase(it);
+  const std::pair<std::uint16_t, std::uint32_t> key{s.port_, s.addr_.to_u32()};
+  const auto it = udp_bound.find(key);
+  const auto sh = udp_shadowed.find(key);
+  if (it != udp_bound.end() && it->second == &s) {
+    if (sh != udp_shadowed.end()) {  // the previous SO_REUSEADDR socket takes over
+      it->second = sh->second.back();
+      sh->second.pop_back();
+      if (sh->second.empty()) udp_shadowed.erase(sh);
+    } else {
+      udp_bound.erase(it);
+    }
+  } else if (sh != udp_shadowed.end()) {
+    std::erase(sh->second, &s);
+    if (sh->second.empty()) udp_shadowed.erase(sh);
+  }
   s.bound_ = false;
   s.addr_ = Ipv4Addr{};
   s.port_ = 0;
@@ -205,10 +232,12 @@ std::error_code Stack::Ip6::udp_bind(UdpSocket& s, const Ipv6Addr& addr, std::ui
       if (udp_port_free(addr, cand)) port = cand;
     }
     if (port == 0) return make_err(std::errc::address_in_use);
-  } else if (!udp_port_free(addr, port)) {
+  } else if (!udp_port_free(addr, port) && !(s.reuse_addr_ && udp_reuse_ok(addr, port))) {
     return make_err(std::errc::address_in_use);
   }
-  udp_bound[{port, addr}] = &s;
+  UdpSocket*& slot = udp_bound[{port, addr}];
+  if (slot) udp_shadowed[{port, addr}].push_back(slot);  // SO_REUSEADDR: the newest receives
+  slot = &s;
   s.v6_ = true;
   s.addr6_ = addr;
   s.port_ = port;
@@ -216,9 +245,33 @@ std::error_code Stack::Ip6::udp_bind(UdpSocket& s, const Ipv6Addr& addr, std::ui
   return {};
 }
 
+bool Stack::Ip6::udp_reuse_ok(const Ipv6Addr& addr, std::uint16_t port) const {
+  if (addr.is_unspecified()) {
+    for (auto it = udp_bound.lower_bound({port, Ipv6Addr{}}); it != udp_bound.end() && it->first.first == port; ++it)
+      if (!it->second->reuse_addr_) return false;
+    return true;
+  }
+  for (const Ipv6Addr& a : {addr, Ipv6Addr{}})
+    if (const auto it = udp_bound.find({port, a}); it != udp_bound.end() && !it->second->reuse_addr_) return false;
+  return true;
+}
+
 void Stack::Ip6::udp_unbind(UdpSocket& s) {
-  const auto it = udp_bound.find({s.port_, s.addr6_});
-  if (it != udp_bound.end() && it->second == &s) udp_bound.erase(it);
+  const std::pair<std::uint16_t, Ipv6Addr> key{s.port_, s.addr6_};
+  const auto it = udp_bound.find(key);
+  const auto sh = udp_shadowed.find(key);
+  if (it != udp_bound.end() && it->second == &s) {
+    if (sh != udp_shadowed.end()) {  // the previous SO_REUSEADDR socket takes over
+      it->second = sh->second.back();
+      sh->second.pop_back();
+      if (sh->second.empty()) udp_shadowed.erase(sh);
+    } else {
+      udp_bound.erase(it);
+    }
+  } else if (sh != udp_shadowed.end()) {
+    std::erase(sh->second, &s);
+    if (sh->second.empty()) udp_shadowed.erase(sh);
+  }
   s.bound_ = false;
   s.v6_ = false;
   s.addr6_ = Ipv6Addr{};

@@ -19,6 +19,7 @@
 #include "veridian/core/time.hpp"
 #include "veridian/stack/ip_addr.hpp"
 #include "veridian/stack/ipv6.hpp"
+#include "veridian/stack/local.hpp"
 #include "veridian/stack/neighbor.hpp"
 #include "veridian/stack/route.hpp"
 #include "veridian/stack/tcp.hpp"
@@ -103,6 +104,18 @@ class UdpSocket {
   // Datagrams held before new ones are dropped ("udp.rx_queue_full").
   void set_rx_queue_limit(std::size_t n) { rxq_limit_ = n; }
   std::size_t rx_queue_limit() const { return rxq_limit_; }
+  // SO_REUSEADDR, before bind: several sockets that all set it may bind the
+  // same (address, port); the most recently bound one receives unicast
+  // datagrams until it unbinds (then the previous one does again).
+  void set_reuse_addr(bool on) { reuse_addr_ = on; }
+  bool reuse_addr() const { return reuse_addr_; }
+  // SO_RCVTIMEO (0 = none): how long the Asio layer's async_receive_from
+  // and the Python recvfrom wait before completing with timed_out. Measured
+  // on the stack's clock (virtual time, or paced wall-clock time on a TAP).
+  void set_recv_timeout(TimePs t) { rcvtimeo_ = t; }
+  TimePs recv_timeout() const { return rcvtimeo_; }
+  // The clock of the owning stack (nullptr once it is gone).
+  Scheduler* scheduler() const;
   // False after close() or once the owning Stack is gone (every operation
   // then fails with bad_file_descriptor).
   bool is_open() const { return stack_ != nullptr && !closed_; }
@@ -125,6 +138,63 @@ class UdpSocket {
   std::size_t rxq_limit_ = 1024;
   std::function<void()> notify_;
   std::uint8_t ttl_ = 0;
+  bool reuse_addr_ = false;
+  TimePs rcvtimeo_ = 0;
+};
+
+// A raw IP socket (SOCK_RAW) for one IP protocol number, IPv4 or IPv6.
+// Receives a copy of every datagram of its protocol delivered to the host
+// (after reassembly), whether or not the stack handles the protocol itself
+// (ICMP, UDP, TCP still are). As on Linux, an IPv4 datagram comes with its
+// IP header (options included), an IPv6 one as the payload after the
+// extension headers. Sends: the payload; the stack builds the IP header
+// (no IP_HDRINCL) and fragments beyond the path MTU. No checksum is
+// computed for the payload (also not for ICMPv6: no IPV6_CHECKSUM).
+class RawSocket {
+ public:
+  int family() const { return family_; }        // 4 or 6
+  std::uint8_t protocol() const { return proto_; }
+  // Only datagrams to this address are received, and it is the source of
+  // those sent. Errors: address_not_available, address_family_not_supported,
+  // invalid_argument (bound already).
+  std::error_code bind(Ipv4Addr addr);
+  std::error_code bind(const Ipv6Addr& addr);
+  // Errors: address_family_not_supported (the other family),
+  // invalid_argument (unspecified destination), message_size (larger than
+  // an IP datagram can carry), network_unreachable, no_buffer_space.
+  std::error_code sendto(std::span<const std::uint8_t> data, Ipv4Addr dst);
+  std::error_code sendto(std::span<const std::uint8_t> data, const Ipv6Addr& dst);
+  // The next datagram (src_port is 0); nullopt when none is queued.
+  std::optional<Datagram> recvfrom();
+  std::size_t pending() const { return rxq_.size(); }
+  void set_ttl(std::uint8_t ttl) { ttl_ = ttl; }  // IP_TTL / hop limit (0 = default)
+  std::uint8_t ttl() const { return ttl_; }
+  void set_notify(std::function<void()> cb) { notify_ = std::move(cb); }
+  // Datagrams held before new ones are dropped ("raw.rx_queue_full").
+  void set_rx_queue_limit(std::size_t n) { rxq_limit_ = n; }
+  std::size_t rx_queue_limit() const { return rxq_limit_; }
+  void set_recv_timeout(TimePs t) { rcvtimeo_ = t; }
+  TimePs recv_timeout() const { return rcvtimeo_; }
+  Scheduler* scheduler() const;
+  bool is_open() const { return stack_ != nullptr && !closed_; }
+  void close();
+  ~RawSocket();
+
+ private:
+  friend class Stack;
+  RawSocket(Stack& s, int family, std::uint8_t proto) : stack_(&s), family_(family), proto_(proto) {}
+  Stack* stack_;
+  bool closed_ = false;
+  int family_ = 4;
+  std::uint8_t proto_ = 0;
+  bool bound_ = false;
+  Ipv4Addr addr_{};
+  Ipv6Addr addr6_{};
+  std::deque<Datagram> rxq_;
+  std::size_t rxq_limit_ = 1024;
+  std::function<void()> notify_;
+  std::uint8_t ttl_ = 0;
+  TimePs rcvtimeo_ = 0;
 };
 
 struct StackConfig {
@@ -183,6 +253,11 @@ class Stack {
 
   std::shared_ptr<UdpSocket> udp_socket();
   std::shared_ptr<TcpSocket> tcp_socket();
+  // A raw socket for IP protocol `protocol` of family 4 or 6. Throws
+  // std::invalid_argument for another family (as socket() gives EAFNOSUPPORT).
+  std::shared_ptr<RawSocket> raw_socket(int family, std::uint8_t protocol);
+  // A local (Unix-domain style) socket in this stack's own name space.
+  std::shared_ptr<LocalSocket> local_socket(LocalSocket::Kind kind);
 
   // Sends one ICMP echo request; replies are collected in echo_replies().
   // Payloads larger than the path MTU are fragmented; ttl 0 = default.
@@ -232,6 +307,8 @@ class Stack {
  private:
   friend class UdpSocket;
   friend class TcpSocket;
+  friend class RawSocket;
+  friend class LocalSocket;
   friend struct TcpLayer;
   struct Impl;
   struct Ip6;  // the IPv6 layer (src/ipv6_impl.hpp)

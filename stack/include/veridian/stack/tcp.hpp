@@ -132,6 +132,17 @@ class TcpSocket {
   std::error_code set_sndbuf(std::size_t bytes);
   std::error_code set_rcvbuf(std::size_t bytes);
   void set_congestion_control(CongestionControl cc);
+  // SO_REUSEADDR, before bind: the bind may take a port still held by
+  // connections in TIME-WAIT (not one held by a listener or a live
+  // connection, as on Linux).
+  void set_reuse_addr(bool on) { reuse_addr_ = on; }
+  bool reuse_addr() const { return reuse_addr_; }
+  // SO_RCVTIMEO (0 = none), used by the Asio layer's async_read_some and
+  // Python's recv: they complete with timed_out after this long on the
+  // stack's clock without data.
+  void set_recv_timeout(TimePs t) { rcvtimeo_ = t; }
+  TimePs recv_timeout() const { return rcvtimeo_; }
+  Scheduler* scheduler() const;  // the owning stack's clock (nullptr once it is gone)
 
   // Called (from inside the stack, so it must not call back into it: post
   // the work elsewhere) whenever readiness may have changed: data or EOF
@@ -165,6 +176,8 @@ class TcpSocket {
   CongestionControl cc_;
   std::error_code error_;
   std::function<void()> notify_;
+  bool reuse_addr_ = false;
+  TimePs rcvtimeo_ = 0;
 };
 
 }  // namespace vd::stack
