@@ -21,6 +21,7 @@ below is one step, never one clock cycle.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -204,6 +205,17 @@ class UdpSocket(_Timeouts):
         return self._s.recvfrom()
 
     @property
+    def v6only(self) -> bool:
+        """IPV6_V6ONLY: always True (no dual-stack sockets)."""
+        return True
+
+    @v6only.setter
+    def v6only(self, on: bool) -> None:
+        if not on:
+            raise OSError(errno.EOPNOTSUPP, "IPV6_V6ONLY off (dual-stack sockets) is not supported: "
+                                            "use an IPv4 socket for IPv4 peers")
+
+    @property
     def reuse_addr(self) -> bool:
         """SO_REUSEADDR (before bind): sockets that all set it share a port."""
         return self._s.reuse_addr
@@ -358,6 +370,17 @@ class TcpSocket(_Timeouts):
 
     def set_keepalive(self, on: bool = True) -> None:
         self._s.set_keepalive(bool(on))
+
+    @property
+    def v6only(self) -> bool:
+        """IPV6_V6ONLY: always True (no dual-stack sockets)."""
+        return True
+
+    @v6only.setter
+    def v6only(self, on: bool) -> None:
+        if not on:
+            raise OSError(errno.EOPNOTSUPP, "IPV6_V6ONLY off (dual-stack sockets) is not supported: "
+                                            "use an IPv4 socket for IPv4 peers")
 
     @property
     def reuse_addr(self) -> bool:

@@ -241,6 +241,7 @@ void TcpLayer::destroy(Tcb& t) {
       t.rcvbuf.peek(0, t.sock->rx_left_.data(), n);
       t.sock->rx_left_off_ = 0;
     }
+    t.sock->last_info_ = t.sock->info();  // TCP_INFO keeps the final counters
     t.sock->tcb_ = nullptr;
     t.sock = nullptr;
   }

@@ -306,7 +306,11 @@ Ipv4Addr TcpSocket::remote_addr() const { return tcb_ ? tcb_->raddr : Ipv4Addr{}
 std::uint16_t TcpSocket::remote_port() const { return tcb_ ? tcb_->rport : 0; }
 
 TcpInfo TcpSocket::info() const {
-  if (!tcb_) return TcpInfo{};
+  if (!tcb_) {  // the connection ended: its last counters, state CLOSED
+    TcpInfo i = last_info_;
+    i.state = TcpState::Closed;
+    return i;
+  }
   TcpInfo i = tcb_->info;
   i.state = tcb_->state;
   i.cwnd = tcb_->cwnd;

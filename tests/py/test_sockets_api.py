@@ -223,3 +223,14 @@ def test_settimeout_returns_early_when_data_arrives():
     assert sim.now_ps - t0 < 1_000_000_000  # well under a millisecond, not 2 s
     rx.setblocking(False)
     assert rx.gettimeout() == 0.0
+
+
+def test_ipv6_v6only_is_always_on():
+    import errno
+    sim, a, b, _ = make_pair(vd.SoftNic(), vd.SoftNic())
+    for s in (a.tcp_socket(), a.udp_socket()):
+        assert s.v6only is True
+        s.v6only = True
+        with pytest.raises(OSError) as e:
+            s.v6only = False
+        assert e.value.errno == errno.EOPNOTSUPP and "dual-stack" in str(e.value)

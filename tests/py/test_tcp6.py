@@ -59,9 +59,15 @@ def test_v6_transfers_both_directions_sha256(ka, kb):
             got += y.recv(1 << 20, timeout_ns=1e8)
         assert got == data
         assert x.info()["tso_sends"] > 0
+    # No TCP drops, except duplicates after real loss: a 100 Gb/s SoftNic
+    # sender can overrun the 64-bit RTL NIC, which counts those drops, and
+    # the resent segments may then arrive twice (out of window).
+    nic_lost = sum(v for h in (a, b) for k, v in (h.nic.stats() if h.nic.kind == "soft" else h.nic.registers()).items()
+                   if "rx_drop" in k)
     for h in (a, b):
         drops = h.stats()["drops"]
-        assert not any(k.startswith("tcp.") for k in drops), drops
+        bad = {k: v for k, v in drops.items() if k.startswith("tcp.") and not (nic_lost and k == "tcp.out_of_window")}
+        assert not bad, (drops, nic_lost)
 
 
 def test_v6_family_rules_and_refused():

@@ -319,6 +319,13 @@ TEST(Tcp6, SocketFamilyIsFixedByTheFirstBindOrConnect) {
   ASSERT_FALSE(v4->connect(ip("10.0.0.2"), 80));
   EXPECT_FALSE(v4->is_v6());
   EXPECT_EQ(v4->local_addr6(), Ipv6Addr{});
+  // IPV6_V6ONLY is always on: asking for dual-stack is refused, clearly.
+  EXPECT_TRUE(s->v6only());
+  EXPECT_FALSE(s->set_v6only(true));
+  EXPECT_EQ(s->set_v6only(false), std::errc::operation_not_supported);
+  auto u = n.a.udp_socket();
+  EXPECT_TRUE(u->v6only());
+  EXPECT_EQ(u->set_v6only(false), std::errc::operation_not_supported);
 }
 
 TEST(Tcp6, SynCookiesOverIpv6) {

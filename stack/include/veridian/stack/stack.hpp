@@ -92,6 +92,12 @@ class UdpSocket {
   std::error_code bind(const Ipv6Addr& addr, std::uint16_t port);
   std::error_code sendto(std::span<const std::uint8_t> data, const Ipv6Addr& dst, std::uint16_t port);
   bool is_v6() const { return v6_; }
+  // IPV6_V6ONLY: always on (no dual-stack sockets: IPv4 peers need an IPv4
+  // socket); turning it off gives operation_not_supported.
+  bool v6only() const { return true; }
+  std::error_code set_v6only(bool on) const {
+    return on ? std::error_code{} : std::make_error_code(std::errc::operation_not_supported);
+  }
   const Ipv6Addr& local_addr6() const { return addr6_; }
   // IP_TTL: hop limit of datagrams sent from here (0 = the stack's default).
   void set_ttl(std::uint8_t ttl) { ttl_ = ttl; }

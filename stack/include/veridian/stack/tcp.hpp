@@ -94,6 +94,12 @@ class TcpSocket {
   std::error_code bind(const A& addr, std::uint16_t port) { return bind6(addr, port); }
   std::error_code connect(const Ipv6Addr& dst, std::uint16_t port);
   bool is_v6() const { return v6_; }
+  // IPV6_V6ONLY: always on (no dual-stack sockets: IPv4 peers need an IPv4
+  // socket); turning it off gives operation_not_supported.
+  bool v6only() const { return true; }
+  std::error_code set_v6only(bool on) const {
+    return on ? std::error_code{} : std::make_error_code(std::errc::operation_not_supported);
+  }
 
   // Copies up to data.size() bytes into the send buffer and returns how
   // many; 0 with no error means the buffer is full (would block). Errors:
@@ -123,7 +129,7 @@ class TcpSocket {
   // 0.0.0.0 on an IPv6 socket).
   Ipv6Addr local_addr6() const;
   Ipv6Addr remote_addr6() const;
-  TcpInfo info() const;
+  TcpInfo info() const;  // after the connection ended: its final counters (state CLOSED)
 
   // Options (buffers before connect/listen; the others any time).
   void set_nodelay(bool on);
@@ -175,6 +181,7 @@ class TcpSocket {
   std::size_t sndbuf_, rcvbuf_;
   CongestionControl cc_;
   std::error_code error_;
+  TcpInfo last_info_;  // info() once the connection is gone
   std::function<void()> notify_;
   bool reuse_addr_ = false;
   TimePs rcvtimeo_ = 0;
