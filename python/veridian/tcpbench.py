@@ -43,7 +43,7 @@ def _inclusive(out_file: str) -> dict[str, int]:
                        capture_output=True, text=True, check=True)
     costs: dict[str, int] = {}
     for line in r.stdout.splitlines():
-        m = re.match(r"\s*([\d,]+)\s+\([\d.]+%\)\s+(.*)$", line)
+        m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$", line)  # "( 5.55%)" has a space
         if not m:
             continue
         ir = int(m.group(1).replace(",", ""))
