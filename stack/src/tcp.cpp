@@ -46,6 +46,7 @@ void SendQueue::add_chunk() {
     c.own.reset(new std::uint8_t[c.cap]);  // not zero-filled: only read where written
     c.data = c.own.get();
   }
+  uniform_ = chunks_.empty() || (uniform_ && c.cap == chunks_.front().cap);
   chunks_.push_back(std::move(c));
 }
 
@@ -68,19 +69,34 @@ std::size_t SendQueue::push(std::span<const std::uint8_t> d) {
   return n;
 }
 
+std::pair<std::size_t, std::size_t> SendQueue::locate(std::size_t off) const {
+  if (chunks_.empty()) return {0, off};
+  const Chunk& f = chunks_.front();
+  const std::size_t live0 = f.end - f.start;
+  if (off < live0) return {0, off};
+  off -= live0;
+  // Every chunk after the first starts at its byte 0 and, but the last, is
+  // full: with one chunk size the index is a division (a send buffer of
+  // megabytes holds dozens of chunks, walked per segment otherwise).
+  if (uniform_) return {1 + off / f.cap, off % f.cap};
+  for (std::size_t i = 1; i < chunks_.size(); ++i) {
+    const std::size_t live = chunks_[i].end - chunks_[i].start;
+    if (off < live) return {i, off};
+    off -= live;
+  }
+  return {chunks_.size(), off};
+}
+
 void SendQueue::peek(std::size_t off, std::uint8_t* out, std::size_t n) const {
-  for (const Chunk& c : chunks_) {
-    if (n == 0) break;
+  auto [i, o] = locate(off);
+  for (; n && i < chunks_.size(); ++i, o = 0) {
+    const Chunk& c = chunks_[i];
     const std::size_t live = c.end - c.start;
-    if (off >= live) {
-      off -= live;
-      continue;
-    }
-    const std::size_t k = std::min(n, live - off);
-    std::memcpy(out, c.data + c.start + off, k);
+    if (o >= live) break;
+    const std::size_t k = std::min(n, live - o);
+    std::memcpy(out, c.data + c.start + o, k);
     out += k;
     n -= k;
-    off = 0;
   }
 }
 
@@ -106,34 +122,28 @@ void SendQueue::pop(std::size_t n) {
 }
 
 std::size_t SendQueue::chunk_left(std::size_t off, bool* pooled, bool room) const {
-  for (const Chunk& c : chunks_) {
-    const std::size_t live = c.end - c.start;
-    if (off < live) {
-      if (pooled) *pooled = static_cast<bool>(c.pkt);
-      return live - off + (room ? c.cap - c.end : 0);
-    }
-    off -= live;
-  }
-  return 0;
+  const auto [i, o] = locate(off);
+  if (i >= chunks_.size()) return 0;
+  const Chunk& c = chunks_[i];
+  const std::size_t live = c.end - c.start;
+  if (o >= live) return 0;
+  if (pooled) *pooled = static_cast<bool>(c.pkt);
+  return live - o + (room ? c.cap - c.end : 0);
 }
 
 Packet SendQueue::share(std::size_t off, std::size_t n, const BufferPool* pool) {
-  for (Chunk& c : chunks_) {
-    const std::size_t live = c.end - c.start;
-    if (off >= live) {
-      off -= live;
-      continue;
-    }
-    // The segment must start at the chunk's first live byte: in front of it
-    // is the buffer's headroom and acknowledged bytes, which the headers
-    // may overwrite.
-    if (off != 0 || !c.pkt || c.pkt.pool() != pool || n > live || c.pkt.use_count() != 1) break;
-    Packet p = c.pkt.share();
-    p.pull(c.start);
-    p.trim(n);
-    return p;
-  }
-  return Packet{};
+  const auto [i, o] = locate(off);
+  if (i >= chunks_.size()) return Packet{};
+  Chunk& c = chunks_[i];
+  const std::size_t live = c.end - c.start;
+  // The segment must start at the chunk's first live byte: in front of it
+  // is the buffer's headroom and acknowledged bytes, which the headers
+  // may overwrite.
+  if (o != 0 || !c.pkt || c.pkt.pool() != pool || n > live || c.pkt.use_count() != 1) return Packet{};
+  Packet p = c.pkt.share();
+  p.pull(c.start);
+  p.trim(n);
+  return p;
 }
 
 // ------------------------------------------------------------ RecvQueue

@@ -83,7 +83,11 @@ class SendQueue {
     std::size_t start = 0, end = 0;       // live bytes [start, end); end = bytes written
   };
   void add_chunk();
+  // The chunk holding byte `off` (an index, chunks() when past the end)
+  // and the offset into its live bytes.
+  std::pair<std::size_t, std::size_t> locate(std::size_t off) const;
   std::deque<Chunk> chunks_;
+  bool uniform_ = true;  // every chunk has the same cap
   BufferPool* pool_ = nullptr;
   std::size_t chunk_ = kHeapChunk;
   std::size_t cap_ = 0, len_ = 0;
