@@ -65,6 +65,20 @@ void Packet::release() {
   }
 }
 
+Packet Packet::share() const {
+  Packet p;
+  if (!pool_) return p;
+  ++pool_->refs_[idx_];
+  p.pool_ = pool_;
+  p.idx_ = idx_;
+  p.head_ = head_;
+  p.len_ = len_;
+  p.meta = meta;
+  return p;
+}
+
+std::uint32_t Packet::use_count() const { return pool_ ? pool_->refs_[idx_] : 0; }
+
 // An empty handle (moved-from, or a failed alloc) is a buffer of capacity 0:
 // reads yield nullptr/0 and any growth throws std::length_error.
 std::uint8_t* Packet::data() { return pool_ ? pool_->buf_ptr(idx_) + head_ : nullptr; }
@@ -115,6 +129,7 @@ static std::size_t pool_bytes(std::size_t buf_size, std::size_t count) {
 BufferPool::BufferPool(HostMemory& mem, std::size_t buf_size, std::size_t count)
     : mem_(mem), buf_size_(buf_size), count_(count), base_(mem.alloc(pool_bytes(buf_size, count), 4096)) {
   free_.reserve(count);
+  refs_.assign(count, 0);
   // Hand out low indices first so runs are easy to read in a debugger.
   for (std::size_t i = count; i-- > 0;) free_.push_back(static_cast<std::uint32_t>(i));
 }
@@ -128,6 +143,7 @@ Packet BufferPool::alloc(std::size_t headroom) {
   p.pool_ = this;
   p.idx_ = free_.back();
   free_.pop_back();
+  refs_[p.idx_] = 1;
   p.head_ = static_cast<std::uint32_t>(headroom);
   p.len_ = 0;
   ++stats_.allocs;
@@ -135,6 +151,11 @@ Packet BufferPool::alloc(std::size_t headroom) {
 }
 
 void BufferPool::free_index(std::uint32_t idx) {
+  if (refs_[idx] > 1) {
+    --refs_[idx];
+    return;
+  }
+  refs_[idx] = 0;
   ++stats_.frees;
   free_.push_back(idx);
 }

@@ -334,6 +334,9 @@ PYBIND11_MODULE(_veridian, m) {
         d["sack_ok"] = i.sack_ok;
         d["sack_blocks_received"] = i.sack_blocks_received;
         d["sack_recovery_rexmits"] = i.sack_recovery_rexmits;
+        d["tx_copy_bytes"] = i.tx_copy_bytes;
+        d["zero_copy_bytes"] = i.zero_copy_bytes;
+        d["zero_copy_sends"] = i.zero_copy_sends;
         d["timestamps"] = i.timestamps;
         d["snd_wscale"] = i.snd_wscale;
         d["rcv_wscale"] = i.rcv_wscale;

@@ -31,40 +31,119 @@ const char* tcp_state_name(TcpState s) {
   return "?";
 }
 
-// ------------------------------------------------------------ ByteRing
+// ------------------------------------------------------------ SendQueue
 
-std::size_t ByteRing::push(std::span<const std::uint8_t> d) {
+void SendQueue::add_chunk() {
+  Chunk c;
+  // A pool chunk only while the pool is at least half free: the NIC's own
+  // sends (copies, other connections) keep the rest.
+  if (pool_ && pool_->available() * 2 >= pool_->capacity()) c.pkt = pool_->alloc();
+  if (c.pkt) {
+    c.cap = std::min(chunk_, c.pkt.tailroom());
+    c.data = c.pkt.data();
+  } else {
+    c.cap = std::max<std::size_t>(1, std::min(chunk_, cap_));
+    c.own.reset(new std::uint8_t[c.cap]);  // not zero-filled: only read where written
+    c.data = c.own.get();
+  }
+  uniform_ = chunks_.empty() || (uniform_ && c.cap == chunks_.front().cap);
+  chunks_.push_back(std::move(c));
+}
+
+std::size_t SendQueue::push(std::span<const std::uint8_t> d) {
   const std::size_t n = std::min(d.size(), space());
-  const std::size_t cap = cap_;
-  std::size_t tail = (head_ + len_) % (cap ? cap : 1);
   std::size_t done = 0;
   while (done < n) {
-    const std::size_t chunk = std::min(n - done, cap - tail);
-    std::memcpy(buf_.get() + tail, d.data() + done, chunk);
-    done += chunk;
-    tail = (tail + chunk) % cap;
+    if (chunks_.empty() || chunks_.back().end == chunks_.back().cap) add_chunk();
+    Chunk& c = chunks_.back();
+    const std::size_t k = std::min(n - done, c.cap - c.end);
+    std::memcpy(c.data + c.end, d.data() + done, k);
+    if (c.pkt) {
+      c.pkt.append(k);
+      c.pkt.pool()->count_copy_in(k);
+    }
+    c.end += k;
+    done += k;
   }
   len_ += n;
   return n;
 }
 
-void ByteRing::peek(std::size_t off, std::uint8_t* out, std::size_t n) const {
-  const std::size_t cap = cap_;
-  std::size_t pos = (head_ + off) % cap;
-  std::size_t done = 0;
-  while (done < n) {
-    const std::size_t chunk = std::min(n - done, cap - pos);
-    std::memcpy(out + done, buf_.get() + pos, chunk);
-    done += chunk;
-    pos = (pos + chunk) % cap;
+std::pair<std::size_t, std::size_t> SendQueue::locate(std::size_t off) const {
+  if (chunks_.empty()) return {0, off};
+  const Chunk& f = chunks_.front();
+  const std::size_t live0 = f.end - f.start;
+  if (off < live0) return {0, off};
+  off -= live0;
+  // Every chunk after the first starts at its byte 0 and, but the last, is
+  // full: with one chunk size the index is a division (a send buffer of
+  // megabytes holds dozens of chunks, walked per segment otherwise).
+  if (uniform_) return {1 + off / f.cap, off % f.cap};
+  for (std::size_t i = 1; i < chunks_.size(); ++i) {
+    const std::size_t live = chunks_[i].end - chunks_[i].start;
+    if (off < live) return {i, off};
+    off -= live;
+  }
+  return {chunks_.size(), off};
+}
+
+void SendQueue::peek(std::size_t off, std::uint8_t* out, std::size_t n) const {
+  auto [i, o] = locate(off);
+  for (; n && i < chunks_.size(); ++i, o = 0) {
+    const Chunk& c = chunks_[i];
+    const std::size_t live = c.end - c.start;
+    if (o >= live) break;
+    const std::size_t k = std::min(n, live - o);
+    std::memcpy(out, c.data + c.start + o, k);
+    out += k;
+    n -= k;
   }
 }
 
-void ByteRing::pop(std::size_t n) {
+void SendQueue::pop(std::size_t n) {
   n = std::min(n, len_);
-  if (cap_ == 0) return;
-  head_ = (head_ + n) % cap_;
   len_ -= n;
+  while (n) {
+    Chunk& c = chunks_.front();
+    const std::size_t k = std::min(n, c.end - c.start);
+    c.start += k;
+    n -= k;
+    if (c.start == c.end && chunks_.size() > 1) chunks_.pop_front();
+  }
+  if (len_ == 0 && !chunks_.empty()) {
+    // Empty: a pool buffer goes back (idle connections hold none); a heap
+    // block is kept for the next bytes.
+    if (chunks_.front().pkt) {
+      chunks_.clear();
+    } else {
+      chunks_.front().start = chunks_.front().end = 0;
+    }
+  }
+}
+
+std::size_t SendQueue::chunk_left(std::size_t off, bool* pooled, bool room) const {
+  const auto [i, o] = locate(off);
+  if (i >= chunks_.size()) return 0;
+  const Chunk& c = chunks_[i];
+  const std::size_t live = c.end - c.start;
+  if (o >= live) return 0;
+  if (pooled) *pooled = static_cast<bool>(c.pkt);
+  return live - o + (room ? c.cap - c.end : 0);
+}
+
+Packet SendQueue::share(std::size_t off, std::size_t n, const BufferPool* pool) {
+  const auto [i, o] = locate(off);
+  if (i >= chunks_.size()) return Packet{};
+  Chunk& c = chunks_[i];
+  const std::size_t live = c.end - c.start;
+  // The segment must start at the chunk's first live byte: in front of it
+  // is the buffer's headroom and acknowledged bytes, which the headers
+  // may overwrite.
+  if (o != 0 || !c.pkt || c.pkt.pool() != pool || n > live || c.pkt.use_count() != 1) return Packet{};
+  Packet p = c.pkt.share();
+  p.pull(c.start);
+  p.trim(n);
+  return p;
 }
 
 // ------------------------------------------------------------ RecvQueue
@@ -223,6 +302,7 @@ void TcpLayer::setup_connection(Tcb& t, Iface& ifc) {
   const DeviceFeatures& fe = ifc.dev->features();
   t.csum_offload = fe.tx_csum_partial;
   t.tso = cfg.use_tso && fe.tso && ifc.dev->tso_pool() != nullptr;
+  t.tso_pool = t.tso ? ifc.dev->tso_pool() : nullptr;
   t.rcv_wscale = cfg.window_scaling ? wscale_for(t.rcvbuf.capacity()) : 0;
   t.ts_offset = static_cast<std::uint32_t>(mix64(cfg.isn_secret + t.iss));
 }
@@ -419,21 +499,41 @@ void TcpLayer::segment_sent(Tcb& t, std::size_t len, std::uint8_t flags, bool bi
   }
 }
 
+Packet TcpLayer::segment_payload(Tcb& t, NetDevice& dev, bool big, std::uint32_t seq, std::size_t len,
+                                 const char*& why) {
+  BufferPool* tso = dev.tso_pool();
+  if (len >= kZeroCopyMin && tso) {
+    // Zero-copy: the payload stays where send() copied it; the headers go
+    // into the chunk's headroom.
+    Packet p = t.sndbuf.share(seq - t.buf_seq, len, tso);
+    if (p) {
+      t.info.zero_copy_bytes += len;
+      ++t.info.zero_copy_sends;
+      return p;
+    }
+  }
+  BufferPool* pool = big ? tso : &dev.pool();
+  if (!pool) return why = "no_tso_pool", Packet{};
+  Packet p = pool->alloc();
+  if (!p) return why = "no_buffer", Packet{};
+  if (len) {
+    // Otherwise a second copy, out of the send buffer into the DMA buffer.
+    if (p.tailroom() < len) return why = "segment_exceeds_buffer", Packet{};
+    t.sndbuf.peek(seq - t.buf_seq, p.append(len), len);
+    pool->count_copy_in(len);
+    t.info.tx_copy_bytes += len;
+  }
+  return p;
+}
+
 void TcpLayer::send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit) {
   if (t.v6) return send_segment6(t, seq, len, flags, retransmit);
   const auto r = impl.route(t.raddr);
   if (!r) return impl.drop("tcp", "no_route");
   const bool big = len > t.mss;  // a TSO send
-  BufferPool* pool = big ? r->ifc->dev->tso_pool() : &r->ifc->dev->pool();
-  if (!pool) return impl.drop("tcp", "no_tso_pool");
-  Packet p = pool->alloc();
-  if (!p) return impl.drop("tcp", "no_buffer");
-  if (len) {
-    // The one copy on the way out of the socket buffer: into the DMA buffer.
-    if (p.tailroom() < len) return impl.drop("tcp", "segment_exceeds_buffer");
-    t.sndbuf.peek(seq - t.buf_seq, p.append(len), len);
-    pool->count_copy_in(len);
-  }
+  const char* why = nullptr;
+  Packet p = segment_payload(t, *r->ifc->dev, big, seq, len, why);
+  if (!p) return impl.drop("tcp", why);
   wire::TcpRepr h;
   fill_header(t, h, seq, flags, r->ifc->mtu() - 40, len);
   const bool offload = big || t.csum_offload;
@@ -465,15 +565,9 @@ void TcpLayer::send_segment6(Tcb& t, std::uint32_t seq, std::size_t len, std::ui
   r->src = t.laddr6;
   Iface& ifc = ip6.iface(r->ifindex);
   const bool big = len > t.mss;  // a TSO send
-  BufferPool* pool = big ? ifc.dev->tso_pool() : &ifc.dev->pool();
-  if (!pool) return impl.drop("tcp", "no_tso_pool");
-  Packet p = pool->alloc();
-  if (!p) return impl.drop("tcp", "no_buffer");
-  if (len) {
-    if (p.tailroom() < len) return impl.drop("tcp", "segment_exceeds_buffer");
-    t.sndbuf.peek(seq - t.buf_seq, p.append(len), len);
-    pool->count_copy_in(len);
-  }
+  const char* why = nullptr;
+  Packet p = segment_payload(t, *ifc.dev, big, seq, len, why);
+  if (!p) return impl.drop("tcp", why);
   wire::TcpRepr h;
   fill_header(t, h, seq, flags, ip6.link_mtu(r->ifindex) - wire::kIpv6HeaderLen - wire::kTcpMinHeaderLen, len);
   // A segment sized before a Packet Too Big lowered the path MTU leaves as
@@ -586,10 +680,25 @@ void TcpLayer::output(Tcb& t, bool force_ack) {
       std::size_t maxseg = t.mss;
       if (t.tso && len > t.mss) {
         // Up to 64 KiB per send, in whole segments (headers: 14 + 20 or 40 + 60).
-        const std::size_t cap = (65535 - 14 - (t.v6 ? 40 : 20) - 60) / t.mss * t.mss;
-        maxseg = std::max<std::size_t>(t.mss, std::min(cap, len / t.mss * t.mss));
+        maxseg = std::max<std::size_t>(t.mss, std::min(tso_cap(t.v6, t.mss), len / t.mss * t.mss));
+        // A send that would straddle a send-buffer chunk ends at its end
+        // instead, so the next one starts a chunk and goes without a copy.
+        const std::size_t left = t.sndbuf.chunk_left(off);
+        if (left >= t.mss && left < maxseg) maxseg = left;
       }
       if (len > maxseg) len = maxseg;
+      if (t.tso && len < unsent && flight > 0) {
+        // TSO deferral (as Linux's tcp_tso_should_defer): a window-limited
+        // send that would end inside a pool chunk waits for the ACKs of what
+        // is in flight until it can run to the chunk's end, when the window
+        // can hold that much at all. Sends then start chunks, so they go
+        // without a copy, instead of following the ACK clock in small
+        // pieces of which only the first starts a chunk. Nothing waits
+        // once the flight is acknowledged.
+        bool pooled = false;
+        const std::size_t left = t.sndbuf.chunk_left(off, &pooled);
+        if (pooled && len < left && left <= wnd && left <= tso_cap(t.v6, t.mss)) break;
+      }
       if (len < t.mss) {
         if (len < unsent) {
           // Window-limited small segment: sender SWS avoidance.

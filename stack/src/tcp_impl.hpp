@@ -28,28 +28,76 @@ inline bool synchronized_state(TcpState s) {
   return s != TcpState::Closed && s != TcpState::Listen && s != TcpState::SynSent && s != TcpState::SynReceived;
 }
 
-// A fixed-capacity byte ring: the socket buffers.
-class ByteRing {
+// The send buffer: the bytes from buf_seq on (unacknowledged, then
+// unsent), counted against a fixed capacity, stored in chunks. A chunk is a
+// buffer from the route device's TSO pool when there is one and it is at
+// least half free (else a heap block), so a segment that starts a chunk's
+// unacknowledged bytes can be sent with no copy: the headers go into the
+// buffer's headroom (or over acknowledged bytes) in front of the payload
+// send() left there (Packet::share). Chunks are taken as
+// bytes arrive and released once acknowledged, so idle connections hold
+// no pool buffers.
+class SendQueue {
  public:
   std::size_t size() const { return len_; }
   std::size_t capacity() const { return cap_; }
   std::size_t space() const { return cap_ - len_; }
-  // Only while empty. Not zero-filled: a buffer is only read where written,
-  // and clearing megabytes per connection showed up as host cost.
+  // Only while empty.
   void resize(std::size_t cap) {
-    buf_.reset(cap ? new std::uint8_t[cap] : nullptr);
+    chunks_.clear();
     cap_ = cap;
-    head_ = len_ = 0;
+    len_ = 0;
   }
+  // Where later chunks come from (null: the heap only) and the payload
+  // bytes each holds at most.
+  void set_source(BufferPool* pool, std::size_t chunk_bytes) {
+    pool_ = pool;
+    chunk_ = chunk_bytes ? chunk_bytes : kHeapChunk;
+  }
+  // The application's copy: up to space() bytes; returns how many. Copies
+  // into pool chunks are counted on the pool (bytes_copied_in).
   std::size_t push(std::span<const std::uint8_t> d);
   // Copies n bytes starting `off` bytes after the head into out.
   void peek(std::size_t off, std::uint8_t* out, std::size_t n) const;
   void pop(std::size_t n);
+  // Bytes from `off` to the end of the chunk holding it (0 past the end);
+  // *pooled: whether that chunk is a pool buffer. With `room`, counts the
+  // chunk's unwritten space too (the tail chunk's end is its capacity).
+  std::size_t chunk_left(std::size_t off, bool* pooled = nullptr, bool room = false) const;
+  // Zero-copy: a handle on the `pool` buffer holding [off, off + n), viewing
+  // exactly those bytes, when they begin that chunk's live bytes (so all in
+  // front of them, the headroom and acknowledged bytes, is free for
+  // headers) and nothing else holds the buffer (the NIC is done with
+  // earlier sends from it, so no byte it may read is rewritten). Otherwise
+  // an empty handle.
+  Packet share(std::size_t off, std::size_t n, const BufferPool* pool);
+  std::size_t chunks() const { return chunks_.size(); }
+  static constexpr std::size_t kHeapChunk = 64 * 1024;
 
  private:
-  std::unique_ptr<std::uint8_t[]> buf_;
-  std::size_t cap_ = 0, head_ = 0, len_ = 0;
+  struct Chunk {
+    Packet pkt;                           // a pool chunk: payload at pkt.data(), pkt.size() written
+    std::unique_ptr<std::uint8_t[]> own;  // else a heap block
+    std::uint8_t* data = nullptr;         // the payload area (either)
+    std::size_t cap = 0;                  // payload bytes it holds at most
+    std::size_t start = 0, end = 0;       // live bytes [start, end); end = bytes written
+  };
+  void add_chunk();
+  // The chunk holding byte `off` (an index, chunks() when past the end)
+  // and the offset into its live bytes.
+  std::pair<std::size_t, std::size_t> locate(std::size_t off) const;
+  std::deque<Chunk> chunks_;
+  bool uniform_ = true;  // every chunk has the same cap
+  BufferPool* pool_ = nullptr;
+  std::size_t chunk_ = kHeapChunk;
+  std::size_t cap_ = 0, len_ = 0;
 };
+
+// The most payload one TSO send carries: up to 64 KiB per send, in whole
+// segments (headers: 14 + 20 or 40 + 60).
+inline std::size_t tso_cap(bool v6, std::size_t mss) {
+  return (65535 - 14 - (v6 ? 40 : 20) - 60) / mss * mss;
+}
 
 // The receive buffer: in-order bytes waiting for recv(), counted against a
 // fixed capacity (the window). A segment's payload stays in the DMA buffer
@@ -132,7 +180,7 @@ struct Tcb {
   // buf_seq on: unacknowledged, then unsent.
   std::uint32_t iss = 0, snd_una = 0, snd_nxt = 0, snd_max = 0, snd_wl1 = 0, snd_wl2 = 0, buf_seq = 0;
   std::uint64_t snd_wnd = 0, max_snd_wnd = 0;
-  ByteRing sndbuf;
+  SendQueue sndbuf;
   bool fin_queued = false, fin_sent = false;
   std::uint32_t fin_seq = 0;
   // Receive side.
@@ -179,6 +227,7 @@ struct Tcb {
   std::error_code error;
   TcpInfo info;
   bool tso = false, csum_offload = false;
+  BufferPool* tso_pool = nullptr;  // the route device's, when t.tso: send-buffer chunks come from it
   // The (port, addr) this connection holds in TcpLayer::bound, released
   // when the TCB goes (so TIME-WAIT keeps its port).
   bool owns_port = false;
@@ -231,6 +280,14 @@ struct TcpLayer {
   void output(Tcb& t, bool force_ack = false);
   void send_segment(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit = false);
   void send_segment6(Tcb& t, std::uint32_t seq, std::size_t len, std::uint8_t flags, bool retransmit);
+  // A buffer holding a segment's payload (both families): the send-buffer
+  // chunk itself when [seq, seq + len) starts one (zero-copy), else a fresh
+  // buffer (from the TSO pool when `big`) with the payload copied in.
+  // Empty, with `why` set, on failure.
+  Packet segment_payload(Tcb& t, NetDevice& dev, bool big, std::uint32_t seq, std::size_t len, const char*& why);
+  // Shorter payloads make frames the stack pads to the Ethernet minimum,
+  // which would write over the send buffer's bytes after them.
+  static constexpr std::size_t kZeroCopyMin = 64;
   // Header fields and options of a segment (both families); `syn_mss` is
   // the MSS a SYN announces.
   // len: the payload the segment carries (SACK blocks must fit beside it).

@@ -213,6 +213,9 @@ std::size_t TcpSocket::send(std::span<const std::uint8_t> data, std::error_code&
   }
   if (t.fin_queued) return ec = make_err(std::errc::broken_pipe), 0;
   // The one copy on the way in: application bytes into the send buffer.
+  // Into TSO-pool chunks when the connection uses TSO, each as large as one
+  // TSO send, so sends go from there with no second copy.
+  t.sndbuf.set_source(t.tso_pool, t.tso_pool ? tso_cap(t.v6, t.mss) : 0);
   const std::size_t n = t.sndbuf.push(data);
   if (n) stack_->impl_->tcp->output(t);
   return n;

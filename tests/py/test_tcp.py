@@ -125,6 +125,10 @@ def test_tso_on_and_off_give_the_same_byte_stream():
     assert results[True][1]["tso_sends"] > 0 and results[False][1]["tso_sends"] == 0
     # With TSO the host sent far fewer, larger units to the NIC.
     assert results[True][1]["segs_out"] * 5 < results[False][1]["segs_out"]
+    # ... and most bytes straight from the send buffer (zero-copy), none without.
+    on, off = results[True][1], results[False][1]
+    assert on["zero_copy_bytes"] > len(data) // 2 and on["zero_copy_sends"] > 0, on
+    assert off["zero_copy_bytes"] == 0 and off["tx_copy_bytes"] >= len(data), off
 
 
 def test_many_concurrent_connections_on_softnic():

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <set>
@@ -501,4 +502,58 @@ TEST(PacketFromBytes, ExhaustedPoolGivesAnEmptyHandle) {
   EXPECT_FALSE(p);
   EXPECT_EQ(pool.stats().alloc_failures, 1u);
   EXPECT_EQ(pool.stats().bytes_copied_in, 0u);
+}
+
+// ---------------------------------------------------------------- Packet::share
+
+TEST(PacketShare, SharedBufferReturnsOnlyWithTheLastHandle) {
+  HostMemory m(1 << 20);
+  BufferPool pool(m, 1024, 2);
+  Packet a = pool.alloc();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a.use_count(), 1u);
+  EXPECT_EQ(pool.refcount(a.index()), 1u);
+  std::memcpy(a.append(100), pattern(100, 3).data(), 100);
+  a.meta.tso_mss = 1234;
+  Packet b = a.share();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(a.use_count(), 2u);
+  EXPECT_EQ(b.use_count(), 2u);
+  EXPECT_EQ(b.index(), a.index());
+  EXPECT_EQ(b.data(), a.data());
+  EXPECT_EQ(b.size(), 100u);
+  EXPECT_EQ(b.meta.tso_mss, 1234);
+  EXPECT_EQ(pool.available(), 1u);
+  // Each handle has its own view.
+  b.pull(10);
+  b.trim(20);
+  std::uint8_t* h = b.push(4);
+  EXPECT_EQ(a.size(), 100u);
+  EXPECT_EQ(a.headroom(), BufferPool::kDefaultHeadroom);
+  EXPECT_EQ(b.size(), 24u);
+  EXPECT_EQ(h, a.data() + 6);
+  // Moving a handle does not change the count.
+  Packet c = std::move(b);
+  EXPECT_FALSE(b);
+  EXPECT_EQ(c.use_count(), 2u);
+  a.release();
+  EXPECT_EQ(pool.available(), 1u) << "still held by the other handle";
+  EXPECT_EQ(pool.stats().frees, 0u);
+  EXPECT_EQ(c.use_count(), 1u);
+  c.release();
+  EXPECT_EQ(pool.available(), 2u);
+  EXPECT_EQ(pool.stats().frees, 1u);
+  // A reallocated buffer starts with one handle again.
+  Packet d = pool.alloc();
+  Packet e = pool.alloc();
+  EXPECT_EQ(d.use_count(), 1u);
+  EXPECT_EQ(e.use_count(), 1u);
+  EXPECT_FALSE(pool.alloc());
+}
+
+TEST(PacketShare, EmptyHandleSharesAsEmpty) {
+  Packet p;
+  Packet q = p.share();
+  EXPECT_FALSE(q);
+  EXPECT_EQ(q.use_count(), 0u);
 }

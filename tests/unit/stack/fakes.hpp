@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "veridian/core/hostmem.hpp"
 #include "veridian/core/netdev.hpp"
 #include "veridian/core/time.hpp"
+#include "veridian/offload/tso.hpp"
 
 namespace vd::test {
 
@@ -75,30 +77,56 @@ class FakeDevice : public NetDevice {
   explicit FakeDevice(MacAddr mac, std::size_t buf_size = 2048, std::size_t buffers = 512)
       : mac_(mac), mem_(16u << 20), pool_(mem_, buf_size, buffers) {}
 
+  ~FakeDevice() override { held.clear(); }  // before the pools they came from
+
   std::string kind() const override { return "fake"; }
   const DeviceFeatures& features() const override { return features_; }
   MacAddr mac() const override { return mac_; }
   BufferPool& pool() override { return pool_; }
 
   bool transmit(Packet&& frame, std::uint16_t queue) override {
-    Packet f = std::move(frame);  // the device owns it now; freed on return
+    Packet f = std::move(frame);  // the device owns it now; freed on return (or held: hold_tx)
     if (refuse_tx_) {
       ++counters_["tx_drop"];
       return false;
     }
-    SentFrame s{{f.bytes().begin(), f.bytes().end()}, f.meta, queue};
-    ++counters_["tx_packets"];
-    std::vector<std::uint8_t> bytes = s.bytes;
-    const bool lost = drop_filter && drop_filter(s);
-    if (record_sent) sent.push_back(std::move(s));
-    if (!peer_ || lost) return true;
-    FakeDevice* peer = peer_;
-    if (sync_)
-      peer->deliver(bytes);  // re-enters the peer's stack from inside our transmit
-    else
-      sched_->schedule_in(latency_, [peer, bytes] { peer->deliver(bytes); });
+    std::vector<std::vector<std::uint8_t>> frames;
+    if (f.meta.tso_mss) {
+      // TSO as the NICs do it (the reference model): every segment gets all its checksums.
+      auto r = tso_pool_ ? offload::tso_segment(f.bytes(), f.meta.tso_mss) : offload::TsoResult{};
+      if (!tso_pool_ || !r.ok()) {
+        ++counters_["tx_drop"];
+        return false;
+      }
+      ++counters_["tx_tso_sends"];
+      frames = std::move(r.segments);
+    } else {
+      frames.emplace_back(f.bytes().begin(), f.bytes().end());
+    }
+    for (auto& fr : frames) {
+      SentFrame s{std::move(fr), f.meta, queue};
+      ++counters_["tx_packets"];
+      std::vector<std::uint8_t> bytes = s.bytes;
+      const bool lost = drop_filter && drop_filter(s);
+      if (record_sent) sent.push_back(std::move(s));
+      if (!peer_ || lost) continue;
+      FakeDevice* peer = peer_;
+      if (sync_)
+        peer->deliver(bytes);  // re-enters the peer's stack from inside our transmit
+      else
+        sched_->schedule_in(latency_, [peer, bytes] { peer->deliver(bytes); });
+    }
+    if (hold_tx) held.push_back(std::move(f));  // as a TX ring not yet completed
     return true;
   }
+
+  // TSO: a pool of 64 KiB send buffers, and sends with tso_mss cut into
+  // segments here (as SoftNic does).
+  void enable_tso(std::size_t buffers = 64) {
+    tso_pool_ = std::make_unique<BufferPool>(mem_, BufferPool::kDefaultHeadroom + 0x10000, buffers);
+    features_.tso = features_.tx_csum_ip = features_.tx_csum_l4 = true;
+  }
+  BufferPool* tso_pool() override { return tso_pool_.get(); }
 
   void set_rx_handler(RxHandler h) override { handler_ = std::move(h); }
   bool has_rx_handler() const { return static_cast<bool>(handler_); }
@@ -134,11 +162,16 @@ class FakeDevice : public NetDevice {
   // Frames for which this returns true are "lost on the wire" (still
   // recorded in `sent`, never delivered to the peer).
   std::function<bool(const SentFrame&)> drop_filter;
+  // With hold_tx, transmitted packets stay here (their buffers held, as by
+  // a NIC still reading them) until the test clears it.
+  bool hold_tx = false;
+  std::vector<Packet> held;
 
  private:
   MacAddr mac_;
   HostMemory mem_;
   BufferPool pool_;
+  std::unique_ptr<BufferPool> tso_pool_;
   DeviceFeatures features_{};
   RxHandler handler_;
   Counters counters_;

@@ -93,6 +93,15 @@ class Packet {
   std::uint32_t index() const { return idx_; }
   BufferPool* pool() const { return pool_; }  // where the buffer returns; null when empty
 
+  // Another handle to the same buffer: its own view (head/len, same as
+  // this one's now) and a copy of meta. The buffer returns to its pool when
+  // the last handle lets go. Writes through one handle are seen by all, so a
+  // sharer must only write where no other handle reads (e.g. headers into
+  // headroom no other handle covers). An empty handle shares as empty.
+  Packet share() const;
+  // Handles to this buffer (0 for an empty handle).
+  std::uint32_t use_count() const;
+
   // Grow at the front (to write a header); throws std::length_error without room.
   std::uint8_t* push(std::size_t n);
   // Drop n bytes from the front (after parsing a header).
@@ -134,6 +143,8 @@ class BufferPool {
 
   std::size_t buf_size() const { return buf_size_; }
   std::size_t available() const { return free_.size(); }
+  // Handles holding buffer idx (0 when it is free).
+  std::uint32_t refcount(std::uint32_t idx) const { return refs_.at(idx); }
   std::size_t capacity() const { return count_; }
   std::uint64_t buf_addr(std::uint32_t idx) const { return base_ + std::uint64_t(idx) * buf_size_; }
   std::uint8_t* buf_ptr(std::uint32_t idx) { return mem_.ptr(buf_addr(idx), buf_size_); }
@@ -148,13 +159,14 @@ class BufferPool {
 
  private:
   friend class Packet;
-  void free_index(std::uint32_t idx);
+  void free_index(std::uint32_t idx);  // drops one handle; frees on the last
 
   HostMemory& mem_;
   std::size_t buf_size_;
   std::size_t count_;
   std::uint64_t base_;
   std::vector<std::uint32_t> free_;
+  std::vector<std::uint32_t> refs_;  // handles per buffer (Packet::share)
   PoolStats stats_;
 };
 

@@ -65,6 +65,11 @@ struct TcpInfo {
   std::uint64_t retransmits = 0, timeouts = 0, fast_retransmits = 0, dup_acks = 0;
   std::uint64_t ooo_segments = 0, zero_window_probes = 0;
   std::uint64_t sack_blocks_received = 0, sack_recovery_rexmits = 0;
+  // Transmit copies: payload bytes copied from the send buffer into a DMA
+  // buffer when sent (tx_copy_bytes), and bytes sent with no copy, headers
+  // written in front of the payload where send() left it (zero_copy_*).
+  // send() itself copies every byte once, into the send buffer.
+  std::uint64_t tx_copy_bytes = 0, zero_copy_bytes = 0, zero_copy_sends = 0;
   bool sack_ok = false, timestamps = false;
   std::uint8_t snd_wscale = 0, rcv_wscale = 0;
 };
