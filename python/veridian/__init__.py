@@ -178,7 +178,32 @@ def _addr(addr) -> tuple[str, int]:
     return addr
 
 
-class UdpSocket(_Timeouts):
+class _InetOptions:
+    """Options shared by UDP and TCP sockets."""
+
+    @property
+    def v6only(self) -> bool:
+        """IPV6_V6ONLY: always True (no dual-stack sockets)."""
+        return True
+
+    @v6only.setter
+    def v6only(self, on: bool) -> None:
+        if not on:
+            raise OSError(errno.EOPNOTSUPP, "IPV6_V6ONLY off (dual-stack sockets) is not supported: "
+                                            "use an IPv4 socket for IPv4 peers")
+
+    @property
+    def reuse_addr(self) -> bool:
+        """SO_REUSEADDR (before bind): UDP sockets that all set it share a
+        port; TCP may take a port held only by TIME-WAIT connections."""
+        return self._s.reuse_addr
+
+    @reuse_addr.setter
+    def reuse_addr(self, on: bool) -> None:
+        self._s.reuse_addr = bool(on)
+
+
+class UdpSocket(_Timeouts, _InetOptions):
     """A UDP socket on a simulated host (datagram semantics like socket.SOCK_DGRAM)."""
 
     def __init__(self, sim: "Simulation", core):
@@ -203,26 +228,6 @@ class UdpSocket(_Timeouts):
             return d
         self._wait(lambda: self._s.pending > 0, timeout_ns, "recvfrom")
         return self._s.recvfrom()
-
-    @property
-    def v6only(self) -> bool:
-        """IPV6_V6ONLY: always True (no dual-stack sockets)."""
-        return True
-
-    @v6only.setter
-    def v6only(self, on: bool) -> None:
-        if not on:
-            raise OSError(errno.EOPNOTSUPP, "IPV6_V6ONLY off (dual-stack sockets) is not supported: "
-                                            "use an IPv4 socket for IPv4 peers")
-
-    @property
-    def reuse_addr(self) -> bool:
-        """SO_REUSEADDR (before bind): sockets that all set it share a port."""
-        return self._s.reuse_addr
-
-    @reuse_addr.setter
-    def reuse_addr(self, on: bool) -> None:
-        self._s.reuse_addr = bool(on)
 
     @property
     def pending(self) -> int:
@@ -250,7 +255,7 @@ class UdpSocket(_Timeouts):
         self.close()
 
 
-class TcpSocket(_Timeouts):
+class TcpSocket(_Timeouts, _InetOptions):
     """A TCP socket on a simulated host (stream semantics like socket.SOCK_STREAM).
 
     IPv4 or IPv6: bind(("::", 80)) or connect(("2001:db8::2", 80)) makes an
@@ -370,26 +375,6 @@ class TcpSocket(_Timeouts):
 
     def set_keepalive(self, on: bool = True) -> None:
         self._s.set_keepalive(bool(on))
-
-    @property
-    def v6only(self) -> bool:
-        """IPV6_V6ONLY: always True (no dual-stack sockets)."""
-        return True
-
-    @v6only.setter
-    def v6only(self, on: bool) -> None:
-        if not on:
-            raise OSError(errno.EOPNOTSUPP, "IPV6_V6ONLY off (dual-stack sockets) is not supported: "
-                                            "use an IPv4 socket for IPv4 peers")
-
-    @property
-    def reuse_addr(self) -> bool:
-        """SO_REUSEADDR (before bind): may take a port held only by TIME-WAIT connections."""
-        return self._s.reuse_addr
-
-    @reuse_addr.setter
-    def reuse_addr(self, on: bool) -> None:
-        self._s.reuse_addr = bool(on)
 
     def set_buffers(self, sndbuf: int = 0, rcvbuf: int = 0) -> None:
         """SO_SNDBUF / SO_RCVBUF in bytes (0 = unchanged); before connect/listen."""

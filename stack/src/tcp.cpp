@@ -588,19 +588,26 @@ void TcpLayer::send_segment6(Tcb& t, std::uint32_t seq, std::size_t len, std::ui
   segment_sent(t, len, flags, big, retransmit, n);
 }
 
-void TcpLayer::send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,
-                        std::uint32_t ack, bool with_ack) {
-  auto r = impl.route(dst);
-  if (!r) return;
-  Packet p = r->ifc->dev->pool().alloc();
-  if (!p) return impl.drop("tcp", "no_buffer");
+namespace {
+// The header of a reset we send (RFC 9293 3.10.7.1): ACK only when asked.
+wire::TcpRepr rst_repr(std::uint16_t sport, std::uint16_t dport, std::uint32_t seq, std::uint32_t ack, bool with_ack) {
   wire::TcpRepr h;
   h.src_port = sport;
   h.dst_port = dport;
   h.seq = seq;
   h.ack = with_ack ? ack : 0;
   h.flags = static_cast<std::uint8_t>(f::RST | (with_ack ? f::ACK : 0));
-  wire::emit_tcp(p, h, src, dst, false);
+  return h;
+}
+}  // namespace
+
+void TcpLayer::send_rst(Ipv4Addr src, Ipv4Addr dst, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,
+                        std::uint32_t ack, bool with_ack) {
+  auto r = impl.route(dst);
+  if (!r) return;
+  Packet p = r->ifc->dev->pool().alloc();
+  if (!p) return impl.drop("tcp", "no_buffer");
+  wire::emit_tcp(p, rst_repr(sport, dport, seq, ack, with_ack), src, dst, false);
   r->src = src;
   const std::size_t n = p.size();
   if (!impl.ipv4_output(*r, wire::kIpProtoTcp, std::move(p))) {
@@ -616,13 +623,7 @@ void TcpLayer::send_rst(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint16_t 
   if (!r) return;
   Packet p = ip6.iface(r->ifindex).dev->pool().alloc();
   if (!p) return impl.drop("tcp", "no_buffer");
-  wire::TcpRepr h;
-  h.src_port = sport;
-  h.dst_port = dport;
-  h.seq = seq;
-  h.ack = with_ack ? ack : 0;
-  h.flags = static_cast<std::uint8_t>(f::RST | (with_ack ? f::ACK : 0));
-  wire::emit_tcp(p, h, src, dst, false);
+  wire::emit_tcp(p, rst_repr(sport, dport, seq, ack, with_ack), src, dst, false);
   r->src = src;
   const std::size_t n = p.size();
   if (!ip6.output(*r, wire::kIpProtoTcp, std::move(p))) {
