@@ -21,9 +21,6 @@ NicDriver::NicDriver(rtl::NicModel& nic, HostMemory& mem, BufferPool& pool, Driv
     throw std::invalid_argument("NicDriver: ring_log2 must be in [" + std::to_string(abi::MIN_RING_LOG2) + ", " +
                                 std::to_string(abi::MAX_RING_LOG2) + "]");
   if (cfg_.queues == 0) throw std::invalid_argument("NicDriver: at least one queue");
-  for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_ring_full", "tx_errors",
-                        "rx_errors", "rx_no_buffer", "irqs", "tx_invalid"})
-    counters_[k] = 0;
 }
 
 void NicDriver::init() {
@@ -115,19 +112,19 @@ bool NicDriver::transmit(Packet&& frame, std::uint16_t queue) {
   // A zero-length frame is posted on purpose: the NIC completes it with
   // ERR_DESC_LEN, which is how a driver bug shows up on real hardware too.
   if (!p || txr_.empty()) {
-    ++counters_["tx_invalid"];
+    ++counters_[tx_invalid];
     return false;
   }
   // LEN is 16 bits: a larger send cannot be described. TSO needs the
   // NIC to have it (FEATURES.TSO); otherwise the descriptor would be refused.
   if (p.size() > 0xffff || (p.meta.tso_mss != 0 && !((features_ >> abi::FEAT_TSO_BIT) & 1u))) {
-    ++counters_["tx_invalid"];
+    ++counters_[tx_invalid];
     return false;
   }
   Ring& r = txr_[queue % txr_.size()];
   const unsigned q = queue % static_cast<unsigned>(txr_.size());
   if (RingIndex::full(r.prod, r.cpl_cons, r.size)) {
-    ++counters_["tx_ring_full"];
+    ++counters_[tx_ring_full];
     return false;
   }
   const std::uint32_t slot = RingIndex::slot(r.prod, r.size);
@@ -142,8 +139,8 @@ bool NicDriver::transmit(Packet&& frame, std::uint16_t queue) {
   d.csum_start = static_cast<std::uint8_t>(p.meta.csum_start);
   d.csum_offset = static_cast<std::uint8_t>(p.meta.csum_offset);
   d.pack({mem_.ptr(r.desc + std::uint64_t(slot) * abi::DESC_SIZE, abi::DESC_SIZE), abi::DESC_SIZE});
-  ++counters_["tx_packets"];
-  counters_["tx_bytes"] += p.size();
+  ++counters_[tx_packets];
+  counters_[tx_bytes] += p.size();
   r.slots[slot] = std::move(p);  // the NIC reads the buffer in place; freed on completion
   ++r.prod;
   nic_.mmio_write(abi::txq_reg(q, abi::REG_Q_PROD), r.prod);
@@ -156,7 +153,7 @@ void NicDriver::refill_rx(unsigned q) {
   while (!RingIndex::full(r.prod, r.cpl_cons, r.size)) {
     Packet p = pool_.alloc(0);
     if (!p) {
-      ++counters_["rx_no_buffer"];
+      ++counters_[rx_no_buffer];
       break;
     }
     const std::uint32_t slot = RingIndex::slot(r.prod, r.size);
@@ -177,7 +174,7 @@ void NicDriver::process_tx(unsigned q) {
     const std::uint32_t slot = RingIndex::slot(r.cpl_cons, r.size);
     const auto c = abi::Cpl::unpack({mem_.ptr(r.cpl + std::uint64_t(slot) * abi::CPL_SIZE, abi::CPL_SIZE), abi::CPL_SIZE});
     if ((c.phase & 1) != RingIndex::phase(r.cpl_cons, r.log2)) break;  // not written yet
-    if (c.status != abi::ERR_OK) ++counters_["tx_errors"];
+    if (c.status != abi::ERR_OK) ++counters_[tx_errors];
     r.slots[RingIndex::slot(c.index, r.size)].release();
     ++r.cpl_cons;
   }
@@ -192,7 +189,7 @@ void NicDriver::process_rx(unsigned q) {
     Packet p = std::move(r.slots[RingIndex::slot(c.index, r.size)]);
     ++r.cpl_cons;
     if (c.status != abi::ERR_OK || !p || c.len > p.tailroom()) {
-      ++counters_["rx_errors"];
+      ++counters_[rx_errors];
       continue;  // p goes back to the pool
     }
     p.append(c.len);
@@ -205,15 +202,15 @@ void NicDriver::process_rx(unsigned q) {
     };
     p.meta.rx_csum_ip = st(c.csum & 3u);
     p.meta.rx_csum_l4 = st((c.csum >> 2) & 3u);
-    ++counters_["rx_packets"];
-    counters_["rx_bytes"] += c.len;
+    ++counters_[rx_packets];
+    counters_[rx_bytes] += c.len;
     if (rx_) rx_(std::move(p));
   }
   refill_rx(q);
 }
 
 void NicDriver::handle_irq(std::uint32_t mask) {
-  ++counters_["irqs"];
+  ++counters_[irqs];
   for (unsigned q = 0; q < txr_.size(); ++q) {
     if (!(mask & (1u << q))) continue;
     process_tx(q);

@@ -44,57 +44,54 @@ SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig c
   features_.tso = cfg.tx_csum && cfg.tso;
   features_.rx_csum = cfg.rx_csum;
   features_.rx_hash = true;
-  for (const char* k : {"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link", "tx_drop_oversize",
-                        "rx_drop_error", "rx_drop_runt", "rx_drop_oversize", "rx_drop_no_buffer", "tx_drop_invalid", "tx_drop_bad_offload", "tx_csum_offloaded", "tx_tso_sends"})
-    counters_[k] = 0;
 }
 
 bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
   Packet p = std::move(frame);
   if (!p || p.size() == 0) {
-    ++counters_["tx_drop_invalid"];
+    ++counters_[tx_drop_invalid];
     return false;
   }
   if (p.size() > std::size_t(cfg_.mtu) + kEthHeader + kVlanTag && !p.meta.tso_mss) {
-    ++counters_["tx_drop_oversize"];
+    ++counters_[tx_drop_oversize];
     return false;
   }
   if (!link_) {
-    ++counters_["tx_drop_no_link"];
+    ++counters_[tx_drop_no_link];
     return false;
   }
   if (p.meta.tx_csum_partial) {
     if (!features_.tx_csum_partial || !offload::insert_partial(p.bytes(), p.meta.csum_start, p.meta.csum_offset)) {
-      ++counters_["tx_drop_bad_offload"];
+      ++counters_[tx_drop_bad_offload];
       return false;
     }
-    ++counters_["tx_csum_offloaded"];
+    ++counters_[tx_csum_offloaded];
   }
   if (p.meta.tso_mss) {
     // TSO by the reference model: every segment gets all its checksums.
     auto r = features_.tso ? offload::tso_segment(p.bytes(), p.meta.tso_mss) : offload::TsoResult{};
     if (!features_.tso || !r.ok()) {
-      ++counters_["tx_drop_bad_offload"];
+      ++counters_[tx_drop_bad_offload];
       return false;
     }
-    ++counters_["tx_tso_sends"];
+    ++counters_[tx_tso_sends];
     for (auto& s : r.segments) {
-      ++counters_["tx_packets"];
-      counters_["tx_bytes"] += s.size();
+      ++counters_[tx_packets];
+      counters_[tx_bytes] += s.size();
       link_->send(side_, std::move(s), sched_.now());
     }
     return true;
   }
   if (p.meta.tx_csum_ip || p.meta.tx_csum_l4) {
     if (!features_.tx_csum_ip) {
-      ++counters_["tx_drop_bad_offload"];
+      ++counters_[tx_drop_bad_offload];
       return false;
     }
     insert_requested(p.bytes(), p.meta.tx_csum_ip, p.meta.tx_csum_l4);
-    ++counters_["tx_csum_offloaded"];
+    ++counters_[tx_csum_offloaded];
   }
-  ++counters_["tx_packets"];
-  counters_["tx_bytes"] += p.size();
+  ++counters_[tx_packets];
+  counters_[tx_bytes] += p.size();
   // The wire carries its own copy of the bytes; the buffer goes back to the pool.
   link_->send(side_, std::vector<std::uint8_t>(p.data(), p.data() + p.size()), sched_.now());
   return true;
@@ -102,20 +99,20 @@ bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
 
 void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
   if (fcs_error) {
-    ++counters_["rx_drop_error"];
+    ++counters_[rx_drop_error];
     return;
   }
   if (frame.size() < kMinFrame) {
-    ++counters_["rx_drop_runt"];
+    ++counters_[rx_drop_runt];
     return;
   }
   if (frame.size() > std::size_t(cfg_.mtu) + kEthHeader + kVlanTag) {
-    ++counters_["rx_drop_oversize"];
+    ++counters_[rx_drop_oversize];
     return;
   }
   Packet p = pool_.alloc(0);
   if (!p) {
-    ++counters_["rx_drop_no_buffer"];
+    ++counters_[rx_drop_no_buffer];
     return;
   }
   if (cfg_.rx_csum) {
@@ -132,8 +129,8 @@ void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
   }
   // Models the NIC's DMA write into a host buffer: not a CPU copy, so not counted as one.
   std::memcpy(p.append(frame.size()), frame.data(), frame.size());
-  ++counters_["rx_packets"];
-  counters_["rx_bytes"] += frame.size();
+  ++counters_[rx_packets];
+  counters_[rx_bytes] += frame.size();
   if (rx_) rx_(std::move(p));
 }
 

@@ -360,7 +360,7 @@ TEST_P(RtlModel, DriverTransmitsAndReceivesFramesOfManySizes) {
   EXPECT_EQ(r.reg(vd::abi::REG_STAT_RX_BYTES), static_cast<std::uint32_t>(tx_bytes));
   EXPECT_EQ(r.reg(vd::abi::REG_STAT_DESC_ERR), 0u);
   EXPECT_EQ(r.reg(vd::abi::REG_STAT_RX_DROP_ERR), 0u);
-  const auto& c = r.drv->counters();
+  const auto c = r.drv->counters();
   EXPECT_EQ(c.at("tx_packets"), npk);
   EXPECT_EQ(c.at("rx_packets"), npk);
   EXPECT_EQ(c.at("rx_bytes"), tx_bytes);

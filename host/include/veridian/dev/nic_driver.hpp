@@ -62,7 +62,7 @@ class NicDriver {
   std::uint32_t abi_id() const { return abi_id_; }
   std::uint32_t nic_features() const { return features_; }
   std::uint16_t queues() const { return cfg_.queues; }
-  const Counters& counters() const { return counters_; }
+  Counters counters() const { return counters_.to_map(); }
   std::size_t tx_in_flight(std::uint16_t q) const;
 
  private:
@@ -86,7 +86,12 @@ class NicDriver {
   std::vector<Ring> txr_, rxr_;
   std::function<void(Packet&&)> rx_;
   std::uint32_t abi_id_ = 0, features_ = 0;
-  Counters counters_;
+  enum Ctr : std::size_t {
+    tx_packets, tx_bytes, rx_packets, rx_bytes, tx_ring_full, tx_errors, rx_errors, rx_no_buffer, irqs, tx_invalid,
+    kCounters
+  };
+  CounterSlots<kCounters> counters_{{"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_ring_full",
+                                     "tx_errors", "rx_errors", "rx_no_buffer", "irqs", "tx_invalid"}};
 };
 
 }  // namespace vd::dev

@@ -28,7 +28,7 @@ class SoftNic final : public WiredDevice {
   BufferPool* tso_pool() override { return features_.tso ? &tso_pool_ : nullptr; }
   bool transmit(Packet&& frame, std::uint16_t queue) override;
   void set_rx_handler(RxHandler h) override { rx_ = std::move(h); }
-  Counters stats() const override { return counters_; }
+  Counters stats() const override { return counters_.to_map(); }
   void set_rss(const RssConfig& c) override;
   void frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) override;
 
@@ -41,7 +41,15 @@ class SoftNic final : public WiredDevice {
   BufferPool tso_pool_;  // 64 KiB buffers for TSO sends
   RxHandler rx_;
   RssConfig rss_;
-  Counters counters_;
+  enum Ctr : std::size_t {
+    tx_packets, tx_bytes, rx_packets, rx_bytes, tx_drop_no_link, tx_drop_oversize, rx_drop_error, rx_drop_runt,
+    rx_drop_oversize, rx_drop_no_buffer, tx_drop_invalid, tx_drop_bad_offload, tx_csum_offloaded, tx_tso_sends,
+    kCounters
+  };
+  CounterSlots<kCounters> counters_{{"tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "tx_drop_no_link",
+                                     "tx_drop_oversize", "rx_drop_error", "rx_drop_runt", "rx_drop_oversize",
+                                     "rx_drop_no_buffer", "tx_drop_invalid", "tx_drop_bad_offload",
+                                     "tx_csum_offloaded", "tx_tso_sends"}};
 };
 
 }  // namespace vd::dev
