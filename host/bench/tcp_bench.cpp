@@ -17,11 +17,17 @@ using namespace vd;
 int main(int argc, char** argv) {
   std::size_t bytes = 64u << 20;
   bool offload = true;
+  unsigned irq_frames = 1, mtu = 1500;
+  double irq_delay_ns = 0;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--bytes") && i + 1 < argc) bytes = std::strtoull(argv[++i], nullptr, 0);
     else if (!std::strcmp(argv[i], "--offload") && i + 1 < argc) offload = std::strcmp(argv[++i], "off") != 0;
+    else if (!std::strcmp(argv[i], "--irq-frames") && i + 1 < argc) irq_frames = unsigned(std::strtoul(argv[++i], nullptr, 0));
+    else if (!std::strcmp(argv[i], "--irq-delay-ns") && i + 1 < argc) irq_delay_ns = std::strtod(argv[++i], nullptr);
+    else if (!std::strcmp(argv[i], "--mtu") && i + 1 < argc) mtu = unsigned(std::strtoul(argv[++i], nullptr, 0));
     else {
-      std::fprintf(stderr, "usage: %s [--bytes N] [--offload on|off]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--bytes N] [--offload on|off] [--irq-frames N] [--irq-delay-ns T] [--mtu M]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -31,6 +37,9 @@ int main(int argc, char** argv) {
   spec.tx_csum = offload;
   spec.tso = offload;
   spec.rx_csum = offload;
+  spec.irq_frames = static_cast<std::uint16_t>(irq_frames);
+  spec.irq_delay_ns = irq_delay_ns;
+  spec.mtu = static_cast<std::uint16_t>(mtu);
   auto& a = s.add_host("a", spec);
   auto& b = s.add_host("b", spec);
   s.connect(a, b, sim::LinkConfig{400.0, ns_to_ps(500)});  // fast wire: the CPU is the limit
@@ -77,9 +86,10 @@ int main(int argc, char** argv) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto i = c->info();
   std::printf("{\"offload\": %s, \"bytes\": %zu, \"wall_s\": %.4f, \"gbps_wall\": %.2f, \"virtual_us\": %.1f, "
-              "\"segs_out\": %llu, \"tso_sends\": %llu, \"retransmits\": %llu, \"check\": %llu}\n",
+              "\"segs_out\": %llu, \"tso_sends\": %llu, \"retransmits\": %llu, \"acks_in\": %llu, \"check\": %llu}\n",
               offload ? "true" : "false", got, wall, double(got) * 8 / wall / 1e9, double(s.now()) / 1e6,
               static_cast<unsigned long long>(i.segs_out), static_cast<unsigned long long>(i.tso_sends),
-              static_cast<unsigned long long>(i.retransmits), static_cast<unsigned long long>(sum));
+              static_cast<unsigned long long>(i.retransmits), static_cast<unsigned long long>(i.segs_in),
+              static_cast<unsigned long long>(sum));
   return 0;
 }

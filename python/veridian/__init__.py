@@ -108,18 +108,26 @@ class SoftNic:
     mtu: int = 1500
     tx_csum: bool = True                 # finish UDP/TCP checksums with the offload/ software model
     tso: bool = True                     # segment TCP sends with the offload/ model (needs tx_csum)
+    irq_frames: int = 1                  # interrupt moderation: frames per receive burst
+    irq_delay_ns: float = 0.0            # ... or this long after the first one (0: no timer)
 
     def _spec(self) -> "_core.NicSpec":
         if not 1 <= self.queues <= abi.MAX_QUEUES:
             raise ValueError(f"queues must be in 1..{abi.MAX_QUEUES}")
         if not 68 <= self.mtu <= 9000:
             raise ValueError("mtu must be in 68..9000")
+        if not 1 <= self.irq_frames <= 0xFFFF:
+            raise ValueError("irq_frames must be in 1..65535")
+        if not 0 <= self.irq_delay_ns <= 1e9:
+            raise ValueError("irq_delay_ns must be in 0..1e9 (one second)")
         s = _core.NicSpec()
         s.kind = _core.NicSpec.Kind.SOFT
         s.queues = self.queues
         s.mtu = self.mtu
         s.tx_csum = bool(self.tx_csum)
         s.tso = bool(self.tso)
+        s.irq_frames = int(self.irq_frames)
+        s.irq_delay_ns = float(self.irq_delay_ns)
         return s
 
 

@@ -50,7 +50,10 @@ Stack::~Stack() { impl_->shutdown(); }
 void Stack::Impl::shutdown() {
   ip6->shutdown();
   for (auto& ifc : ifaces) {
-    if (ifc->parent < 0) ifc->dev->set_rx_handler(nullptr);
+    if (ifc->parent < 0) {
+      ifc->dev->set_rx_handler(nullptr);
+      ifc->dev->set_rx_burst_end(nullptr);
+    }
     ifc->arp.reset();  // cancels its timers
   }
   for (auto& [k, e] : reasm) st.sched_.cancel(e.timer);
@@ -93,6 +96,7 @@ int Stack::add_interface(NetDevice& dev) {
   impl_->ifaces.push_back(std::move(ifc));
   Impl* impl = impl_.get();
   dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
+  impl_->ifaces.back()->bursts = dev.set_rx_burst_end([impl] { impl->rx_burst_end(); });
   impl_->ip6->attach(idx);
   return idx;
 }
@@ -294,7 +298,21 @@ void Stack::Impl::rx(int ifindex, Packet&& frame) noexcept {
   // The receive path must never throw into the device: a bug here becomes a
   // counted drop, not a crash of the whole simulation.
   try {
-    eth_input(*ifaces.at(static_cast<std::size_t>(ifindex)), std::move(frame));
+    Iface& ifc = *ifaces.at(static_cast<std::size_t>(ifindex));
+    if (ifc.bursts) in_rx_burst = true;
+    eth_input(ifc, std::move(frame));
+  } catch (...) {
+    try {
+      drop("stack", "internal_error");
+    } catch (...) {
+    }
+  }
+}
+
+void Stack::Impl::rx_burst_end() noexcept {
+  in_rx_burst = false;
+  try {
+    if (tcp) tcp->flush_burst_acks();
   } catch (...) {
     try {
       drop("stack", "internal_error");

@@ -38,6 +38,7 @@ struct IfAddr {
 struct Iface {
   int index = 0;
   NetDevice* dev = nullptr;
+  bool bursts = false;  // the device signals the end of each receive burst
   MacAddr mac{};
   int parent = -1;          // VLAN sub-interface: the interface it rides on
   std::uint16_t vid = 0;    // ... and its VLAN id (0 = untagged interface)
@@ -183,6 +184,9 @@ struct Stack::Impl {
 
   // Ethernet and VLAN (stack.cpp).
   void rx(int ifindex, Packet&& frame) noexcept;
+  // The device finished a receive burst: send the ACKs held back during it.
+  void rx_burst_end() noexcept;
+  bool in_rx_burst = false;  // between a bursty device's first rx and its burst end
   void eth_input(Iface& ifc, Packet&& frame);
   std::error_code eth_output(Iface& ifc, const MacAddr& dst, std::uint16_t ethertype, Packet&& p);
 

@@ -276,6 +276,8 @@ void TcpLayer::set_state(Tcb& t, TcpState s) {
 }
 
 void TcpLayer::cancel_timers(Tcb& t) {
+  if (t.burst_ack) std::erase(burst_acks, &t);  // the TCB is going away
+  t.burst_ack = false;
   Scheduler& sc = impl.st.scheduler();
   for (TimerId* id : {&t.rto_timer, &t.delack_timer, &t.tw_timer, &t.ka_timer}) {
     sc.cancel(*id);
@@ -811,6 +813,15 @@ void TcpLayer::on_rto(Tcb& t) {
   if (t.rto_timer == kNoTimer) arm_rto(t);
 }
 
+void TcpLayer::flush_burst_acks() {
+  std::vector<Tcb*> owed;
+  owed.swap(burst_acks);
+  for (Tcb* t : owed) {
+    t->burst_ack = false;
+    if (t->ack_pending) send_ack(*t);  // unless a data segment carried it meanwhile
+  }
+}
+
 void TcpLayer::on_delack(Tcb& t) {
   t.delack_timer = kNoTimer;
   if (t.ack_pending) send_ack(t);
@@ -866,7 +877,10 @@ void TcpLayer::cc_on_loss(Tcb& t, bool timeout) {
 void TcpLayer::cc_on_ack(Tcb& t, std::uint64_t acked) {
   const std::uint64_t mss = t.mss;
   if (t.cwnd < t.ssthresh) {
-    t.cwnd += std::min<std::uint64_t>(acked, 2 * mss);  // RFC 3465 ABC, L = 2
+    // Byte counting (RFC 3465) without its per-ACK limit L, as Linux does:
+    // stretch ACKs from receivers that coalesce (GRO, interrupt moderation)
+    // would otherwise hold slow start back to 2 MSS per ACK.
+    t.cwnd += acked;
   } else if (t.cc == CongestionControl::Cubic) {
     const TimePs now = impl.st.scheduler().now();
     if (t.epoch_start == 0) {
@@ -1417,7 +1431,18 @@ void TcpLayer::process_data(Tcb& t, const wire::TcpView& v) {
     ++t.ack_pending;
     // ACK at once every second segment, after filling a hole, or on PSH of a
     // small transfer; otherwise within the delayed-ACK time (RFC 1122 4.2.3.2).
-    if (t.ack_pending >= 2 || filled_hole) return send_ack(t);
+    if (filled_hole) return send_ack(t);
+    if (t.ack_pending >= 2) {
+      // Inside a receive burst one ACK at its end covers every in-order
+      // segment of it (a stretch ACK, as from a GRO receiver); out-of-order
+      // data and filled holes are still answered at once, so loss recovery
+      // sees every duplicate ACK. The delayed-ACK timer stays the backstop.
+      if (!impl.in_rx_burst || t.ack_pending >= cfg.burst_ack_segments) return send_ack(t);
+      if (!t.burst_ack) {
+        t.burst_ack = true;
+        burst_acks.push_back(&t);
+      }
+    }
     if (t.delack_timer == kNoTimer) {
       Tcb* p = &t;
       t.delack_timer = impl.st.scheduler().schedule_in(cfg.delayed_ack, [this, p] { on_delack(*p); });

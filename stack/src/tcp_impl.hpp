@@ -211,6 +211,7 @@ struct Tcb {
   TimePs last_rx = 0;
   unsigned ka_probes = 0;
   unsigned ack_pending = 0;       // in-order segments not yet acknowledged
+  bool burst_ack = false;         // an ACK is owed at the end of this receive burst
   // Congestion control (RFC 5681, RFC 6582 NewReno, RFC 9438 CUBIC).
   CongestionControl cc = CongestionControl::Cubic;
   std::uint64_t cwnd = 0, ssthresh = 0, bytes_acked_ca = 0;
@@ -253,6 +254,9 @@ struct TcpLayer {
   // Input. rx_pkt is the packet being processed, so process_data can keep
   // its buffer instead of copying the payload (null outside input()).
   Packet* rx_pkt = nullptr;
+  // Connections owed an ACK at the end of the current receive burst.
+  std::vector<Tcb*> burst_acks;
+  void flush_burst_acks();
   void input(Iface& ifc, const Ipv4Info& info, Packet&& p);
   void input6(const Rx6& rx);  // from the IPv6 layer (next header 6)
   // p: the packet holding v (IPv4 only), which segment_arrives may keep for zero-copy receive.

@@ -211,6 +211,7 @@ void NicDriver::process_rx(unsigned q) {
 
 void NicDriver::handle_irq(std::uint32_t mask) {
   ++counters_[irqs];
+  const std::uint64_t rx_before = counters_[rx_packets];
   for (unsigned q = 0; q < txr_.size(); ++q) {
     if (!(mask & (1u << q))) continue;
     process_tx(q);
@@ -220,6 +221,7 @@ void NicDriver::handle_irq(std::uint32_t mask) {
     nic_.mmio_write(abi::txq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(txr_[q].cpl_cons) << 16));
     nic_.mmio_write(abi::rxq_reg(q, abi::REG_Q_IRQ_ARM), 1u | (std::uint32_t(rxr_[q].cpl_cons) << 16));
   }
+  if (burst_end_ && counters_[rx_packets] != rx_before) burst_end_();
 }
 
 }  // namespace vd::dev

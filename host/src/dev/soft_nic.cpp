@@ -46,6 +46,24 @@ SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig c
   features_.rx_hash = true;
 }
 
+SoftNic::~SoftNic() { sched_.cancel(irq_timer_); }
+
+bool SoftNic::set_rx_burst_end(std::function<void()> h) {
+  burst_end_ = std::move(h);
+  return true;
+}
+
+// The interrupt: everything DMA'd so far goes up in one burst.
+void SoftNic::rx_poll() {
+  sched_.cancel(irq_timer_);
+  irq_timer_ = kNoTimer;
+  std::vector<Packet> burst;
+  burst.swap(rx_pending_);
+  for (auto& p : burst)
+    if (rx_) rx_(std::move(p));
+  if (burst_end_) burst_end_();
+}
+
 bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {
   Packet p = std::move(frame);
   if (!p || p.size() == 0) {
@@ -131,7 +149,9 @@ void SoftNic::frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) {
   std::memcpy(p.append(frame.size()), frame.data(), frame.size());
   ++counters_[rx_packets];
   counters_[rx_bytes] += frame.size();
-  if (rx_) rx_(std::move(p));
+  rx_pending_.push_back(std::move(p));
+  if (rx_pending_.size() >= std::max<std::size_t>(cfg_.irq_frames, 1) || cfg_.irq_delay == 0) rx_poll();
+  else if (irq_timer_ == kNoTimer) irq_timer_ = sched_.schedule_in(cfg_.irq_delay, [this] { rx_poll(); });
 }
 
 void SoftNic::set_rss(const RssConfig& c) {

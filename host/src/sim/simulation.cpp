@@ -42,6 +42,8 @@ std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, Ma
   c.tx_csum = spec.tx_csum;
   c.tso = spec.tso;
   c.rx_csum = spec.rx_csum;
+  c.irq_frames = spec.irq_frames;
+  c.irq_delay = static_cast<TimePs>(std::llround(spec.irq_delay_ns * 1000.0));
   return std::make_unique<dev::SoftNic>(sched, mem, mac, c);
 }
 

@@ -254,3 +254,43 @@ TEST(Simulation, IdenticalRunsAreIdentical) {
   EXPECT_EQ(r1.nic_a, r2.nic_a);  // includes cycles evaluated/skipped, DMA and IRQ counts
   EXPECT_EQ(r1.nic_b, r2.nic_b);
 }
+
+namespace {
+
+// SoftNic interrupt moderation: frames go up in bursts of irq_frames, or
+// irq_delay after the first frame of a burst, each burst followed by the
+// burst-end call; with the defaults every frame goes up at once.
+TEST(SoftNic, InterruptModerationDeliversBursts) {
+  for (const bool moderated : {false, true}) {
+    vd::sim::EventQueue ev;
+    vd::HostMemory mem(32u << 20);  // room for the RX and TSO pools
+    vd::dev::SoftNicConfig cfg;
+    if (moderated) {
+      cfg.irq_frames = 4;
+      cfg.irq_delay = vd::us_to_ps(2);
+    }
+    vd::dev::SoftNic nic(ev, mem, vd::MacAddr{2, 0, 0, 0, 0, 1}, cfg);
+    std::vector<TimePs> rx_at;
+    std::vector<std::size_t> bursts;  // frames delivered when each burst ended
+    nic.set_rx_handler([&](vd::Packet&& p) {
+      EXPECT_EQ(p.size(), 60u);
+      rx_at.push_back(ev.now());
+    });
+    ASSERT_TRUE(nic.set_rx_burst_end([&] { bursts.push_back(rx_at.size()); }));
+    for (int i = 0; i < 6; ++i) nic.frame_arrived(std::vector<std::uint8_t>(60, std::uint8_t(i)), false);
+    if (!moderated) {
+      EXPECT_EQ(rx_at.size(), 6u);
+      EXPECT_EQ(bursts, (std::vector<std::size_t>{1, 2, 3, 4, 5, 6}));
+      continue;
+    }
+    EXPECT_EQ(bursts, (std::vector<std::size_t>{4})) << "a full burst goes up at once";
+    ev.run_until(vd::us_to_ps(1));
+    EXPECT_EQ(rx_at.size(), 4u) << "the rest waits for the moderation timer";
+    ev.run_until(vd::us_to_ps(3));
+    EXPECT_EQ(bursts, (std::vector<std::size_t>{4, 6}));
+    EXPECT_EQ(rx_at.back(), vd::us_to_ps(2));
+    EXPECT_EQ(nic.stats().at("rx_packets"), 6u);
+  }
+}
+
+}  // namespace

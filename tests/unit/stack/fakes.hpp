@@ -77,7 +77,10 @@ class FakeDevice : public NetDevice {
   explicit FakeDevice(MacAddr mac, std::size_t buf_size = 2048, std::size_t buffers = 512)
       : mac_(mac), mem_(16u << 20), pool_(mem_, buf_size, buffers) {}
 
-  ~FakeDevice() override { held.clear(); }  // before the pools they came from
+  ~FakeDevice() override {  // before the pools they came from
+    held.clear();
+    rx_held_.clear();
+  }
 
   std::string kind() const override { return "fake"; }
   const DeviceFeatures& features() const override { return features_; }
@@ -129,6 +132,20 @@ class FakeDevice : public NetDevice {
   BufferPool* tso_pool() override { return tso_pool_.get(); }
 
   void set_rx_handler(RxHandler h) override { handler_ = std::move(h); }
+  // With `bursty` set before the stack attaches, the device reports the end
+  // of each receive burst: at once after every frame, or, while hold_rx is
+  // set, when the test calls end_burst() (one interrupt's worth of frames).
+  bool set_rx_burst_end(std::function<void()> h) override {
+    burst_end_ = std::move(h);
+    return bursty;
+  }
+  void end_burst() {
+    std::vector<Packet> burst;
+    burst.swap(rx_held_);
+    for (auto& p : burst)
+      if (handler_) handler_(std::move(p));
+    if (burst_end_) burst_end_();
+  }
   bool has_rx_handler() const { return static_cast<bool>(handler_); }
   Counters stats() const override { return counters_; }
 
@@ -139,7 +156,9 @@ class FakeDevice : public NetDevice {
     if (!bytes.empty()) std::memcpy(p.append(bytes.size()), bytes.data(), bytes.size());
     p.meta = meta;
     ++counters_["rx_packets"];
+    if (bursty && hold_rx) return rx_held_.push_back(std::move(p));
     if (handler_) handler_(std::move(p));
+    if (bursty && burst_end_) burst_end_();
   }
 
   // Wires two devices back to back: every transmitted frame reaches the peer
@@ -166,6 +185,7 @@ class FakeDevice : public NetDevice {
   // a NIC still reading them) until the test clears it.
   bool hold_tx = false;
   std::vector<Packet> held;
+  bool bursty = false, hold_rx = false;
 
  private:
   MacAddr mac_;
@@ -174,6 +194,8 @@ class FakeDevice : public NetDevice {
   std::unique_ptr<BufferPool> tso_pool_;
   DeviceFeatures features_{};
   RxHandler handler_;
+  std::function<void()> burst_end_;
+  std::vector<Packet> rx_held_;
   Counters counters_;
   FakeDevice* peer_ = nullptr;
   Scheduler* sched_ = nullptr;

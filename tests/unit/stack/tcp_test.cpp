@@ -342,6 +342,78 @@ TEST(Tcp, RstInWindowButNotExactGetsChallengeAck) {
 
 // RFC 7323 5.3: a segment whose TSval is older than TS.Recent is a wrapped
 // old duplicate: dropped, answered with an ACK, its data never delivered.
+// A receiver behind a device with interrupt moderation answers a burst of
+// in-order segments with one ACK at the burst's end (a stretch ACK, as from
+// a GRO receiver); without bursts it ACKs every second segment; segments
+// that arrive out of order inside a burst still get their duplicate ACKs at
+// once, so the sender's loss recovery is unchanged.
+TEST(Tcp, OneAckPerReceiveBurstForInOrderData) {
+  FakeScheduler sched;
+  FakeDevice da(kMacA), db(kMacB);
+  db.bursty = true;
+  FakeDevice::connect(da, db, sched, us_to_ps(1));
+  stack::Stack a(sched, "a"), b(sched, "b");
+  a.add_address(a.add_interface(da), ip("10.0.0.1"), 24);
+  b.add_address(b.add_interface(db), ip("10.0.0.2"), 24);
+  auto l = b.tcp_socket();
+  ASSERT_FALSE(l->bind(Ipv4Addr{}, 80));
+  ASSERT_FALSE(l->listen());
+  auto c = a.tcp_socket();
+  c->set_nodelay(true);
+  ASSERT_FALSE(c->connect(ip("10.0.0.2"), 80));
+  sched.run_for(ms_to_ps(1));
+  auto s = l->accept();
+  ASSERT_TRUE(s);
+  const std::size_t mss = c->info().mss;
+  auto pure_acks = [&] {
+    std::vector<std::uint32_t> acks;
+    for (const auto& f : db.sent)
+      if (auto t = tcp_of(f); t && t->payload().empty() && (t->flags() & tf::ACK)) acks.push_back(t->ack());
+    return acks;
+  };
+  std::vector<std::uint8_t> sink(1 << 20);
+  std::error_code ec;
+
+  // 1. Eight segments in one burst: one ACK, for all of them, at the end.
+  db.sent.clear();
+  db.hold_rx = true;
+  ASSERT_EQ(c->send(pattern(8 * mss, 1), ec), 8 * mss);
+  sched.run_for(us_to_ps(50));
+  EXPECT_TRUE(pure_acks().empty()) << "nothing is ACKed before the burst ends";
+  db.end_burst();
+  auto acks = pure_acks();
+  ASSERT_EQ(acks.size(), 1u);
+  const std::uint32_t first_ack = acks[0];
+  EXPECT_EQ(s->recv(sink, ec), 8 * mss);
+
+  // 2. The same without bursts: an ACK every second segment.
+  db.sent.clear();
+  db.hold_rx = false;
+  ASSERT_EQ(c->send(pattern(8 * mss, 2), ec), 8 * mss);
+  sched.run_for(us_to_ps(50));
+  acks = pure_acks();
+  ASSERT_EQ(acks.size(), 4u);
+  EXPECT_EQ(acks.back() - first_ack, 8 * mss);
+  EXPECT_EQ(s->recv(sink, ec), 8 * mss);
+
+  // 3. The first segment of a burst lost: the seven after it arrive out of
+  // order and each is answered at once with a duplicate ACK.
+  db.sent.clear();
+  db.hold_rx = true;
+  bool dropped = false;
+  da.drop_filter = [&](const SentFrame& f) {
+    auto t = tcp_of(f);
+    if (dropped || !t || t->payload().empty()) return false;
+    return dropped = true;
+  };
+  ASSERT_EQ(c->send(pattern(8 * mss, 3), ec), 8 * mss);
+  sched.run_for(us_to_ps(50));
+  db.end_burst();
+  acks = pure_acks();
+  ASSERT_EQ(acks.size(), 7u);
+  for (auto a7 : acks) EXPECT_EQ(a7, first_ack + 8 * mss) << "duplicate ACKs for the hole";
+}
+
 TEST(Tcp, PawsDropsSegmentsWithAnOldTimestamp) {
   Conn c;
   const Bytes first = pattern(100, 7);

@@ -87,6 +87,11 @@ class NetDevice {
   // The stack's receive entry point; called once per received frame.
   using RxHandler = std::function<void(Packet&&)>;
   virtual void set_rx_handler(RxHandler h) = 0;
+  // Called after each burst of receive-handler calls (one interrupt's worth,
+  // NAPI-style), so the stack can answer a burst with one ACK per connection
+  // as a GRO receiver does. Returns false if the device delivers frame by
+  // frame and will never call it.
+  virtual bool set_rx_burst_end(std::function<void()> /*h*/) { return false; }
 
   virtual Counters stats() const = 0;
 

@@ -58,6 +58,8 @@ class NicDriver {
   // refills RX and re-arms. RX frames go to the handler.
   void handle_irq(std::uint32_t mask);
   void set_rx_handler(std::function<void(Packet&&)> h) { rx_ = std::move(h); }
+  // Called after each interrupt that delivered frames (see NetDevice).
+  void set_rx_burst_end(std::function<void()> h) { burst_end_ = std::move(h); }
 
   std::uint32_t abi_id() const { return abi_id_; }
   std::uint32_t nic_features() const { return features_; }
@@ -85,6 +87,7 @@ class NicDriver {
   DriverConfig cfg_;
   std::vector<Ring> txr_, rxr_;
   std::function<void(Packet&&)> rx_;
+  std::function<void()> burst_end_;
   std::uint32_t abi_id_ = 0, features_ = 0;
   enum Ctr : std::size_t {
     tx_packets, tx_bytes, rx_packets, rx_bytes, tx_ring_full, tx_errors, rx_errors, rx_no_buffer, irqs, tx_invalid,

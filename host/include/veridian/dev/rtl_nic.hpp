@@ -46,6 +46,10 @@ class RtlNic final : public WiredDevice {
   BufferPool* tso_pool() override { return features_.tso ? &tso_pool_ : nullptr; }
   bool transmit(Packet&& frame, std::uint16_t queue) override;
   void set_rx_handler(RxHandler h) override { driver_.set_rx_handler(std::move(h)); }
+  bool set_rx_burst_end(std::function<void()> h) override {
+    driver_.set_rx_burst_end(std::move(h));
+    return true;
+  }
   Counters stats() const override;
   void set_rss(const RssConfig& c) override;
   void frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) override;

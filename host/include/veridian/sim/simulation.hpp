@@ -26,14 +26,14 @@ struct NicSpec {
   std::uint16_t mtu = 1500;
   bool tx_csum = true;  // offer TX checksum offload to the stack
   bool tso = true;      // offer TCP segmentation offload (needs tx_csum)
+  std::uint16_t irq_frames = 1;  // interrupt moderation: frames per interrupt (both NICs)
+  double irq_delay_ns = 0;       // ... or this long after the first (0 = no timer)
   // RtlNic only
   unsigned data_width = 512;
   double clock_mhz = 250.0;
   rtl::DmaConfig dma{};
   unsigned ring_log2 = 8;
   bool rx_csum = true;               // RtlNic: let the RTL verify RX checksums
-  std::uint16_t irq_frames = 1;      // interrupt moderation: completions per interrupt
-  double irq_delay_ns = 0;           // ... or this long after the first (0 = no timer)
   std::optional<std::uint32_t> expect_abi_id;
   std::string trace_path;
 };

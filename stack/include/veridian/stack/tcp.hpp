@@ -40,6 +40,10 @@ struct TcpConfig {
   TimePs rto_max = s_to_ps(60);
   TimePs msl = s_to_ps(30);           // TIME-WAIT lasts 2 MSL
   TimePs delayed_ack = ms_to_ps(40);
+  // In-order segments one ACK may cover when a receive burst (one
+  // interrupt's worth, from a device with interrupt moderation) is answered
+  // at its end, as a GRO receiver does; 44 full segments are about 64 KiB.
+  unsigned burst_ack_segments = 44;
   unsigned syn_retries = 6;
   unsigned max_retries = 15;          // RTO expiries in a row before the connection is dropped
   TimePs keepalive_idle = s_to_ps(7200);
