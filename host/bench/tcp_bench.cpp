@@ -86,10 +86,11 @@ int main(int argc, char** argv) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto i = c->info();
   std::printf("{\"offload\": %s, \"bytes\": %zu, \"wall_s\": %.4f, \"gbps_wall\": %.2f, \"virtual_us\": %.1f, "
-              "\"segs_out\": %llu, \"tso_sends\": %llu, \"retransmits\": %llu, \"acks_in\": %llu, \"check\": %llu}\n",
+              "\"segs_out\": %llu, \"tso_sends\": %llu, \"retransmits\": %llu, \"acks_in\": %llu, \"zero_copy_bytes\": %llu, \"tx_copy_bytes\": %llu, \"check\": %llu}\n",
               offload ? "true" : "false", got, wall, double(got) * 8 / wall / 1e9, double(s.now()) / 1e6,
               static_cast<unsigned long long>(i.segs_out), static_cast<unsigned long long>(i.tso_sends),
               static_cast<unsigned long long>(i.retransmits), static_cast<unsigned long long>(i.segs_in),
+              static_cast<unsigned long long>(i.zero_copy_bytes), static_cast<unsigned long long>(i.tx_copy_bytes),
               static_cast<unsigned long long>(sum));
   return 0;
 }

@@ -4,11 +4,34 @@
 #include <bit>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 
 namespace vd::offload {
+
+#if defined(__x86_64__)
+namespace {
+// The even/odd byte split of csum_partial, 32 bytes per step, for CPUs with
+// AVX2 (chosen at run time; the build targets baseline x86-64).
+__attribute__((target("avx2"))) void even_odd_avx2(const std::uint8_t*& p, std::size_t& n, std::uint64_t& even,
+                                                   std::uint64_t& odd) {
+  const __m256i mask = _mm256_set1_epi16(0x00ff), zero = _mm256_setzero_si256();
+  __m256i ve = zero, vo = zero;
+  for (; n >= 32; n -= 32, p += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    ve = _mm256_add_epi64(ve, _mm256_sad_epu8(_mm256_and_si256(v, mask), zero));
+    vo = _mm256_add_epi64(vo, _mm256_sad_epu8(_mm256_srli_epi16(v, 8), zero));
+  }
+  alignas(32) std::uint64_t e[4], o[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(e), ve);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(o), vo);
+  even += e[0] + e[1] + e[2] + e[3];
+  odd += o[0] + o[1] + o[2] + o[3];
+}
+const bool kAvx2 = __builtin_cpu_supports("avx2");
+}  // namespace
+#endif
 
 std::uint32_t csum_partial_bytewise(std::span<const std::uint8_t> data, std::uint32_t initial) {
   // The definition, one 16-bit word at a time: the oracle csum_partial is
@@ -36,6 +59,9 @@ std::uint32_t csum_partial(std::span<const std::uint8_t> data, std::uint32_t ini
   const std::uint8_t* p = data.data();
   std::size_t n = data.size();
   std::uint64_t even = 0, odd = 0;
+#if defined(__x86_64__)
+  if (kAvx2 && n >= 64) even_odd_avx2(p, n, even, odd);
+#endif
 #if defined(__SSE2__)
   // The same split sixteen bytes at a time: psadbw adds the eight bytes of
   // each half into a 64-bit lane, which cannot overflow.
@@ -50,8 +76,8 @@ std::uint32_t csum_partial(std::span<const std::uint8_t> data, std::uint32_t ini
     alignas(16) std::uint64_t e[2], o[2];
     _mm_store_si128(reinterpret_cast<__m128i*>(e), ve);
     _mm_store_si128(reinterpret_cast<__m128i*>(o), vo);
-    even = e[0] + e[1];
-    odd = o[0] + o[1];
+    even += e[0] + e[1];
+    odd += o[0] + o[1];
   }
 #endif
   auto lanes = [](std::uint64_t v) {

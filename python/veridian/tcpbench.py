@@ -54,12 +54,12 @@ def _inclusive(out_file: str) -> dict[str, int]:
     return costs
 
 
-def host_instructions(nbytes: int, offload: bool) -> dict:
+def host_instructions(nbytes: int, offload: bool, extra: list[str] = ()) -> dict:
     if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
         raise SystemExit("valgrind is needed (apt-get install valgrind)")
     out = f"/tmp/vd_tcpbench_{os.getpid()}_{int(offload)}.cg"
     r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(_bench_exe()),
-                        "--bytes", str(nbytes), "--offload", "on" if offload else "off"],
+                        "--bytes", str(nbytes), "--offload", "on" if offload else "off", *extra],
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"vd_tcp_bench under callgrind failed: {r.stderr[-2000:]}")

@@ -22,7 +22,7 @@ RtlNic::RtlNic(Scheduler& sched, HostMemory& mem, MacAddr mac, RtlNicConfig cfg)
       mac_(mac),
       cfg_(cfg),
       pool_(mem, buffer_size(cfg.mtu), buffer_count(cfg)),
-      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tso ? 64 : 1),
+      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tso ? kTsoBuffers : 1),
       model_(rtl::NicModel::create(cfg.model, mem)),
       driver_(*model_, mem, pool_, cfg.driver),
       period_ps_(static_cast<TimePs>(std::llround(1e6 / cfg.model.clock_mhz))) {

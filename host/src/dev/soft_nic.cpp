@@ -34,7 +34,7 @@ void insert_requested(std::span<std::uint8_t> f, bool ip, bool l4) {
 
 SoftNic::SoftNic(Scheduler& sched, HostMemory& mem, MacAddr mac, SoftNicConfig cfg)
     : sched_(sched), mac_(mac), cfg_(cfg), pool_(mem, 16384, cfg.rx_buffers),
-      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tx_csum && cfg.tso ? 64 : 1) {
+      tso_pool_(mem, BufferPool::kDefaultHeadroom + 0x10000, cfg.tx_csum && cfg.tso ? kTsoBuffers : 1) {
   features_.tx_queues = cfg.queues;
   features_.rx_queues = cfg.queues;
   features_.mtu = cfg.mtu;

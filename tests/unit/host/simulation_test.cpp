@@ -263,7 +263,7 @@ namespace {
 TEST(SoftNic, InterruptModerationDeliversBursts) {
   for (const bool moderated : {false, true}) {
     vd::sim::EventQueue ev;
-    vd::HostMemory mem(32u << 20);  // room for the RX and TSO pools
+    vd::HostMemory mem(64u << 20);  // room for the RX and TSO pools
     vd::dev::SoftNicConfig cfg;
     if (moderated) {
       cfg.irq_frames = 4;

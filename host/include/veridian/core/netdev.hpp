@@ -47,6 +47,12 @@ void validate_rss(const RssConfig& c, std::uint16_t rx_queues);
 // device-specific counters visible to Python and reports without a schema.
 using Counters = std::map<std::string, std::uint64_t>;
 
+// TSO send buffers (64 KiB each) a NIC offers the stack. TCP keeps its send
+// buffer in them for zero-copy sends while the pool is at least half free,
+// so 256 (16 MiB) lets a 4 MiB send buffer live there whole with room for
+// the NIC's other sends; 64 left half of such a buffer to be copied.
+inline constexpr std::size_t kTsoBuffers = 256;
+
 // Per-packet counters of a device or driver: fixed slots bumped by index, made
 // into a Counters map only when read. (A string-keyed map lookup per packet
 // was 5% of a TCP bulk transfer's instructions.) `names` lists the slots in
