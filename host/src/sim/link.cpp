@@ -142,11 +142,29 @@ void Link::deliver(int side, std::vector<std::uint8_t>&& frame, bool fcs_error, 
     ++fstats_[side].delivered;  // into the void: counted so the books balance
     return;
   }
-  sched_.schedule_at(at, [this, side, dst, fcs_error, f = std::move(frame)]() mutable {
-    ++fstats_[side].delivered;
-    for (auto& w : taps_delivered_) w->write(sched_.now(), f);
-    if (dst) dst->frame_arrived(std::move(f), fcs_error);
-  });
+  auto& q = flight_[side];
+  if (!q.empty() && at < q.back().at) {  // overtakes a queued frame: its own event
+    sched_.schedule_at(at, [this, side, dst, fcs_error, f = std::move(frame)]() mutable {
+      arrive(side, dst, std::move(f), fcs_error);
+    });
+    return;
+  }
+  q.push_back(Flight{at, dst, fcs_error, std::move(frame)});
+  if (q.size() == 1) sched_.schedule_at(at, [this, side] { drain(side); });
+}
+
+void Link::drain(int side) {
+  auto& q = flight_[side];
+  Flight f = std::move(q.front());
+  q.pop_front();
+  if (!q.empty()) sched_.schedule_at(q.front().at, [this, side] { drain(side); });
+  arrive(side, f.dst, std::move(f.frame), f.fcs_error);
+}
+
+void Link::arrive(int side, FrameSink* dst, std::vector<std::uint8_t>&& frame, bool fcs_error) {
+  ++fstats_[side].delivered;
+  for (auto& w : taps_delivered_) w->write(sched_.now(), frame);
+  if (dst) dst->frame_arrived(std::move(frame), fcs_error);
 }
 
 }  // namespace vd::sim

@@ -79,3 +79,40 @@ TEST(EventQueue, HorizonIsMaxWhenEmpty) {
   EXPECT_EQ(q.horizon(), std::numeric_limits<vd::TimePs>::max());
   EXPECT_FALSE(q.run_one());
 }
+
+// Ids are (generation, slot): a slot is reused once its event ran or was
+// cancelled, and an old id must never reach the event now in that slot.
+TEST(EventQueue, StaleIdsDoNotTouchTheEventThatReusedTheirSlot) {
+  EventQueue q;
+  int a = 0, b = 0;
+  const auto ida = q.schedule_at(10, [&] { ++a; });
+  q.run_until(20);
+  const auto idb = q.schedule_at(30, [&] { ++b; });  // takes a's slot
+  EXPECT_NE(ida, idb);
+  EXPECT_NE(idb, vd::kNoTimer);
+  q.cancel(ida);  // stale: b must still run
+  q.run_until(40);
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 1);
+  EXPECT_TRUE(q.empty());
+}
+
+// Timers re-armed over and over (an RTO on every ACK) leave cancelled
+// entries behind; the queue compacts them, and what is live still runs in
+// order.
+TEST(EventQueue, ManyCancelledTimersCompactAndLiveOnesRunInOrder) {
+  EventQueue q;
+  std::vector<int> order;
+  vd::TimerId rto = vd::kNoTimer;
+  for (int i = 0; i < 100000; ++i) {
+    q.cancel(rto);
+    rto = q.schedule_at(1'000'000 + vd::TimePs(i), [&order] { order.push_back(-1); });
+    if (i % 10000 == 0) q.schedule_at(vd::TimePs(i), [&order, i] { order.push_back(i); });
+  }
+  EXPECT_EQ(q.pending(), 11u);
+  q.run_until(2'000'000);
+  std::vector<int> want;
+  for (int i = 0; i < 100000; i += 10000) want.push_back(i);
+  want.push_back(-1);
+  EXPECT_EQ(order, want);
+}

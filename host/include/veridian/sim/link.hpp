@@ -123,6 +123,8 @@ class Link {
 
  private:
   void deliver(int side, std::vector<std::uint8_t>&& frame, bool fcs_error, TimePs at);
+  void arrive(int side, FrameSink* dst, std::vector<std::uint8_t>&& frame, bool fcs_error);
+  void drain(int side);
   static void check_side(int side);
 
   Scheduler& sched_;
@@ -137,6 +139,18 @@ class Link {
   std::array<std::deque<TimePs>, 2> cap_fifo_;   // when each frame in the cap's FIFO leaves it
   std::array<TimePs, 2> last_in_order_{0, 0};    // latest delivery scheduled for an in-order frame
   std::vector<std::shared_ptr<PcapWriter>> taps_sent_, taps_delivered_;
+  // Frames on the wire in arrival order, one scheduler event for the head:
+  // a 64 KiB TSO send is 45 frames in flight, and an event (with a heap
+  // entry and a closure holding the frame) for each made the event queue a
+  // tenth of a bulk transfer's time. A frame that would arrive before the
+  // last one queued (reordering faults) gets an event of its own.
+  struct Flight {
+    TimePs at;
+    FrameSink* dst;
+    bool fcs_error;
+    std::vector<std::uint8_t> frame;
+  };
+  std::array<std::deque<Flight>, 2> flight_;
 };
 
 }  // namespace vd::sim
