@@ -337,6 +337,7 @@ PYBIND11_MODULE(_veridian, m) {
         d["tx_copy_bytes"] = i.tx_copy_bytes;
         d["zero_copy_bytes"] = i.zero_copy_bytes;
         d["zero_copy_sends"] = i.zero_copy_sends;
+        d["rx_zero_copy_bytes"] = i.rx_zero_copy_bytes;
         d["timestamps"] = i.timestamps;
         d["snd_wscale"] = i.snd_wscale;
         d["rcv_wscale"] = i.rcv_wscale;

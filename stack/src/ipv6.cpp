@@ -221,6 +221,7 @@ void Stack::Ip6::input(Iface& ifc, Packet&& p, bool link_multicast) {
   rx.hop_limit = ip->hop_limit();
   rx.link_multicast = link_multicast;
   rx.packet = p.bytes();
+  rx.pkt = &p;
   rx.l4_csum = p.meta.rx_csum_l4;
   process_chain(rx, ip->next_header(), kHdr, 6);
 }
@@ -389,6 +390,7 @@ void Stack::Ip6::frag_input(const Rx6& rx, std::size_t frag_off, std::size_t fra
   event("ipv6", "reassembled");
   Rx6 whole = rx;
   whole.packet = pkt;
+  whole.pkt = nullptr;
   whole.l4_csum = OffloadMeta::Csum::NotChecked;
   // Headers before the fragment header were handled with the first
   // fragment: continue after them, with what the fragment header named.

@@ -35,6 +35,9 @@ struct Rx6 {
   std::span<const std::uint8_t> packet;
   std::span<const std::uint8_t> l4;
   OffloadMeta::Csum l4_csum = OffloadMeta::Csum::NotChecked;
+  // The received buffer `packet` lies in (null after reassembly): TCP may
+  // keep it instead of copying in-order payload (zero-copy receive).
+  Packet* pkt = nullptr;
   bool to_us_unicast() const { return !dst.is_multicast(); }
 };
 

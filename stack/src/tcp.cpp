@@ -1081,7 +1081,7 @@ void TcpLayer::input6(const Rx6& rx) {
   impl.count_rx("tcp", rx.l4.size());
   const ConnKey6 k{rx.dst, rx.src, v->dst_port(), v->src_port()};
   const auto it = conns6.find(k);
-  if (it != conns6.end()) return established_input(*it->second, *v, *opts);
+  if (it != conns6.end()) return established_input(*it->second, *v, *opts, rx.pkt);
   TcpRx a;
   a.v6 = true;
   a.to_us_unicast = true;
@@ -1409,7 +1409,9 @@ void TcpLayer::process_data(Tcb& t, const wire::TcpView& v) {
   }
   if (seq == t.rcv_nxt) {
     // In order: keep the DMA buffer when we can, else copy.
-    const std::size_t n = rx_pkt && t.rcvbuf.adopt(*rx_pkt, data) ? data.size() : t.rcvbuf.push(data);
+    const bool kept = rx_pkt && t.rcvbuf.adopt(*rx_pkt, data);
+    const std::size_t n = kept ? data.size() : t.rcvbuf.push(data);
+    if (kept) t.info.rx_zero_copy_bytes += n;
     if (n < data.size()) impl.drop("tcp", "rcvbuf_overrun");
     t.rcv_nxt += static_cast<std::uint32_t>(n);
     t.info.bytes_received += n;

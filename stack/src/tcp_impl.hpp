@@ -259,7 +259,7 @@ struct TcpLayer {
   void flush_burst_acks();
   void input(Iface& ifc, const Ipv4Info& info, Packet&& p);
   void input6(const Rx6& rx);  // from the IPv6 layer (next header 6)
-  // p: the packet holding v (IPv4 only), which segment_arrives may keep for zero-copy receive.
+  // p: the packet holding v (IPv4 or IPv6, not reassembled), which segment_arrives may keep for zero-copy receive.
   void established_input(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o, Packet* p = nullptr);
   void listen_input(Tcb& l, const TcpRx& a, const wire::TcpView& v, const wire::TcpOptions& o);
   void segment_arrives(Tcb& t, const wire::TcpView& v, const wire::TcpOptions& o);

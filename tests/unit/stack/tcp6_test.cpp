@@ -128,6 +128,11 @@ TEST(Tcp6, HandshakeDataBothWaysAndClose) {
   const Bytes up = pattern(200000, 1), down = pattern(90000, 2);
   EXPECT_EQ(transfer(n, *c, *s, up), up);
   EXPECT_EQ(transfer(n, *s, *c, down), down);
+  // In-order payload stayed in the buffers it arrived in (zero-copy receive
+  // over IPv6 too), the same bytes as the application read.
+  EXPECT_GE(s->info().rx_zero_copy_bytes, up.size() * 9 / 10);
+  EXPECT_LE(s->info().rx_zero_copy_bytes, up.size());
+  EXPECT_GE(c->info().rx_zero_copy_bytes, down.size() * 9 / 10);
   // Every segment on the wire: IPv6 next header 6, a frame no larger than
   // the MTU, and a checksum right by the independent computation.
   const auto segs_a = tcp6_of(n.da.sent), segs_b = tcp6_of(n.db.sent);

@@ -94,6 +94,10 @@ TEST(TcpZeroCopy, BulkTransferWithTsoSendsFromTheSendBuffer) {
   // Everything acknowledged: the send buffer holds no pool buffer.
   EXPECT_EQ(c.cli->unacked(), 0u);
   EXPECT_EQ(tso.available(), tso.capacity());
+  // The receiver kept the in-order payload in the DMA buffers it arrived in
+  // (zero-copy receive): the pool was never under pressure here.
+  EXPECT_GE(c.srv->info().rx_zero_copy_bytes, data.size() * 9 / 10);
+  EXPECT_LE(c.srv->info().rx_zero_copy_bytes, data.size());
 }
 
 TEST(TcpZeroCopy, WithoutTsoEverySentByteIsCopiedOnce) {

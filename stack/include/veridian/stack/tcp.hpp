@@ -74,6 +74,9 @@ struct TcpInfo {
   // written in front of the payload where send() left it (zero_copy_*).
   // send() itself copies every byte once, into the send buffer.
   std::uint64_t tx_copy_bytes = 0, zero_copy_bytes = 0, zero_copy_sends = 0;
+  // Receive: in-order payload bytes left in the DMA buffer they arrived in
+  // until recv() (the rest was copied into the receive queue on arrival).
+  std::uint64_t rx_zero_copy_bytes = 0;
   bool sack_ok = false, timestamps = false;
   std::uint8_t snd_wscale = 0, rcv_wscale = 0;
 };
