@@ -112,6 +112,34 @@ def test_transfer_under_5_percent_loss_both_ways(ka, kb, tmp_path):
     assert sum(1 for r in rows if r[2]) > 10  # SACK blocks went out
 
 
+@pytest.mark.parametrize("ka,kb", [("rtl512", "soft"), ("soft", "soft")], ids=["rtl512-soft", "soft-soft"])
+def test_transfer_under_every_fault_kind_both_ways(ka, kb):
+    """Loss, reordering, duplication, jitter and corruption at once, both
+    ways. Corrupted frames keep a good FCS (so they reach the NIC's and the
+    stack's checksums, not the MAC's): each must be caught by an IPv4 or TCP
+    checksum and dropped, never delivered as data. Both byte streams arrive
+    whole."""
+    sim, a, b, link = make_pair(NIC_KINDS[ka](), NIC_KINDS[kb](), seed=41)
+    c, s = connect(sim, a, b)
+    link.set_faults("both", vd.LinkFaults(loss=0.02, reorder=0.01, reorder_delay_ns=20_000, duplicate=0.01,
+                                          corrupt=0.01, corrupt_keep_fcs=True, corrupt_from=14, jitter_ns=300))
+    up, down = blob(3 << 20, 43), blob(2 << 20, 44)
+    got_up, got_down = pump(sim, [(c, s, up), (s, c, down)], step_us=100, limit_ms=600_000)
+    assert hashlib.sha256(got_up).digest() == hashlib.sha256(up).digest()
+    assert hashlib.sha256(got_down).digest() == hashlib.sha256(down).digest()
+    fa, fb = link.fault_stats(a), link.fault_stats(b)
+    for f in (fa, fb):
+        assert f["dropped"] > 0 and f["reordered"] > 0 and f["duplicated"] > 0 and f["delayed"] > 0, f
+    corrupted = fa["corrupted"] + fb["corrupted"]
+    assert corrupted > 20, (fa, fb)
+    # Caught by IPv4's checks (mostly the header checksum; a flipped version
+    # nibble or length is refused before it) or TCP's checksum.
+    drops = [st["drops"] for st in (a.stats(), b.stats())]
+    caught = sum(v for d in drops for k, v in d.items() if k.startswith("ipv4.") or k.startswith("tcp.bad_"))
+    assert caught == corrupted, (caught, corrupted, drops)
+    assert sum(d.get("tcp.bad_checksum", 0) for d in drops) > corrupted // 2, drops
+
+
 def test_tso_on_and_off_give_the_same_byte_stream():
     results = {}
     for tso in (True, False):
