@@ -101,8 +101,24 @@ std::error_code connect_busy(const Tcb& t) {
   return make_err(t.state == TcpState::Listen ? std::errc::invalid_argument : std::errc::already_connected);
 }
 
-// The sequence-space start of a fresh active open (both families).
-void start_active_open(TcpLayer& L, Tcb& t, Iface& ifc, std::uint32_t mss) {
+// A fresh TCB for socket s, moved from `unbound` into its family's
+// connection table under k (both families).
+template <class Table, class Key>
+Tcb* new_connection(TcpLayer& L, TcpSocket* s, Table& table, const Key& k, std::uint16_t lport, std::uint16_t rport) {
+  Tcb* t = L.create(s);
+  auto u = std::find_if(L.unbound.begin(), L.unbound.end(), [&](const auto& p) { return p.get() == t; });
+  table[k] = std::move(*u);
+  L.unbound.erase(u);
+  t->lport = lport;
+  t->rport = rport;
+  t->owns_port = true;
+  t->iss = L.make_isn(k);
+  return t;
+}
+
+// The sequence-space start of a fresh active open and its SYN (both
+// families); sock_tcb is the socket's TCB pointer, cleared if the SYN fails.
+void start_active_open(TcpLayer& L, Tcb& t, Iface& ifc, std::uint32_t mss, Tcb*& sock_tcb) {
   L.setup_connection(t, ifc);
   t.snd_una = t.iss;
   t.snd_nxt = t.iss + 1;
@@ -111,6 +127,11 @@ void start_active_open(TcpLayer& L, Tcb& t, Iface& ifc, std::uint32_t mss) {
   t.mss = mss;
   t.cwnd = 10 * std::uint64_t(t.mss);
   t.ssthresh = std::uint64_t(1) << 30;
+  t.rtt_start = L.impl.st.scheduler().now();
+  sock_tcb = &t;
+  L.set_state(t, TcpState::SynSent);
+  L.send_segment(t, t.iss, 0, wire::tcpf::SYN);
+  if (sock_tcb) L.arm_rto(t);
 }
 }  // namespace
 
@@ -130,24 +151,12 @@ std::error_code TcpSocket::connect(Ipv4Addr dst, std::uint16_t port) {
   const Ipv4Addr src = laddr_.is_unspecified() ? r->src : laddr_;
   const ConnKey k{src.to_u32(), dst.to_u32(), lport_, port};
   if (L.conns.count(k)) return make_err(std::errc::address_in_use);
-  Tcb* t = L.create(this);
-  auto u = std::find_if(L.unbound.begin(), L.unbound.end(), [&](const auto& p) { return p.get() == t; });
-  L.conns[k] = std::move(*u);
-  L.unbound.erase(u);
+  Tcb* t = new_connection(L, this, L.conns, k, lport_, port);
   t->key = k;
   t->laddr = src;
   t->raddr = dst;
-  t->lport = lport_;
-  t->rport = port;
-  t->owns_port = true;
   t->port_key = {lport_, laddr_.to_u32()};
-  t->iss = L.make_isn(k);
-  start_active_open(L, *t, *r->ifc, static_cast<std::uint32_t>(r->ifc->mtu() - 40));
-  t->rtt_start = stack_->scheduler().now();
-  tcb_ = t;
-  L.set_state(*t, TcpState::SynSent);
-  L.send_segment(*t, t->iss, 0, wire::tcpf::SYN);
-  if (tcb_) L.arm_rto(*t);
+  start_active_open(L, *t, *r->ifc, static_cast<std::uint32_t>(r->ifc->mtu() - 40), tcb_);
   return {};
 }
 
@@ -167,26 +176,14 @@ std::error_code TcpSocket::connect(const Ipv6Addr& dst, std::uint16_t port) {
   const Ipv6Addr src = laddr6_.is_unspecified() ? r->src : laddr6_;
   const ConnKey6 k{src, dst, lport_, port};
   if (L.conns6.count(k)) return make_err(std::errc::address_in_use);
-  Tcb* t = L.create(this);
-  auto u = std::find_if(L.unbound.begin(), L.unbound.end(), [&](const auto& p) { return p.get() == t; });
-  L.conns6[k] = std::move(*u);
-  L.unbound.erase(u);
+  Tcb* t = new_connection(L, this, L.conns6, k, lport_, port);
   t->v6 = true;
   t->key6 = k;
   t->laddr6 = src;
   t->raddr6 = dst;
-  t->lport = lport_;
-  t->rport = port;
-  t->owns_port = true;
   t->port_key6 = {lport_, laddr6_};
-  t->iss = L.make_isn(k);
   // Until the SYN-ACK: the path MTU as known now (MTU - 60, RFC 8200 8.3).
-  start_active_open(L, *t, I.ip6->iface(r->ifindex), TcpLayer::mss6_for(I.ip6->path_mtu(*r), 65535, false));
-  t->rtt_start = stack_->scheduler().now();
-  tcb_ = t;
-  L.set_state(*t, TcpState::SynSent);
-  L.send_segment(*t, t->iss, 0, wire::tcpf::SYN);
-  if (tcb_) L.arm_rto(*t);
+  start_active_open(L, *t, I.ip6->iface(r->ifindex), TcpLayer::mss6_for(I.ip6->path_mtu(*r), 65535, false), tcb_);
   return {};
 }
 
