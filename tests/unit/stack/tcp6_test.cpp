@@ -72,13 +72,6 @@ std::uint16_t ref_tcp6_sum(const Ipv6Addr& src, const Ipv6Addr& dst, const Bytes
   return static_cast<std::uint16_t>(~sum & 0xffff);  // 0 when the segment's checksum is right
 }
 
-Bytes pattern(std::size_t n, unsigned seed) {
-  Bytes b(n);
-  std::mt19937 g(seed);
-  for (auto& x : b) x = static_cast<std::uint8_t>(g());
-  return b;
-}
-
 Bytes transfer(Pair6& n, TcpSocket& from, TcpSocket& to, const Bytes& data, TimePs limit = s_to_ps(60)) {
   Bytes got;
   std::size_t off = 0;
@@ -125,7 +118,7 @@ TEST(Tcp6, HandshakeDataBothWaysAndClose) {
   EXPECT_EQ(c->info().mss, 1440u - 12);
   EXPECT_EQ(s->info().mss, 1440u - 12);
 
-  const Bytes up = pattern(200000, 1), down = pattern(90000, 2);
+  const Bytes up = seeded_bytes(200000, 1), down = seeded_bytes(90000, 2);
   EXPECT_EQ(transfer(n, *c, *s, up), up);
   EXPECT_EQ(transfer(n, *s, *c, down), down);
   // In-order payload stayed in the buffers it arrived in (zero-copy receive
@@ -225,7 +218,7 @@ TEST(Tcp6, SegmentChecksumUsesTheIpv6PseudoHeader) {
     HostMemory mem(1u << 20);
     BufferPool pool(mem, 2048, 2);
     Packet p = pool.alloc();
-    const Bytes data = pattern(plen, static_cast<unsigned>(plen));
+    const Bytes data = seeded_bytes(plen, static_cast<unsigned>(plen));
     if (plen) std::copy(data.begin(), data.end(), p.append(plen));
     wire::TcpRepr r;
     r.src_port = 1234;
@@ -377,7 +370,7 @@ TEST(Tcp6, PacketTooBigLowersTheMss) {
   n.sched.run_for(ms_to_ps(2));
   auto s = l->accept();
   ASSERT_TRUE(s);
-  const Bytes first = pattern(20000, 3);
+  const Bytes first = seeded_bytes(20000, 3);
   EXPECT_EQ(transfer(n, *c, *s, first), first);
   EXPECT_EQ(c->info().mss, 1440u - 12);
   // B "says" (as a router would) that 1300 is the most the path takes.
@@ -393,7 +386,7 @@ TEST(Tcp6, PacketTooBigLowersTheMss) {
   EXPECT_EQ(events(n.a, "tcp.pmtu_mss_lowered"), 1u);
   EXPECT_EQ(c->info().mss, 1300u - 60 - 12);
   n.da.sent.clear();
-  const Bytes more = pattern(50000, 4);
+  const Bytes more = seeded_bytes(50000, 4);
   EXPECT_EQ(transfer(n, *c, *s, more), more);
   for (const auto& g : tcp6_of(n.da.sent)) EXPECT_LE(40 + g.tcp.size(), 1300u);
   // Never below the IPv6 minimum (RFC 8201: a PTB under 1280 means 1280).

@@ -13,23 +13,6 @@ using stack::TcpSocket;
 using stack::TcpState;
 namespace tf = wire::tcpf;
 
-// The TCP segment of a sent frame, if it is one.
-std::optional<wire::TcpView> tcp_of(const SentFrame& f) {
-  if (!is_ipv4(f)) return std::nullopt;
-  const auto v4 = wire::Ipv4View::parse(std::span(f.bytes).subspan(14));
-  if (!v4 || v4->protocol() != wire::kIpProtoTcp) return std::nullopt;
-  const auto t = wire::TcpView::parse(v4->payload());
-  if (!t) return std::nullopt;
-  return *t;
-}
-
-Bytes pattern(std::size_t n, unsigned seed) {
-  Bytes b(n);
-  std::mt19937 g(seed);
-  for (auto& x : b) x = static_cast<std::uint8_t>(g());
-  return b;
-}
-
 // A connected pair on TwoStacks: A (client) -> B (server, port 80).
 struct Conn {
   explicit Conn(stack::StackConfig cfg = {}) : n(cfg) {
@@ -104,7 +87,7 @@ TEST(Tcp, DataBothWaysAndGracefulCloseWalksEveryState) {
   cfg.tcp.msl = ms_to_ps(100);
   Conn c(cfg);
   ASSERT_TRUE(c.srv);
-  const Bytes up = pattern(100000, 1), down = pattern(70000, 2);
+  const Bytes up = seeded_bytes(100000, 1), down = seeded_bytes(70000, 2);
   EXPECT_EQ(c.transfer(*c.cli, *c.srv, up), up);
   EXPECT_EQ(c.transfer(*c.srv, *c.cli, down), down);
   // Active close by the client.
@@ -213,7 +196,7 @@ TEST(Tcp, LossIsRepairedByFastRetransmitAndTimeouts) {
     }
     return false;
   };
-  const Bytes data = pattern(2'000'000, 3);
+  const Bytes data = seeded_bytes(2'000'000, 3);
   EXPECT_EQ(c.transfer(*c.cli, *c.srv, data), data);
   const auto i = c.cli->info();
   EXPECT_GT(lost.size(), 10u);
@@ -234,7 +217,7 @@ TEST(Tcp, SackRepairsSeveralLossesInOneWindow) {
     ASSERT_EQ(c.cli->info().sack_ok, sack);
     // Warm up so the window is large, then lose the 5th, 9th and 13th
     // data segments of the next burst, once each.
-    const Bytes warm = pattern(300000, 6);
+    const Bytes warm = seeded_bytes(300000, 6);
     ASSERT_EQ(c.transfer(*c.cli, *c.srv, warm), warm);
     int k = 0;
     std::set<std::uint32_t> lost;
@@ -250,7 +233,7 @@ TEST(Tcp, SackRepairsSeveralLossesInOneWindow) {
     };
     c.n.db.sent.clear();
     const auto before = c.cli->info();
-    const Bytes data = pattern(200000, 7);
+    const Bytes data = seeded_bytes(200000, 7);
     ASSERT_EQ(c.transfer(*c.cli, *c.srv, data), data);
     const auto after = c.cli->info();
     ASSERT_EQ(lost.size(), 3u);
@@ -282,7 +265,7 @@ TEST(Tcp, SackBlocksNeverPushADataSegmentPastTheMtu) {
   };
   c.n.da.drop_filter = lose_once(ka);
   c.n.db.drop_filter = lose_once(kb);
-  const Bytes up = pattern(150000, 11), down = pattern(150000, 12);
+  const Bytes up = seeded_bytes(150000, 11), down = seeded_bytes(150000, 12);
   Bytes got_up, got_down;
   std::size_t off_up = 0, off_down = 0;
   std::vector<std::uint8_t> buf(64 * 1024);
@@ -377,7 +360,7 @@ TEST(Tcp, OneAckPerReceiveBurstForInOrderData) {
   // 1. Eight segments in one burst: one ACK, for all of them, at the end.
   db.sent.clear();
   db.hold_rx = true;
-  ASSERT_EQ(c->send(pattern(8 * mss, 1), ec), 8 * mss);
+  ASSERT_EQ(c->send(seeded_bytes(8 * mss, 1), ec), 8 * mss);
   sched.run_for(us_to_ps(50));
   EXPECT_TRUE(pure_acks().empty()) << "nothing is ACKed before the burst ends";
   db.end_burst();
@@ -389,7 +372,7 @@ TEST(Tcp, OneAckPerReceiveBurstForInOrderData) {
   // 2. The same without bursts: an ACK every second segment.
   db.sent.clear();
   db.hold_rx = false;
-  ASSERT_EQ(c->send(pattern(8 * mss, 2), ec), 8 * mss);
+  ASSERT_EQ(c->send(seeded_bytes(8 * mss, 2), ec), 8 * mss);
   sched.run_for(us_to_ps(50));
   acks = pure_acks();
   ASSERT_EQ(acks.size(), 4u);
@@ -406,7 +389,7 @@ TEST(Tcp, OneAckPerReceiveBurstForInOrderData) {
     if (dropped || !t || t->payload().empty()) return false;
     return dropped = true;
   };
-  ASSERT_EQ(c->send(pattern(8 * mss, 3), ec), 8 * mss);
+  ASSERT_EQ(c->send(seeded_bytes(8 * mss, 3), ec), 8 * mss);
   sched.run_for(us_to_ps(50));
   db.end_burst();
   acks = pure_acks();
@@ -416,7 +399,7 @@ TEST(Tcp, OneAckPerReceiveBurstForInOrderData) {
 
 TEST(Tcp, PawsDropsSegmentsWithAnOldTimestamp) {
   Conn c;
-  const Bytes first = pattern(100, 7);
+  const Bytes first = seeded_bytes(100, 7);
   ASSERT_EQ(c.transfer(*c.cli, *c.srv, first), first);
   // A's latest segment gives the next sequence number, the ACK, and the
   // TSval B now holds as TS.Recent.
@@ -481,7 +464,7 @@ TEST(Tcp, ZeroWindowIsProbedAndRecovers) {
   n.sched.run_for(ms_to_ps(1));
   auto s = l->accept();
   ASSERT_TRUE(s);
-  const Bytes data = pattern(100000, 4);
+  const Bytes data = seeded_bytes(100000, 4);
   std::error_code ec;
   std::size_t off = c->send(data, ec);
   n.sched.run_for(s_to_ps(10));  // nobody reads: the window closes

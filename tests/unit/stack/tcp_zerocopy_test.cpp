@@ -14,22 +14,6 @@ namespace {
 
 using stack::TcpSocket;
 
-std::optional<wire::TcpView> tcp_of(const SentFrame& f) {
-  if (!is_ipv4(f)) return std::nullopt;
-  const auto v4 = wire::Ipv4View::parse(std::span(f.bytes).subspan(14));
-  if (!v4 || v4->protocol() != wire::kIpProtoTcp) return std::nullopt;
-  const auto t = wire::TcpView::parse(v4->payload());
-  if (!t) return std::nullopt;
-  return *t;
-}
-
-Bytes pattern(std::size_t n, unsigned seed) {
-  Bytes b(n);
-  std::mt19937 g(seed);
-  for (auto& x : b) x = static_cast<std::uint8_t>(g());
-  return b;
-}
-
 // A connected pair A (client) -> B (server); A's device offers TSO with a
 // pool of `tso_buffers` (0: no TSO).
 struct Conn {
@@ -75,7 +59,7 @@ TEST(TcpZeroCopy, BulkTransferWithTsoSendsFromTheSendBuffer) {
   Conn c(64);
   BufferPool& tso = *c.n.da.tso_pool();
   const auto copied0 = tso.stats().bytes_copied_in;
-  const Bytes data = pattern(4'000'000, 1);
+  const Bytes data = seeded_bytes(4'000'000, 1);
   ASSERT_EQ(c.transfer(data), data);
   const auto i = c.cli->info();
   EXPECT_GT(i.tso_sends, 10u);
@@ -102,7 +86,7 @@ TEST(TcpZeroCopy, BulkTransferWithTsoSendsFromTheSendBuffer) {
 
 TEST(TcpZeroCopy, WithoutTsoEverySentByteIsCopiedOnce) {
   Conn c(0);
-  const Bytes data = pattern(1'000'000, 2);
+  const Bytes data = seeded_bytes(1'000'000, 2);
   ASSERT_EQ(c.transfer(data), data);
   const auto i = c.cli->info();
   EXPECT_EQ(i.zero_copy_bytes, 0u);
@@ -124,7 +108,7 @@ TEST(TcpZeroCopy, RetransmissionsAfterLossCarryTheRightBytes) {
     }
     return false;
   };
-  const Bytes data = pattern(3'000'000, 3);
+  const Bytes data = seeded_bytes(3'000'000, 3);
   ASSERT_EQ(c.transfer(data), data);
   const auto i = c.cli->info();
   EXPECT_GT(lost.size(), 20u);
@@ -141,7 +125,7 @@ TEST(TcpZeroCopy, UnderPoolPressureFallsBackToCopies) {
   // heap chunks and every send is copied into one of the 3 left.
   std::vector<Packet> hold;
   for (int j = 0; j < 5; ++j) hold.push_back(tso.alloc());
-  const Bytes data = pattern(2'000'000, 4);
+  const Bytes data = seeded_bytes(2'000'000, 4);
   ASSERT_EQ(c.transfer(data), data);
   const auto i = c.cli->info();
   EXPECT_EQ(i.zero_copy_bytes, 0u);
@@ -151,7 +135,7 @@ TEST(TcpZeroCopy, UnderPoolPressureFallsBackToCopies) {
   hold.clear();
   // With the pool free again, later sends go without copies.
   const auto before = i.zero_copy_bytes;
-  const Bytes more = pattern(1'000'000, 5);
+  const Bytes more = seeded_bytes(1'000'000, 5);
   ASSERT_EQ(c.transfer(more), more);
   EXPECT_GE(c.cli->info().zero_copy_bytes - before, more.size() / 2);
   EXPECT_EQ(tso.available(), tso.capacity());
@@ -165,7 +149,7 @@ TEST(TcpZeroCopy, ABufferTheNicStillHoldsIsNeverRewritten) {
     auto t = tcp_of(f);
     return lose && t && !t->payload().empty();
   };
-  const Bytes data = pattern(100'000, 6);
+  const Bytes data = seeded_bytes(100'000, 6);
   std::error_code ec;
   ASSERT_EQ(c.cli->send(data, ec), data.size());
   c.run(us_to_ps(100));

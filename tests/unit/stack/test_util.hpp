@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "fakes.hpp"
 #include "veridian/offload/checksum.hpp"
 #include "veridian/stack/stack.hpp"
+#include "veridian/stack/tcp_wire.hpp"
 #include "veridian/stack/wire.hpp"
 
 namespace vd::test {
@@ -141,6 +144,24 @@ inline TxFrame eth_of(const SentFrame& f) {
 }
 inline bool is_arp(const SentFrame& f) { return eth_of(f).ethertype == wire::kEthertypeArp; }
 inline bool is_ipv4(const SentFrame& f) { return eth_of(f).ethertype == wire::kEthertypeIpv4; }
+
+// The TCP segment of a sent frame, if it is one (IPv4).
+inline std::optional<wire::TcpView> tcp_of(const SentFrame& f) {
+  if (!is_ipv4(f)) return std::nullopt;
+  const auto v4 = wire::Ipv4View::parse(std::span(f.bytes).subspan(14));
+  if (!v4 || v4->protocol() != wire::kIpProtoTcp) return std::nullopt;
+  const auto t = wire::TcpView::parse(v4->payload());
+  if (!t) return std::nullopt;
+  return *t;
+}
+
+// n pseudo-random bytes, the same for the same seed.
+inline Bytes seeded_bytes(std::size_t n, unsigned seed) {
+  Bytes b(n);
+  std::mt19937 g(seed);
+  for (auto& x : b) x = static_cast<std::uint8_t>(g());
+  return b;
+}
 inline std::size_t count_arp(const std::vector<SentFrame>& v) {
   std::size_t n = 0;
   for (const auto& f : v) n += is_arp(f);
