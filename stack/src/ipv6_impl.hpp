@@ -20,7 +20,10 @@
 #include "stack_impl.hpp"
 #include "veridian/stack/neighbor.hpp"
 #include "veridian/stack/route.hpp"
-#include "veridian/stack/wire6.hpp"
+#include "veridian/stack/wire/icmpv6.hpp"
+#include "veridian/stack/wire/ipv6.hpp"
+#include "veridian/stack/wire/nd.hpp"
+#include "veridian/stack/wire/udp.hpp"
 
 namespace vd::stack {
 

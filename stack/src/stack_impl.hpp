@@ -16,7 +16,11 @@
 #include <vector>
 
 #include "veridian/stack/stack.hpp"
-#include "veridian/stack/wire.hpp"
+#include "veridian/stack/wire/arp.hpp"
+#include "veridian/stack/wire/ethernet.hpp"
+#include "veridian/stack/wire/icmp.hpp"
+#include "veridian/stack/wire/ipv4.hpp"
+#include "veridian/stack/wire/udp.hpp"
 
 namespace vd::stack {
 

@@ -12,7 +12,7 @@
 
 #include "stack_impl.hpp"
 #include "veridian/stack/tcp.hpp"
-#include "veridian/stack/tcp_wire.hpp"
+#include "veridian/stack/wire/tcp.hpp"
 
 namespace vd::stack {
 

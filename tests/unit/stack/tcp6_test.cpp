@@ -5,7 +5,7 @@
 
 #include "test_util6.hpp"
 #include "veridian/offload/csum_offload.hpp"
-#include "veridian/stack/tcp_wire.hpp"
+#include "veridian/stack/wire/tcp.hpp"
 
 namespace vd::test {
 namespace {

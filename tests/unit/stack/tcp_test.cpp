@@ -4,7 +4,7 @@
 
 #include "test_util.hpp"
 #include "veridian/offload/csum_offload.hpp"
-#include "veridian/stack/tcp_wire.hpp"
+#include "veridian/stack/wire/tcp.hpp"
 
 namespace vd::test {
 namespace {

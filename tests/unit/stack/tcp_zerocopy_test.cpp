@@ -7,7 +7,7 @@
 #include <random>
 
 #include "test_util.hpp"
-#include "veridian/stack/tcp_wire.hpp"
+#include "veridian/stack/wire/tcp.hpp"
 
 namespace vd::test {
 namespace {

@@ -15,8 +15,12 @@
 #include "fakes.hpp"
 #include "veridian/offload/checksum.hpp"
 #include "veridian/stack/stack.hpp"
-#include "veridian/stack/tcp_wire.hpp"
-#include "veridian/stack/wire.hpp"
+#include "veridian/stack/wire/arp.hpp"
+#include "veridian/stack/wire/ethernet.hpp"
+#include "veridian/stack/wire/icmp.hpp"
+#include "veridian/stack/wire/ipv4.hpp"
+#include "veridian/stack/wire/tcp.hpp"
+#include "veridian/stack/wire/udp.hpp"
 
 namespace vd::test {
 

@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "test_util.hpp"
-#include "veridian/stack/wire6.hpp"
+#include "veridian/stack/wire/icmpv6.hpp"
+#include "veridian/stack/wire/ipv6.hpp"
+#include "veridian/stack/wire/nd.hpp"
+#include "veridian/stack/wire/udp.hpp"
 
 namespace vd::test {
 

@@ -7,11 +7,10 @@
 #include <optional>
 #include <span>
 
-#include "veridian/stack/wire.hpp"
+#include "veridian/stack/wire/common.hpp"
 
 namespace vd::stack::wire {
 
-constexpr std::uint8_t kIpProtoTcp = 6;
 constexpr std::size_t kTcpMinHeaderLen = 20;
 constexpr std::size_t kTcpMaxHeaderLen = 60;
 

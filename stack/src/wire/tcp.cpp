@@ -1,4 +1,4 @@
-#include "veridian/stack/tcp_wire.hpp"
+#include "veridian/stack/wire/tcp.hpp"
 
 #include <stdexcept>
 
