@@ -52,6 +52,13 @@ SOURCE_DIRS = {
     "python": ["python/src"],
 }
 
+# Files held to a narrower rule than their layer: the driver reaches the NIC
+# through vd::MmioPort only, so it must not see the RTL harness.
+FILE_FORBIDDEN = {
+    "host/include/veridian/dev/nic_driver.hpp": {"rtl-model"},
+    "host/src/dev/nic_driver.cpp": {"rtl-model"},
+}
+
 INCLUDE = re.compile(r'^\s*#\s*include\s*"veridian/([^/"]+)')
 RELATIVE_UP = re.compile(r'^\s*#\s*include\s*"(\.\./[^"]*)"')
 
@@ -72,6 +79,8 @@ def violations(root: pathlib.Path):
                             yield f, lineno, f'unknown header namespace "veridian/{ns}"'
                         elif dep not in ok:
                             yield f, lineno, f"{layer} includes {dep} (a layer above it): {line.strip()}"
+                        elif dep in FILE_FORBIDDEN.get(f.relative_to(root).as_posix(), ()):
+                            yield f, lineno, f"this file must not include {dep}: {line.strip()}"
                     elif RELATIVE_UP.match(line):
                         yield f, lineno, f"relative include out of the folder: {line.strip()}"
 

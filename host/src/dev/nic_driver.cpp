@@ -15,7 +15,7 @@ std::string hex(std::uint32_t v) {
 }
 }  // namespace
 
-NicDriver::NicDriver(rtl::NicModel& nic, HostMemory& mem, BufferPool& pool, DriverConfig cfg)
+NicDriver::NicDriver(MmioPort& nic, HostMemory& mem, BufferPool& pool, DriverConfig cfg)
     : nic_(nic), mem_(mem), pool_(pool), cfg_(cfg) {
   if (cfg_.ring_log2 < abi::MIN_RING_LOG2 || cfg_.ring_log2 > abi::MAX_RING_LOG2)
     throw std::invalid_argument("NicDriver: ring_log2 must be in [" + std::to_string(abi::MIN_RING_LOG2) + ", " +

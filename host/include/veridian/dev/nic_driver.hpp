@@ -1,7 +1,8 @@
 // The host driver for the Veridian NIC: reset and init, ring set-up in host
 // memory, TX post, RX refill, completion processing and interrupt handling.
-// It reaches the NIC only through MMIO and the rings (never through the
-// model's internals), exactly as a kernel driver reaches a PCIe device.
+// It reaches the NIC only through an MmioPort and the rings in host memory
+// (never through the model's internals), exactly as a kernel driver reaches
+// a PCIe device; the RTL harness is one implementation of that port.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 #include "veridian/core/hostmem.hpp"
 #include "veridian/core/netdev.hpp"
-#include "veridian/rtl/nic_model.hpp"
+#include "veridian/core/mmio_port.hpp"
 
 namespace vd::dev {
 
@@ -45,7 +46,7 @@ struct RingIndex {
 
 class NicDriver {
  public:
-  NicDriver(rtl::NicModel& nic, HostMemory& mem, BufferPool& pool, DriverConfig cfg);
+  NicDriver(MmioPort& nic, HostMemory& mem, BufferPool& pool, DriverConfig cfg);
 
   // Resets the NIC, checks the ABI, sets up rings, posts RX buffers, arms
   // interrupts and enables the NIC. Throws AbiMismatch or std::runtime_error.
@@ -81,7 +82,7 @@ class NicDriver {
   void process_tx(unsigned q);
   void process_rx(unsigned q);
 
-  rtl::NicModel& nic_;
+  MmioPort& nic_;
   HostMemory& mem_;
   BufferPool& pool_;
   DriverConfig cfg_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "veridian/core/hostmem.hpp"
+#include "veridian/core/mmio_port.hpp"
 
 namespace vd::rtl {
 
@@ -44,7 +45,8 @@ struct NicModelStats {
   std::uint64_t irqs = 0;
 };
 
-class NicModel {
+// The MMIO half of the device is the MmioPort a driver programs.
+class NicModel : public MmioPort {
  public:
   virtual ~NicModel() = default;
 
@@ -56,10 +58,8 @@ class NicModel {
   virtual const NicModelConfig& config() const = 0;
   double cycle_ps() const { return 1e6 / config().clock_mhz; }
 
-  // Queues an MMIO write; it reaches the CSRs on the next ticked cycle.
-  virtual void mmio_write(std::uint32_t addr, std::uint32_t data) = 0;
-  // Flushes queued writes, then reads: clocks the model (a few cycles).
-  virtual std::uint32_t mmio_read(std::uint32_t addr) = 0;
+  // MmioPort: a write is queued and reaches the CSRs on the next ticked
+  // cycle; a read flushes queued writes, then clocks the model (a few cycles).
   // A frame from the wire; it enters the MAC RX stream at cycle >= at_cycle.
   virtual void rx_frame(std::vector<std::uint8_t> frame, std::uint64_t at_cycle, bool error = false) = 0;
 
