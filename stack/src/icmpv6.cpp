@@ -188,6 +188,7 @@ std::error_code Stack::Ip6::send_icmp(int ifindex, const Ipv6Addr& src, const Ip
   wire::emit_ipv6(p, {src, dst, wire::kIpProtoIcmpv6, hop_limit});
   p.meta.l3_offset = wire::kEthHeaderLen;
   p.meta.l4_offset = static_cast<std::uint16_t>(wire::kEthHeaderLen + kHdr);
+  if (!local_out_hooks(ifindex, p)) return make_err(std::errc::operation_not_permitted);
   const std::size_t total = p.size();
   std::error_code ec;
   if (dst_mac)

@@ -90,6 +90,7 @@ void Stack::Impl::ipv4_input(Iface& ifc, Packet&& p, bool link_bcast) {
     if (source_route) return drop("ipv4", "source_route");
   }
   p.trim(ip->total_length());  // Ethernet padding is not part of the datagram
+  if (!pass_hook(filter::Family::ipv4, filter::Hook::prerouting, p, ifc.index, -1)) return;
   if (ipv4_accepts(ifc, ip->dst())) return ipv4_local(ifc, std::move(p), link_bcast);
   if (!cfg.ip_forward) return drop("ipv4", "not_for_us");
   ipv4_forward(ifc, std::move(p), link_bcast);
@@ -103,6 +104,7 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
       if (!p) return;
     }
   }
+  if (!pass_hook(filter::Family::ipv4, filter::Hook::input, p, ifc.index, -1)) return;
   const auto ip = wire::Ipv4View::parse(p.bytes());  // the whole datagram now
   if (!ip) return drop("ipv4", ip.reason());
   const std::uint8_t proto = ip->protocol();
@@ -129,7 +131,6 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
 // with an incremental checksum update, ICMP time exceeded / unreachable /
 // fragmentation needed as the case may be.
 void Stack::Impl::ipv4_forward(Iface& in, Packet&& p, bool link_bcast) {
-  (void)in;
   const auto ip = wire::Ipv4View::parse(p.bytes());
   if (link_bcast) return drop("ipv4", "forward_link_broadcast");
   const Ipv4Addr dst = ip->dst();
@@ -151,6 +152,9 @@ void Stack::Impl::ipv4_forward(Iface& in, Packet&& p, bool link_bcast) {
   h[8] = static_cast<std::uint8_t>(h[8] - 1);
   const std::uint16_t new_word = static_cast<std::uint16_t>((h[8] << 8) | h[9]);
   wire::store_be16(h + 10, offload::csum_update16(ip->checksum(), old_word, new_word));
+  // Linux runs forward, then postrouting, before fragmenting (ip_forward.c, ip_output.c).
+  if (!pass_hook(filter::Family::ipv4, filter::Hook::forward, p, in.index, r->ifc->index)) return;
+  if (!pass_hook(filter::Family::ipv4, filter::Hook::postrouting, p, in.index, r->ifc->index)) return;
   const std::size_t mtu = r->ifc->mtu();
   p.meta = OffloadMeta{};
   if (p.size() > mtu) {
@@ -178,6 +182,10 @@ std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Pac
   // the transport (CHECKSUM_PARTIAL) is kept for the device.
   p.meta.l3_offset = wire::kEthHeaderLen;
   p.meta.l4_offset = wire::kEthHeaderLen + wire::kIpv4MinHeaderLen;
+  // A datagram a hook drops on the way out fails with EPERM, as on Linux.
+  if (!pass_hook(filter::Family::ipv4, filter::Hook::output, p, -1, r.ifc->index) ||
+      !pass_hook(filter::Family::ipv4, filter::Hook::postrouting, p, -1, r.ifc->index))
+    return make_err(std::errc::operation_not_permitted);
   if (total > mtu) return ipv4_fragment(r, std::move(p), mtu);
   return ipv4_send_datagram(r, std::move(p));
 }

@@ -178,6 +178,8 @@ struct Stack::Ip6 {
   // An IPv6 packet (header first) to the link: multicast mapped to 33:33,
   // unicast through the neighbour cache.
   std::error_code link_output(int ifindex, const Ipv6Addr& next_hop, Packet&& p);
+  // The output and postrouting hooks for a datagram this host sends; false = dropped.
+  bool local_out_hooks(int ifindex, Packet& p);
   std::uint8_t hop_limit_for(int ifindex) const;
 
   // ---- ICMPv6 (icmpv6.cpp)

@@ -300,6 +300,7 @@ void Stack::Impl::rx(int ifindex, Packet&& frame) noexcept {
   try {
     Iface& ifc = *ifaces.at(static_cast<std::size_t>(ifindex));
     if (ifc.bursts) in_rx_burst = true;
+    if (frame && !pass_hook(filter::Family::netdev, filter::Hook::ingress, frame, ifindex, -1)) return;
     eth_input(ifc, std::move(frame));
   } catch (...) {
     try {
@@ -364,7 +365,7 @@ std::error_code Stack::Impl::eth_output(Iface& ifc, const MacAddr& dst, std::uin
   }
   wire::pad_frame(p);
   const std::size_t n = p.size();
-  if (!ifc.dev->transmit(std::move(p), 0)) {
+  if (!egress_xmit(ifc, std::move(p))) {
     drop("eth", "tx_queue_full");
     return make_err(std::errc::no_buffer_space);
   }

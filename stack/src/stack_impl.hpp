@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "veridian/stack/filter/hooks.hpp"
 #include "veridian/stack/stack.hpp"
 #include "veridian/stack/wire/arp.hpp"
 #include "veridian/stack/wire/ethernet.hpp"
@@ -164,6 +165,19 @@ struct Stack::Impl {
   static constexpr std::size_t kMaxEchoInFlight = 4096;
 
   void shutdown();
+
+  // The netfilter-style hook points (filter/hooks.hpp). pass_hook is the
+  // fast path: one bit test when nothing is registered; a drop is counted
+  // as filter.<family>_<hook> (e.g. filter.ip_input).
+  filter::Hooks hooks;
+  bool pass_hook(filter::Family f, filter::Hook h, Packet& p, int in_ifindex, int out_ifindex) {
+    if (!hooks.active(f, h)) [[likely]]
+      return true;
+    return run_hook(f, h, p, in_ifindex, out_ifindex);
+  }
+  bool run_hook(filter::Family f, filter::Hook h, Packet& p, int in_ifindex, int out_ifindex);
+  // The egress seam (qos/egress.cpp): every frame for a device passes here.
+  bool egress_xmit(Iface& ifc, Packet&& frame);
 
   // Counters.
   void drop(std::string_view layer, std::string_view reason, std::uint64_t n = 1);

@@ -1,34 +1,11 @@
 // Routing through a router stack: A (10.0.1.2) -- R (10.0.1.1 | 10.0.2.1) --
 // B (10.0.2.2). Forwarding, TTL expiry, unreachables, fragmentation on the
 // way, ICMP rate limiting, path MTU and VLAN sub-interfaces.
+#include "routed_net.hpp"
 #include "test_util.hpp"
 
 namespace vd::test {
 namespace {
-
-inline constexpr MacAddr kMacR0{0x02, 0, 0, 0, 1, 0x00};
-inline constexpr MacAddr kMacR1{0x02, 0, 0, 0, 1, 0x01};
-
-struct Routed {
-  static constexpr TimePs kLat = us_to_ps(1);
-  explicit Routed(stack::StackConfig rcfg = {})
-      : da(kMacA), db(kMacB), r0(kMacR0), r1(kMacR1), a(sched, "a"), b(sched, "b"), r(sched, "r", rcfg) {
-    FakeDevice::connect(da, r0, sched, kLat);
-    FakeDevice::connect(r1, db, sched, kLat);
-    a.add_address(a.add_interface(da), ip("10.0.1.2"), 24);
-    b.add_address(b.add_interface(db), ip("10.0.2.2"), 24);
-    r.add_address(r.add_interface(r0), ip("10.0.1.1"), 24);
-    r.add_address(r.add_interface(r1), ip("10.0.2.1"), 24);
-    a.add_route(ip("0.0.0.0"), 0, ip("10.0.1.1"));
-    b.add_route(ip("0.0.0.0"), 0, ip("10.0.2.1"));
-    r.set_forwarding(true);
-    sched.run_for(ms_to_ps(1));
-  }
-  void run() { sched.run_for(ms_to_ps(20)); }
-  FakeScheduler sched;
-  FakeDevice da, db, r0, r1;
-  stack::Stack a, b, r;
-};
 
 // A 1400-byte UDP datagram from A to B with DF set, as A's NIC would send it.
 Bytes wire_udp_df(Routed&, const Bytes& data) {

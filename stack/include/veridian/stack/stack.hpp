@@ -17,6 +17,7 @@
 
 #include "veridian/core/netdev.hpp"
 #include "veridian/core/time.hpp"
+#include "veridian/stack/filter/hooks.hpp"
 #include "veridian/stack/ip_addr.hpp"
 #include "veridian/stack/ipv6.hpp"
 #include "veridian/stack/local.hpp"
@@ -305,6 +306,10 @@ class Stack {
   std::error_code send_echo6(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len = 56,
                              int ifindex = -1, std::uint8_t hop_limit = 0);
   const std::vector<EchoReply6>& echo_replies6() const;
+
+  // The netfilter-style hook points (filter/hooks.hpp), where firewall,
+  // NAT, rate limiting and intrusion detection attach.
+  filter::Hooks& hooks();
 
   const StackStats& stats() const { return stats_; }
   const std::string& name() const { return name_; }
