@@ -4,44 +4,30 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <deque>
-#include <memory>
-#include <vector>
 
-#include "veridian/abi.hpp"
-#include "veridian/core/hostmem.hpp"
-#include "veridian/dev/nic_driver.hpp"
-#include "veridian/rtl/nic_model.hpp"
+#include "rtl_rig.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using namespace rtl_test;
 
-struct Rig {
-  vd::HostMemory mem{std::size_t(32) << 20};
-  vd::BufferPool pool{mem, 2048, 256};
-  std::unique_ptr<vd::rtl::NicModel> nic;
-  std::unique_ptr<vd::dev::NicDriver> drv;
-  std::vector<std::uint64_t> irq_cycles;
-  std::uint32_t irq = 0;
+// The driver with one queue pair and the given moderation; frames delivered
+// are only counted.
+vd::dev::DriverConfig moderated(std::uint16_t frames, std::uint32_t delay_cycles) {
+  vd::dev::DriverConfig cfg{1, 5, std::nullopt};
+  cfg.irq_frames = frames;
+  cfg.irq_delay_cycles = delay_cycles;
+  return cfg;
+}
+
+struct Rig : DriverRig {
   std::size_t delivered = 0;
 
-  Rig(unsigned width, std::uint16_t frames, std::uint32_t delay_cycles) {
-    vd::rtl::NicModelConfig mc;
-    mc.data_width = width;
-    nic = vd::rtl::NicModel::create(mc, mem);
-    nic->on_tx([](Bytes&&, std::uint64_t) {});
-    nic->on_irq([this](std::uint32_t m, std::uint64_t c) {
-      irq |= m;
-      irq_cycles.push_back(c);
-    });
-    vd::dev::DriverConfig cfg{1, 5, std::nullopt};
-    cfg.irq_frames = frames;
-    cfg.irq_delay_cycles = delay_cycles;
-    drv = std::make_unique<vd::dev::NicDriver>(*nic, mem, pool, cfg);
+  Rig(unsigned width, std::uint16_t frames, std::uint32_t delay_cycles)
+      : DriverRig(width, moderated(frames, delay_cycles), PoolSpec{std::size_t(32) << 20, 2048, 256}) {
     drv->set_rx_handler([this](vd::Packet&&) { ++delivered; });
     drv->init();
-    for (int i = 0; i < 100 && !nic->idle(); ++i) nic->tick(16);
+    tick_while_busy(100, 16);
   }
   std::uint32_t cpl_prod() { return nic->mmio_read(vd::abi::rxq_reg(0, vd::abi::REG_Q_CPL_PROD)); }
   // One frame in, ticked until its completion is written; interrupts not serviced.
@@ -51,13 +37,7 @@ struct Rig {
     for (int i = 0; i < 200 && cpl_prod() == before; ++i) nic->tick(8);
     ASSERT_EQ(cpl_prod(), before + 1);
   }
-  void service() {
-    if (irq) {
-      const auto m = irq;
-      irq = 0;
-      drv->handle_irq(m);
-    }
-  }
+  void service() { service_irqs(); }
 };
 
 class RtlIrqMod : public ::testing::TestWithParam<unsigned> {};
@@ -120,7 +100,6 @@ TEST_P(RtlIrqMod, RearmCountsCompletionsAlreadyPending) {
   EXPECT_EQ(r.irq_cycles.size(), 2u);
 }
 
-std::string width_name(const ::testing::TestParamInfo<unsigned>& i) { return "w" + std::to_string(i.param); }
-INSTANTIATE_TEST_SUITE_P(Widths, RtlIrqMod, ::testing::ValuesIn(vd::rtl::NicModel::available_widths()), width_name);
+VD_RTL_INSTANTIATE_WIDTHS(RtlIrqMod);
 
 }  // namespace

@@ -11,73 +11,36 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
-#include <vector>
 
-#include "veridian/abi.hpp"
-#include "veridian/core/hostmem.hpp"
+#include "rtl_rig.hpp"
 #include "veridian/core/netdev.hpp"
-#include "veridian/dev/nic_driver.hpp"
 #include "veridian/offload/rss.hpp"
-#include "veridian/rtl/nic_model.hpp"
 
-using vd::BufferPool;
-using vd::HostMemory;
-using vd::Packet;
 using vd::RssConfig;
-using vd::dev::DriverConfig;
-using vd::dev::NicDriver;
 using vd::offload::RssType;
-using vd::rtl::NicModel;
-using vd::rtl::NicModelConfig;
-using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-struct Rx {
-  Bytes data;
-  vd::OffloadMeta meta;
-};
+using namespace rtl_test;
 
 // The NIC with 16 queue pairs behind the host driver; the test ticks it.
-struct Rig {
-  HostMemory mem{std::size_t(64) << 20};
-  BufferPool pool{mem, 2048, 1024};
-  std::unique_ptr<NicModel> nic;
-  std::unique_ptr<NicDriver> drv;
+struct Rig : DriverRig {
   std::deque<Rx> rx;
-  std::uint32_t irq_mask = 0;
 
-  explicit Rig(unsigned width) {
-    NicModelConfig mc;
-    mc.data_width = width;
-    nic = NicModel::create(mc, mem);
-    nic->on_tx([](Bytes&&, std::uint64_t) {});
-    nic->on_irq([this](std::uint32_t m, std::uint64_t) { irq_mask |= m; });
-    drv = std::make_unique<NicDriver>(*nic, mem, pool, DriverConfig{16, 4, std::nullopt});
-    drv->set_rx_handler([this](Packet&& p) { rx.push_back({Bytes(p.data(), p.data() + p.size()), p.meta}); });
+  explicit Rig(unsigned width)
+      : DriverRig(width, DriverConfig{16, 4, std::nullopt}, PoolSpec{std::size_t(64) << 20, 2048, 1024}) {
+    drv->set_rx_handler(collect_into(rx));
     drv->init();
   }
   bool run_until(const std::function<bool()>& pred, std::uint64_t max_cycles = 200000) {
-    std::uint64_t done = 0;
-    while (!pred()) {
-      if (done >= max_cycles) return false;
-      done += nic->tick(64, /*stop_on_output=*/true);
-      if (irq_mask) {
-        const std::uint32_t m = irq_mask;
-        irq_mask = 0;
-        drv->handle_irq(m);
-      }
-    }
-    return true;
+    return DriverRig::run_until(pred, max_cycles);
   }
 };
 
 class RtlRss : public ::testing::TestWithParam<unsigned> {};
-
-std::string width_name(const ::testing::TestParamInfo<unsigned>& i) { return "w" + std::to_string(i.param); }
 
 RssConfig random_config(std::mt19937& rng, std::uint32_t types) {
   RssConfig c;
@@ -89,7 +52,7 @@ RssConfig random_config(std::mt19937& rng, std::uint32_t types) {
 }
 
 // A frame meant to reach some corner of the classifier; mostly well formed.
-Bytes random_frame(std::mt19937& rng) {
+Bytes random_rss_frame(std::mt19937& rng) {
   auto u = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   auto rnd = [&](std::size_t n) {
     Bytes b(n);
@@ -246,7 +209,7 @@ TEST_P(RtlRss, SeededRandomFramesMatchTheReferenceModel) {
     const RssConfig c = random_config(rng, types);
     r.drv->set_rss(c);
     for (int k = 0; k < kPerConfig; ++k) {
-      const Bytes f = random_frame(rng);
+      const Bytes f = random_rss_frame(rng);
       r.nic->rx_frame(f, r.nic->cycle());
       ASSERT_TRUE(r.run_until([&] { return !r.rx.empty(); })) << "config " << ci << " frame " << k;
       const Rx got = std::move(r.rx.front());
@@ -291,6 +254,6 @@ TEST(RssWindow, ExtensionChainPastTheWindowFallsBackToTheTwoTuple) {
   EXPECT_EQ(vd::offload::rss_classify(f, key, vd::offload::kRssEnableAll, 128).type, RssType::ipv6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Widths, RtlRss, ::testing::ValuesIn(NicModel::available_widths()), width_name);
+VD_RTL_INSTANTIATE_WIDTHS(RtlRss);
 
 }  // namespace

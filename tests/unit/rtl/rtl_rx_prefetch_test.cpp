@@ -4,57 +4,32 @@
 // checksum switch.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <memory>
-#include <vector>
 
-#include "veridian/abi.hpp"
-#include "veridian/core/hostmem.hpp"
-#include "veridian/dev/nic_driver.hpp"
-#include "veridian/rtl/nic_model.hpp"
+#include "rtl_rig.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
-
-struct Rx {
-  Bytes data;
-  vd::OffloadMeta meta;
-};
+using namespace rtl_test;
 
 // The NIC with one queue pair behind the driver; the test ticks it.
-struct Rig {
-  vd::HostMemory mem{std::size_t(64) << 20};
-  vd::BufferPool pool{mem, 2048, 512};
-  std::unique_ptr<vd::rtl::NicModel> nic;
-  std::unique_ptr<vd::dev::NicDriver> drv;
+struct Rig : DriverRig {
   std::deque<Rx> got;
-  std::uint32_t irq = 0;
 
-  Rig(unsigned width, unsigned ring_log2) {
-    vd::rtl::NicModelConfig mc;
-    mc.data_width = width;
-    nic = vd::rtl::NicModel::create(mc, mem);
-    nic->on_tx([](Bytes&&, std::uint64_t) {});
-    nic->on_irq([this](std::uint32_t m, std::uint64_t) { irq |= m; });
-    drv = std::make_unique<vd::dev::NicDriver>(*nic, mem, pool, vd::dev::DriverConfig{1, ring_log2, std::nullopt});
-    drv->set_rx_handler([this](vd::Packet&& p) { got.push_back({Bytes(p.data(), p.data() + p.size()), p.meta}); });
+  Rig(unsigned width, unsigned ring_log2)
+      : DriverRig(width, vd::dev::DriverConfig{1, ring_log2, std::nullopt},
+                  PoolSpec{std::size_t(64) << 20, 2048, 512}) {
+    drv->set_rx_handler(collect_into(got));
     drv->init();
-    for (int i = 0; i < 1000 && !nic->idle(); ++i) nic->tick(16);  // the initial prefetch
+    tick_while_busy(1000, 16);  // the initial prefetch
   }
   // One frame in, ticked (interrupts serviced) until it is delivered.
   bool receive(const Bytes& f) {
     const std::size_t before = got.size();
     nic->rx_frame(f, nic->cycle());
-    for (int i = 0; i < 2000 && got.size() == before; ++i) {
-      nic->tick(16, true);
-      if (irq) {
-        const auto m = irq;
-        irq = 0;
-        drv->handle_irq(m);
-      }
-    }
+    run_until([&] { return got.size() != before; }, 2000 * 16, 16);
     return got.size() == before + 1;
   }
 };
@@ -107,7 +82,6 @@ TEST_P(RtlRxPrefetch, RxChecksumVerificationCanBeSwitchedOffPerQueue) {
   EXPECT_EQ(r.got.back().meta.rx_csum_ip, C::Good);
 }
 
-std::string width_name(const ::testing::TestParamInfo<unsigned>& i) { return "w" + std::to_string(i.param); }
-INSTANTIATE_TEST_SUITE_P(Widths, RtlRxPrefetch, ::testing::ValuesIn(vd::rtl::NicModel::available_widths()), width_name);
+VD_RTL_INSTANTIATE_WIDTHS(RtlRxPrefetch);
 
 }  // namespace
