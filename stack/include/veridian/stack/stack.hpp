@@ -1,4 +1,6 @@
-// The host protocol stack: Ethernet, ARP, IPv4, ICMP echo, UDP sockets.
+// The host protocol stack: Ethernet/VLAN, ARP, IPv4 and IPv6 (routing,
+// forwarding, fragments), ICMP/ICMPv6, neighbour discovery, UDP, TCP, raw and
+// local sockets, and netfilter-style hook points (filter/hooks.hpp).
 // It is handed a Scheduler (time) and NetDevices (I/O) from outside and never
 // reaches for a clock, a thread or a global of its own, so the same code runs
 // under the simulator, in real time and in unit tests with fake devices.
