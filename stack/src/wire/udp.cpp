@@ -1,6 +1,7 @@
 #include "veridian/stack/wire/udp.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "veridian/offload/checksum.hpp"
 #include "veridian/stack/wire/ipv6.hpp"
@@ -21,15 +22,24 @@ bool UdpView::checksum_ok(Ipv4Addr src, Ipv4Addr dst) const {
   return csum::internet_checksum(b_, ph) == 0;
 }
 
-void emit_udp(Packet& p, Ipv4Addr src, Ipv4Addr dst, std::uint16_t src_port, std::uint16_t dst_port,
-              bool csum_offload) {
+namespace {
+// The header both families share, checksum field zeroed; length = 8 + data.
+std::uint8_t* push_udp_header(Packet& p, std::uint16_t src_port, std::uint16_t dst_port, const char* who) {
   const std::size_t len = kUdpHeaderLen + p.size();
-  if (len > 0xffff) throw std::length_error("emit_udp: datagram exceeds 65535 bytes");
+  if (len > 0xffff) throw std::length_error(std::string(who) + ": datagram exceeds 65535 bytes");
   std::uint8_t* h = p.push(kUdpHeaderLen);
   store_be16(h, src_port);
   store_be16(h + 2, dst_port);
   store_be16(h + 4, static_cast<std::uint16_t>(len));
   store_be16(h + 6, 0);
+  return h;
+}
+}  // namespace
+
+void emit_udp(Packet& p, Ipv4Addr src, Ipv4Addr dst, std::uint16_t src_port, std::uint16_t dst_port,
+              bool csum_offload) {
+  std::uint8_t* h = push_udp_header(p, src_port, dst_port, "emit_udp");
+  const std::size_t len = load_be16({h, kUdpHeaderLen}, 4);
   const std::uint32_t ph = csum::pseudo_header_v4(src.b, dst.b, kIpProtoUdp, static_cast<std::uint16_t>(len));
   if (csum_offload) {
     store_be16(h + 6, csum::csum_fold(ph));
@@ -55,13 +65,7 @@ std::uint16_t udp6_checksum(const Ipv6Addr& src, const Ipv6Addr& dst, std::span<
 
 void emit_udp6(Packet& p, const Ipv6Addr& src, const Ipv6Addr& dst, std::uint16_t src_port,
                std::uint16_t dst_port) {
-  const std::size_t len = kUdpHeaderLen + p.size();
-  if (len > 0xffff) throw std::length_error("emit_udp6: datagram exceeds 65535 bytes");
-  std::uint8_t* h = p.push(kUdpHeaderLen);
-  store_be16(h, src_port);
-  store_be16(h + 2, dst_port);
-  store_be16(h + 4, static_cast<std::uint16_t>(len));
-  store_be16(h + 6, 0);
+  std::uint8_t* h = push_udp_header(p, src_port, dst_port, "emit_udp6");
   const std::span<const std::uint8_t> all = p.bytes();
   store_be16(h + 6, udp6_checksum(src, dst, all.first(kUdpHeaderLen), all.subspan(kUdpHeaderLen)));
 }

@@ -63,22 +63,27 @@ vd::dev::DriverConfig two_queues() {
   return c;
 }
 
+// Host memory, a buffer pool, the device and its driver (rings of 16, 2 queues).
+struct Rig {
+  explicit Rig(std::uint32_t abi_id = vabi::ABI_ID_VALUE) : nic(abi_id), drv(nic, mem, pool, two_queues()) {}
+  vd::HostMemory mem{1 << 20};
+  vd::BufferPool pool{mem, 2048, 64};
+  RegisterFileNic nic;
+  vd::dev::NicDriver drv;
+};
+
 }  // namespace
 
 TEST(DriverPort, AbiMismatchIsRefusedBeforeAnyRegisterIsWritten) {
-  vd::HostMemory mem(1 << 20);
-  vd::BufferPool pool(mem, 2048, 64);
-  RegisterFileNic nic(0xdeadbeef);
-  vd::dev::NicDriver drv(nic, mem, pool, two_queues());
+  Rig r(0xdeadbeef);
+  auto& [mem, pool, nic, drv] = r;
   EXPECT_THROW(drv.init(), vd::dev::AbiMismatch);
   EXPECT_TRUE(nic.writes.empty());
 }
 
 TEST(DriverPort, InitResetsProgramsEveryRingThenEnables) {
-  vd::HostMemory mem(1 << 20);
-  vd::BufferPool pool(mem, 2048, 64);
-  RegisterFileNic nic;
-  vd::dev::NicDriver drv(nic, mem, pool, two_queues());
+  Rig r;
+  auto& [mem, pool, nic, drv] = r;
   drv.init();
   ASSERT_FALSE(nic.writes.empty());
   EXPECT_EQ(nic.writes.front().addr, vabi::REG_CTRL);
@@ -99,10 +104,8 @@ TEST(DriverPort, InitResetsProgramsEveryRingThenEnables) {
 }
 
 TEST(DriverPort, TransmitRingsTheDoorbellAndACompletionFreesTheSlot) {
-  vd::HostMemory mem(1 << 20);
-  vd::BufferPool pool(mem, 2048, 64);
-  RegisterFileNic nic;
-  vd::dev::NicDriver drv(nic, mem, pool, two_queues());
+  Rig r;
+  auto& [mem, pool, nic, drv] = r;
   drv.init();
   const std::size_t free_before = pool.available();
   vd::Packet p = pool.alloc();
