@@ -73,7 +73,6 @@ module vd_tx_engine #(
 );
   localparam int BB    = DW / 8;                         // bytes per beat
   localparam int IW    = $clog2(BB) + 1;                 // byte index within a beat, plus one bit
-  localparam int CPL_BEATS = (DW >= 128) ? 1 : 128 / DW;
   // Store-and-forward buffer: a circular buffer of NB beats; a frame takes
   // ceil(len / BB) consecutive beats (wrapping), so small frames pack.
   localparam int BUF_BYTES = 65536;
@@ -118,39 +117,31 @@ module vd_tx_engine #(
     .fsel(pq), .f_ring_base, .f_size_log2, .prod_all,
     .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
-  wire [15:0] ring_mask   = 16'((32'd1 << size_log2) - 1);
-  wire [15:0] f_ring_mask = 16'((32'd1 << f_size_log2) - 1);
 
   // ---------------------------------------------------------------- descriptor cache
-  // Each queue keeps up to DC descriptors fetched ahead. One burst read at a
-  // time per queue (up to NPF queues at once) fetches up to its free space, not past the
-  // ring's end: the queue F waits on first, else the next queue (round
-  // robin) with descriptors posted and its cache at most half full. Entries
-  // are stored in DPB lanes (entry e in lane e % DPB) so a wide response
-  // beat lands its DPB descriptors in one cycle. A read error marks its
-  // entries, which complete with ERR_DMA.
+  // Each queue keeps up to DC descriptors fetched ahead (vd_desc_cache).
+  // One burst read at a time per queue (up to NPF queues at once) fetches up
+  // to its free space, not past the ring's end: the queue F waits on first,
+  // else the next queue (round robin) with descriptors posted and its cache
+  // at most half full. A read error marks its entries, which complete with
+  // ERR_DMA.
   localparam int DC  = 16;
   localparam int CW  = $clog2(DC);
   localparam int DE  = 129;                       // {err, descriptor[127:0]}
-  localparam int DPB = (BB >= 16) ? BB / 16 : 1;  // descriptors per response beat
-  localparam int LD  = DC / DPB;                  // entries per queue per lane
+  localparam int NPF = 4;                         // bursts in flight, for different queues (tags PTAG + slot)
+  localparam int PSW = $clog2(NPF);
   logic [NQ*16-1:0]     fidx_v;                   // per queue: next ring index to fetch (free-running)
   logic [NQ*(CW+1)-1:0] ccnt_v;                   // per queue: cached descriptors
-  logic [NQ*CW-1:0]     chead_v;                  // per queue: oldest cached entry
   logic [NQ*16-1:0]     tidx_v;                   // per queue: next ring index F takes (free-running)
-  logic [DE-1:0]        lane_rd [DPB];
-  // Up to NPF bursts in flight, for different queues (tags PTAG + slot).
-  localparam int NPF = 4;
-  localparam int PSW = $clog2(NPF);
   logic [NPF-1:0]       pfs_busy;
-  logic [NPF*QW-1:0]    pfs_q;
-  logic [NPF*CW-1:0]    pfs_pos;
-  logic [NPF*(CW+1)-1:0] pfs_left;
   logic [NQ-1:0]        pf_inq;                   // per queue: a burst is in flight
-  logic                 pf_half;
-  logic [QW-1:0]        pf_last;
-  /* verilator lint_off UNUSEDSIGNAL */  // used on a 64-bit bus only
-  logic [63:0]          pf_lo;
+  logic [QW-1:0]        pf_last;                  // the queue the last round-robin refill served
+  logic [PSW-1:0]       pf_slot;                  // a free burst slot
+  logic [63:0]          pf_addr;
+  logic [15:0]          pf_len;
+  /* verilator lint_off UNUSEDSIGNAL */  // the refill policy below reads the per-queue views instead
+  logic [15:0]          pq_avail_unused;
+  logic [CW:0]          pf_n_unused;
   /* verilator lint_on UNUSEDSIGNAL */
 
   // F (declared here: the prefetcher serves the queue F waits on first)
@@ -158,11 +149,10 @@ module vd_tx_engine #(
   fstate_t fs;
   logic [QW-1:0] fq;
 
-  wire [15:0]   fq_fidx  = fidx_v[16*fq +: 16];
-  wire [CW:0]   fq_ccnt  = ccnt_v[(CW+1)*fq +: (CW+1)];
-  wire [CW-1:0] fq_chead = chead_v[CW*fq +: CW];
-  wire [DE-1:0] fq_ent   = lane_rd[32'(fq_chead) % DPB];
-  wire [15:0]   fq_avail = prod_all[16*fq +: 16] - fq_fidx;
+  logic [DE-1:0] fq_ent;                          // fq's oldest cached entry
+  logic [CW:0]   fq_ccnt;
+  wire  [15:0]   fq_fidx  = fidx_v[16*fq +: 16];
+  wire  [15:0]   fq_avail = prod_all[16*fq +: 16] - fq_fidx;
 
   // untaken descriptors per queue (posted and not yet taken by F), and
   // which queues want a refill
@@ -190,53 +180,10 @@ module vd_tx_engine #(
       end
     end
   end
-  wire [15:0]   pq_fidx  = fidx_v[16*pq +: 16];
-  wire [CW:0]   pq_ccnt  = ccnt_v[(CW+1)*pq +: (CW+1)];
-  wire [CW-1:0] pq_chead = chead_v[CW*pq +: CW];
-  wire [15:0]   pq_avail = prod_all[16*pq +: 16] - pq_fidx;
-  wire [15:0]   pq_toend = 16'(32'd1 << f_size_log2) - (pq_fidx & f_ring_mask);
-  wire [15:0]   pq_space = 16'(DC) - 16'(pq_ccnt);
-  wire [15:0]   pf_n0    = (pq_avail < pq_space) ? pq_avail : pq_space;
-  wire [CW:0]   pf_n     = (CW+1)'((pf_n0 < pq_toend) ? pf_n0 : pq_toend);
-  logic [PSW-1:0] pf_slot;                        // a free burst slot
-  always_comb begin
-    pf_slot = '0;
-    for (int i = NPF - 1; i >= 0; i--) if (!pfs_busy[i]) pf_slot = PSW'(i);
-  end
   wire          pf_want  = !(&pfs_busy) && enable && pq_found;
   wire          pf_issue = pf_want && rd_req_ready;
   wire          pop      = (fs == F_DESC) && fq_ccnt != '0;
   wire          rsp_desc = rd_rsp_valid && rd_rsp_tag[TAGW-1:PSW] == PTAG[TAGW-1:PSW];
-  // the burst a response beat belongs to
-  wire [PSW-1:0] ls      = rd_rsp_tag[PSW-1:0];
-  wire [QW-1:0]  pf_q    = pfs_q[QW*ls +: QW];
-  wire [CW-1:0]  pf_pos  = pfs_pos[CW*ls +: CW];
-  wire [CW:0]    pf_left = pfs_left[(CW+1)*ls +: (CW+1)];
-  wire           pf_busy = pfs_busy[ls];
-
-  logic [DPB*128-1:0] land_data;
-  logic               land;
-  logic [CW:0]        land_cnt;
-  if (DW >= 128) begin : g_land_wide
-    assign land_data = rd_rsp_data[DPB*128-1:0];
-    assign land      = rsp_desc;
-    assign land_cnt  = (32'(pf_left) < DPB) ? pf_left : (CW+1)'(DPB);
-  end else begin : g_land_narrow
-    assign land_data = {rd_rsp_data[63:0], pf_lo};
-    assign land      = rsp_desc && pf_half;
-    assign land_cnt  = (pf_left != '0) ? (CW+1)'(1) : '0;
-  end
-  for (genvar l = 0; l < DPB; l++) begin : g_lane
-    logic [DE-1:0] mem_l [NQ * LD];
-    wire  [CW-1:0] i_l   = CW'(l) - pf_pos;
-    wire  [31:0]   di    = 32'(i_l) % DPB;
-    wire  [CW-1:0] e_l   = pf_pos + CW'(di);
-    wire           we    = land && pf_busy && (CW+1)'(di) < land_cnt;
-    always_ff @(posedge clk) begin
-      if (we) mem_l[32'(pf_q) * LD + 32'(e_l) / DPB] <= {rd_rsp_err, land_data[128*di +: 128]};
-    end
-    assign lane_rd[l] = mem_l[32'(fq) * LD + 32'(fq_chead) / DPB];
-  end
 
   // Queue-disable writes rewind the queue in vd_queue_regs; the cache follows.
   wire [11:0]   qctl_off = q_wr_addr % 12'(vd_abi_pkg::Q_STRIDE);
@@ -244,81 +191,37 @@ module vd_tx_engine #(
                            qctl_off == 12'(vd_abi_pkg::REG_Q_CTRL) && !q_wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
   wire [QW-1:0] qctl_q   = QW'(q_wr_addr / 12'(vd_abi_pkg::Q_STRIDE));
 
+  vd_desc_cache #(.DW(DW), .NQ(NQ), .EW(128), .NPF(NPF), .DC(DC)) u_dcache (
+    .clk, .srst,
+    .fq(pq), .f_prod(prod_all[16*pq +: 16]), .f_ring_base, .f_size_log2, .issue(pf_issue),
+    .req_addr(pf_addr), .req_len(pf_len), .req_slot(pf_slot), .f_avail(pq_avail_unused), .f_n(pf_n_unused),
+    .slot_busy(pfs_busy), .inflight_q(pf_inq),
+    .rsp_valid(rsp_desc), .rsp_slot(rd_rsp_tag[PSW-1:0]), .rsp_data(rd_rsp_data), .rsp_last(rd_rsp_last),
+    .rsp_err(rd_rsp_err),
+    .tq(fq), .take(pop), .t_ent(fq_ent), .t_cnt(fq_ccnt),
+    .rewind(qctl_wr), .rewind_q(qctl_q),
+    .fidx_all(fidx_v), .cnt_all(ccnt_v));
+
+  // The round-robin refill pointer, and the ring index F takes next.
   always_ff @(posedge clk) begin
     if (srst) begin
-      fidx_v <= '0; ccnt_v <= '0; chead_v <= '0; tidx_v <= '0;
-      pfs_busy <= '0; pf_half <= 1'b0; pfs_q <= '0; pf_last <= '0; pfs_pos <= '0; pfs_left <= '0; pf_inq <= '0;
+      pf_last <= '0; tidx_v <= '0;
     end else begin
-      if (pf_issue) begin
-        pfs_busy[pf_slot] <= 1'b1;
-        pfs_q[QW*pf_slot +: QW] <= pq;
-        if (pq != fq || fs != F_DESC) pf_last <= pq;
-        pfs_pos[CW*pf_slot +: CW] <= pq_chead + CW'(pq_ccnt);
-        pfs_left[(CW+1)*pf_slot +: (CW+1)] <= pf_n;
-        pf_inq[pq] <= 1'b1;
-        fidx_v[16*pq +: 16] <= pq_fidx + 16'(pf_n);
-      end
-      if (rsp_desc && pf_busy) begin
-        pf_half <= !pf_half;
-        if (DW < 128 && !pf_half) pf_lo <= rd_rsp_data[63:0];
-        if (rd_rsp_last) begin
-          pfs_busy[ls] <= 1'b0;
-          pf_inq[pf_q] <= 1'b0;
-        end
-      end
-      if (land && pf_busy) begin
-        pfs_pos[CW*ls +: CW] <= pf_pos + CW'(land_cnt);
-        pfs_left[(CW+1)*ls +: (CW+1)] <= pf_left - land_cnt;
-      end
-      if (land && pf_busy && pop && pf_q == fq)
-        ccnt_v[(CW+1)*fq +: (CW+1)] <= fq_ccnt + land_cnt - 1'b1;
-      else begin
-        if (land && pf_busy) ccnt_v[(CW+1)*pf_q +: (CW+1)] <= ccnt_v[(CW+1)*pf_q +: (CW+1)] + land_cnt;
-        if (pop) ccnt_v[(CW+1)*fq +: (CW+1)] <= fq_ccnt - 1'b1;
-      end
-      if (pop) begin
-        chead_v[CW*fq +: CW] <= fq_chead + 1'b1;
-        tidx_v[16*fq +: 16]  <= tidx_v[16*fq +: 16] + 16'd1;
-      end
-      if (qctl_wr) begin
-        fidx_v[16*qctl_q +: 16] <= '0;
-        ccnt_v[(CW+1)*qctl_q +: (CW+1)] <= '0;
-        chead_v[CW*qctl_q +: CW] <= '0;
-        tidx_v[16*qctl_q +: 16] <= '0;
-        for (int i = 0; i < NPF; i++)       // a read in flight for it lands nowhere
-          if (pfs_q[QW*i +: QW] == qctl_q) pfs_left[(CW+1)*i +: (CW+1)] <= '0;
-      end
+      if (pf_issue && (pq != fq || fs != F_DESC)) pf_last <= pq;
+      if (pop) tidx_v[16*fq +: 16] <= tidx_v[16*fq +: 16] + 16'd1;
+      if (qctl_wr) tidx_v[16*qctl_q +: 16] <= '0;
     end
   end
 
   // ---------------------------------------------------------------- DRR scheduler
-  // Deficit round robin, so queues share the wire by bytes, not by
-  // descriptors (one 64 KiB TSO send is one descriptor): each queue has a
-  // credit; taking a descriptor charges its length; a queue may be picked
-  // while its credit is not negative; when no queue with descriptors may,
-  // every credit gains TX_DRR_QUANTUM bytes (capped at one quantum, so an
-  // idle queue does not hoard). Among eligible queues: the first after the
-  // last one served.
-  localparam int CRW = 18;
-  localparam logic [CRW-1:0] QUANTUM = CRW'(vd_abi_pkg::TX_DRR_QUANTUM);
-  logic [NQ*CRW-1:0] credit_v;
-  logic [NQ-1:0]     eligible;
-  always_comb
-    for (int i = 0; i < NQ; i++) eligible[i] = untaken[i] && !credit_v[CRW*i + CRW - 1];
-  wire replenish = enable && (|untaken) && !(|eligible);
-
+  // F picks queues by deficit round robin (vd_tx_drr), so queues share the
+  // wire by bytes; taking a descriptor charges its length.
   logic [QW-1:0] rr_next;
   logic          rr_found;
-  always_comb begin
-    rr_next = fq;
-    rr_found = 1'b0;
-    for (int i = 1; i <= NQ; i++) begin
-      if (!rr_found && eligible[QW'((32'(fq) + i) % NQ)]) begin
-        rr_next = QW'((32'(fq) + i) % NQ);
-        rr_found = 1'b1;
-      end
-    end
-  end
+  vd_tx_drr #(.NQ(NQ)) u_drr (
+    .clk, .srst, .enable, .untaken, .last(fq), .picking(fs == F_PICK),
+    .charge(pop), .charge_q(fq), .charge_len(fq_ent[vd_abi_pkg::TX_DESC_LEN_LSB +: 16]),
+    .found(rr_found), .next(rr_next));
 
   // ---------------------------------------------------------------- contexts
   typedef enum logic [2:0] {K_PLAIN, K_PART, K_FULL, K_HDR, K_SEG, K_NOREAD} kind_t;
@@ -422,8 +325,8 @@ module vd_tx_engine #(
   always_comb begin
     rd_req_valid = pf_want || f_rd;
     if (pf_want) begin
-      rd_req_addr = f_ring_base + 64'({(pq_fidx & f_ring_mask), 4'b0});
-      rd_req_len  = 16'({pf_n, 4'b0});
+      rd_req_addr = pf_addr;
+      rd_req_len  = pf_len;
       rd_req_tag  = PTAG | TAGW'(pf_slot);
     end else begin
       rd_req_addr = f_raddr;
@@ -501,21 +404,15 @@ module vd_tx_engine #(
       c_done <= '0; c_last <= '0;
       r_beat <= '0; r_acc <= '0; h24 <= '0;
       tso_seen <= 1'b0;
-      credit_v <= '0;
     end else begin
       // ---- F
       case (fs)
         F_PICK: if (enable && rr_found) begin
           fq <= rr_next;
           fs <= F_DESC;
-        end else if (replenish) begin
-          for (int i = 0; i < NQ; i++)
-            credit_v[CRW*i +: CRW] <= ($signed(credit_v[CRW*i +: CRW]) + $signed(QUANTUM) > $signed(QUANTUM))
-                                          ? QUANTUM : credit_v[CRW*i +: CRW] + QUANTUM;
         end
         F_DESC: if (pop) begin
           f_ent <= fq_ent;
-          credit_v[CRW*fq +: CRW] <= credit_v[CRW*fq +: CRW] - CRW'(fq_ent[vd_abi_pkg::TX_DESC_LEN_LSB +: 16]);
           fs <= F_ISSUE;
         end else if (!pending[fq] || !untaken[fq]) begin
           fs <= F_PICK;                 // the queue was disabled meanwhile
@@ -925,11 +822,7 @@ module vd_tx_engine #(
   // completion queue
   localparam int CF = 8;
   localparam int CFW = $clog2(CF);
-  logic [QW-1:0] cf_q   [CF];
-  logic [15:0]   cf_st  [CF];
-  logic [15:0]   cf_len [CF];
-  logic [CFW:0]  cf_w, cf_r;
-  wire  [CFW:0]  cf_n = cf_w - cf_r;
+  logic [CFW:0]  cf_n;           // completions waiting in the writer
 
   // One byte (index j) of the patched header. o3 / o4 are one-hot at the IP
   // / L4 header offsets, so "byte j is field byte k" is bit j of the one-hot
@@ -1030,7 +923,6 @@ module vd_tx_engine #(
       ov <= 1'b0; olast <= 1'b0; o_cpl <= 1'b0; okeep <= '0;
       ohdr <= '0; omask <= '0;
       b_free <= '0;
-      cf_w <= '0;
     end else begin
       if (out_done) ov <= 1'b0;
       if (e_issue) begin
@@ -1084,15 +976,6 @@ module vd_tx_engine #(
           else if (status != 16'(vd_abi_pkg::ERR_OK)) e_abort <= !seg_last;
         end
       end
-      // completions, in order
-      if (out_done && o_cpl) begin
-        cf_q[cf_w[CFW-1:0]] <= o_q; cf_st[cf_w[CFW-1:0]] <= o_stat; cf_len[cf_w[CFW-1:0]] <= o_clen;
-        cf_w <= cf_w + 1'b1;
-      end else if (cf_push_e) begin
-        cf_q[cf_w[CFW-1:0]] <= h_q; cf_st[cf_w[CFW-1:0]] <= status;
-        cf_len[cf_w[CFW-1:0]] <= 16'd0;
-        cf_w <= cf_w + 1'b1;
-      end
     end
   end
 
@@ -1102,54 +985,24 @@ module vd_tx_engine #(
   assign tx_tlast  = olast;
 
   // ---------------------------------------------------------------- completion writer
-  logic [127:0] cpl;
-  logic [$clog2(CPL_BEATS+1)-1:0] cpl_beat;
-  logic [DW-1:0] cpl_word;
-  wire  [CFW-1:0] cfr = cf_r[CFW-1:0];
-  assign cw_q = cf_q[cfr];
-  if (DW >= 128) begin : g_wide
-    assign cpl_word = DW'(cpl);
-  end else begin : g_narrow
-    assign cpl_word = cpl_beat[0] ? cpl[127:64] : cpl[63:0];
-  end
-  always_comb begin
-    cpl = '0;
-    cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
-    cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = cf_len[cfr];
-    cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = cf_st[cfr];
-    cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(cw_q);
-    // Phase is 1 on the first pass so a zeroed ring reads as empty.
-    cpl[vd_abi_pkg::CPL_PHASE_LSB]        = ~cpl_prod[size_log2];
-  end
-  wire cf_ne    = cf_w != cf_r;
-  wire cpl_done = cf_ne && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
-  always_comb begin
-    wr_valid = cf_ne;
-    wr_addr  = cpl_base + 64'({(cpl_prod & ring_mask), 4'b0});
-    wr_len   = 16'(vd_abi_pkg::CPL_SIZE);
-    wr_last  = (32'(cpl_beat) == CPL_BEATS - 1);
-    wr_data  = cpl_word;
-  end
-  always_ff @(posedge clk) begin
-    if (srst) begin
-      cf_r <= '0;
-      cpl_beat <= '0;
-    end else if (cf_ne && wr_ready) begin
-      if (32'(cpl_beat) == CPL_BEATS - 1) begin
-        cpl_beat <= '0;
-        cf_r <= cf_r + 1'b1;
-      end else begin
-        cpl_beat <= cpl_beat + 1'b1;
-      end
-    end
-  end
+  // Completions, in order: a frame's when its last beat has left, else (a
+  // send that puts nothing on the wire) when E takes it.
+  wire cf_push_o = out_done && o_cpl;
+  logic cpl_done, cpl_err, cf_ne;
+  vd_tx_cpl_writer #(.DW(DW), .NQ(NQ), .CF(CF)) u_cpl (
+    .clk, .srst,
+    .push(cf_push_o || cf_push_e), .push_q(cf_push_o ? o_q : h_q), .push_status(cf_push_o ? o_stat : status),
+    .push_len(cf_push_o ? o_clen : 16'd0), .fill(cf_n),
+    .sel_q(cw_q), .cpl_base, .size_log2, .cons, .cpl_prod,
+    .done(cpl_done), .done_err(cpl_err), .pending(cf_ne),
+    .wr_valid, .wr_ready, .wr_addr, .wr_len, .wr_data, .wr_last);
   assign cons_inc = cpl_done;
   assign cpl_inc  = cpl_done;
   `undef HWE
 
   assign ev_tx_pkt   = out_done;
   assign ev_tx_len   = o_len;
-  assign ev_desc_err = cpl_done && cf_st[cfr] != 16'(vd_abi_pkg::ERR_OK);
+  assign ev_desc_err = cpl_err;
   assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_run || ov || cf_ne || (|pfs_busy) ||
                        (enable && |pending) || tmr_busy;
 endmodule
