@@ -802,197 +802,40 @@ module vd_tx_engine #(
   `undef F_L4T
 
   // ---------------------------------------------------------------- E: emit
-  logic [8*HBYTES-1:0] e_hdr;
-  logic [HBYTES-1:0] e_l3_oh, e_l4_oh;
-  logic        e_w_ip, e_w_v6, e_tso, e_w_full, e_tcp, e_patch, e_part;
-  logic [15:0] e_tot, e_id, e_ipc, e_plen, e_tsoc, e_fullc, e_patch_len, e_cfield, e_csv;
-  logic [31:0] e_seq;
-  logic [7:0]  e_flg;
-  logic [AW-1:0] e_base;
-  logic [AW:0] e_nb, issued;
-  logic [15:0] e_len, e_clen, e_stat;
-  logic [QW-1:0] e_q;
-  logic        e_cpl, e_run, e_abort;
-  // output register (one registered read stage in front of the MAC)
-  logic          ov, olast, o_cpl;
-  logic [DW-1:0] od, ohdr, omask;
-  logic [DW/8-1:0] okeep;
-  logic [15:0]   o_len, o_clen, o_stat;
-  logic [QW-1:0] o_q;
-  // completion queue
-  localparam int CF = 8;
+  // vd_tx_emit streams the frame from the buffer to the MAC, patching it
+  // with the fields H prepared, and queues its completion.
+  localparam int CF = 8;                          // completions the writer buffers
   localparam int CFW = $clog2(CF);
-  logic [CFW:0]  cf_n;           // completions waiting in the writer
-
-  // One byte (index j) of the patched header. o3 / o4 are one-hot at the IP
-  // / L4 header offsets, so "byte j is field byte k" is bit j of the one-hot
-  // shifted by k: constant wiring per byte after synthesis, no comparators.
-  function automatic logic [7:0] pbyte(input logic [6:0] j, input logic [HBYTES-1:0] o3,
-                                       input logic [HBYTES-1:0] o4, input logic [7:0] orig,
-                                       input logic w_ip, input logic w_v6, input logic w_tcp, input logic w_full,
-                                       input logic fo_tcp,
-                                       input logic [15:0] tot, input logic [15:0] id, input logic [15:0] ic,
-                                       input logic [15:0] plen, input logic [31:0] seq, input logic [7:0] flg,
-                                       input logic [15:0] tc, input logic [15:0] fc);
-    logic [7:0] b;
-    logic [HBYTES-1:0] t2, t3, t4, t5, t10, t11, u4, u5, u6, u7, u13, u16, u17;
-    t2 = o3 << 2;   t3 = o3 << 3;   t4 = o3 << 4;   t5 = o3 << 5;   t10 = o3 << 10;  t11 = o3 << 11;
-    u4 = o4 << 4;   u5 = o4 << 5;   u6 = o4 << 6;   u7 = o4 << 7;   u13 = o4 << 13;  u16 = o4 << 16;
-    u17 = o4 << 17;
-    b = orig;
-    if (w_ip) begin
-      if (t2[j])  b = tot[15:8];
-      if (t3[j])  b = tot[7:0];
-      if (t4[j])  b = id[15:8];
-      if (t5[j])  b = id[7:0];
-      if (t10[j]) b = ic[15:8];
-      if (t11[j]) b = ic[7:0];
-    end
-    if (w_v6) begin
-      if (t4[j])  b = plen[15:8];
-      if (t5[j])  b = plen[7:0];
-    end
-    if (w_tcp) begin
-      if (u4[j])  b = seq[31:24];
-      if (u5[j])  b = seq[23:16];
-      if (u6[j])  b = seq[15:8];
-      if (u7[j])  b = seq[7:0];
-      if (u13[j]) b = flg;
-      if (u16[j]) b = tc[15:8];
-      if (u17[j]) b = tc[7:0];
-    end
-    if (w_full) begin
-      if (fo_tcp ? u16[j] : u6[j]) b = fc[15:8];
-      if (fo_tcp ? u17[j] : u7[j]) b = fc[7:0];
-    end
-    pbyte = b;
-  endfunction
-
-  // The patched header bytes of output beat hb (hb < HB), built only while
-  // the first HBYTES bytes of a frame / segment are issued.
-  function automatic logic [DW-1:0] hbeat(input logic [HPW-1:0] hb);
-    logic [DW-1:0] r;
-    logic [6:0] j;
-    r = '0;
-    for (int i = 0; i < BB && i < HBYTES; i++) begin
-      j = 7'(32'(hb) * BB + i);
-      r[8*i +: 8] = pbyte(j, e_l3_oh, e_l4_oh, e_hdr[{j, 3'b000} +: 8],
-                          e_w_ip, e_w_v6, e_tso, e_w_full, e_tcp,
-                          e_tot, e_id, e_ipc, e_plen, e_seq, e_flg, e_tsoc, e_fullc);
-    end
-    hbeat = r;
-  endfunction
-
-  function automatic logic [DW/8-1:0] keep_for(input logic [15:0] len);
-    logic [DW/8-1:0] k;
-    int rem_b;
-    rem_b = 32'(len) % BB;
-    for (int i = 0; i < BB; i++) k[i] = (rem_b == 0) || (i < rem_b);
-    keep_for = k;
-  endfunction
-
-  // Bit mask of the bytes of the beat at frame offset base that lie below plen.
-  function automatic logic [DW-1:0] hmask_for(input logic [15:0] base, input logic [15:0] plen);
-    logic [DW-1:0] m;
-    for (int i = 0; i < BB; i++) m[8*i +: 8] = (32'(base) + i < 32'(plen)) ? 8'hFF : 8'h00;
-    hmask_for = m;
-  endfunction
-
-  wire        adv        = !ov || tx_tready;
-  wire        e_issue    = e_run && adv;
-  wire        e_last_iss = e_issue && (issued == e_nb - 1'b1);
-  wire [15:0] obase_n    = 16'(32'(issued) * BB);
-  wire        out_done   = ov && tx_tready && olast;
-  wire        h_seg      = hkind == K_SEG;
-  wire        eff_emit   = hb_emit && !(e_abort && h_seg);
-  wire        eff_cpl    = hb_cpl && !(e_abort && h_seg);
-  // An emitting bundle is taken while the previous frame's last beat is being
-  // issued; one without beats waits for the output to drain, so completions
-  // stay in descriptor order.
-  assign e_take = hs == H_GIVE && 32'(cf_n) <= CF - 2 &&
-                  (eff_emit ? (!e_run || e_last_iss) : (!e_run && !ov));
-  wire        cf_push_e  = e_take && !eff_emit && eff_cpl;
-
-  // The partial checksum field's two bytes, if they fall in this beat.
-  wire [15:0] fi  = e_cfield - obase_n;
-  wire [15:0] fi1 = e_cfield + 16'd1 - obase_n;
-
-  always_ff @(posedge clk) begin
-    if (srst) begin
-      e_run <= 1'b0; e_abort <= 1'b0; issued <= '0;
-      ov <= 1'b0; olast <= 1'b0; o_cpl <= 1'b0; okeep <= '0;
-      ohdr <= '0; omask <= '0;
-      b_free <= '0;
-    end else begin
-      if (out_done) ov <= 1'b0;
-      if (e_issue) begin
-        od     <= mem[AW'(e_base + AW'(issued))];
-        ov     <= 1'b1;
-        olast  <= e_last_iss;
-        okeep  <= e_last_iss ? keep_for(e_len) : '1;
-        o_cpl  <= e_last_iss && e_cpl;
-        o_q    <= e_q; o_stat <= e_stat; o_clen <= e_clen; o_len <= e_len;
-        if (e_patch && 32'(obase_n) < 32'(e_patch_len)) begin
-          ohdr  <= hbeat(HPW'(issued));
-          omask <= hmask_for(obase_n, e_patch_len);
-        end else if (e_part) begin
-          for (int i = 0; i < BB; i++) begin
-            ohdr[8*i +: 8]  <= (fi == 16'(i)) ? e_csv[15:8] : e_csv[7:0];
-            omask[8*i +: 8] <= (fi == 16'(i) || fi1 == 16'(i)) ? 8'hFF : 8'h00;
-          end
-        end else begin
-          omask <= '0;
-        end
-        issued <= issued + 1'b1;
-        if (e_last_iss) begin
-          e_run  <= 1'b0;
-          b_free <= b_free + e_nb;
-        end
-      end
-      if (e_take) begin
-        // this frame's fields, from H
-        e_hdr <= hdr; e_l3_oh <= l3_oh; e_l4_oh <= l4_oh;
-        e_w_ip <= is_v4 && (m_tso || do_ip);
-        e_w_v6 <= is_v6 && m_tso;
-        e_tso <= m_tso;
-        e_w_full <= !m_tso && do_l4;
-        e_tcp <= is_tcp;
-        e_tot <= r_tot; e_id <= r_id; e_ipc <= r_ipc; e_plen <= r_plen; e_seq <= r_seq; e_flg <= r_flg;
-        e_tsoc <= r_tsoc; e_fullc <= r_fullc;
-        e_patch <= hkind == K_FULL || hkind == K_SEG;
-        e_patch_len <= patch_len;
-        e_part <= hkind == K_PART;
-        e_cfield <= 16'(d_cstart) + 16'(d_coff);
-        e_csv <= csum_of(csum_acc);
-        e_base <= h_base; e_nb <= h_nb; e_len <= h_len;
-        e_q <= h_q; e_stat <= status;
-        e_clen <= (status == 16'(vd_abi_pkg::ERR_OK)) ? d_len : 16'd0;
-        e_cpl <= eff_cpl;
-        issued <= '0;
-        if (eff_emit) e_run <= 1'b1;
-        else b_free <= b_free + h_nb;
-        if (h_seg) begin
-          if (e_abort) e_abort <= !seg_last;
-          else if (status != 16'(vd_abi_pkg::ERR_OK)) e_abort <= !seg_last;
-        end
-      end
-    end
-  end
-
-  assign tx_tvalid = ov;
-  assign tx_tdata  = (od & ~omask) | (ohdr & omask);
-  assign tx_tkeep  = okeep;
-  assign tx_tlast  = olast;
+  logic [CFW:0]  cf_n;                            // completions waiting in the writer
+  logic [AW-1:0] e_addr;
+  logic          cf_push, out_done, e_busy;
+  logic [QW-1:0] cf_q;
+  logic [15:0]   cf_st, cf_len, o_len;
+  vd_tx_emit #(.DW(DW), .NQ(NQ), .AW(AW), .HBYTES(HBYTES)) u_emit (
+    .clk, .srst,
+    .give(hs == H_GIVE), .cpl_room(32'(cf_n) <= CF - 2), .take(e_take),
+    .b_emit(hb_emit), .b_cpl(hb_cpl), .b_seg(hkind == K_SEG), .b_seg_last(seg_last), .b_status(status),
+    .b_clen((status == 16'(vd_abi_pkg::ERR_OK)) ? d_len : 16'd0), .b_q(h_q),
+    .b_base(h_base), .b_nb(h_nb), .b_len(h_len),
+    .b_hdr(hdr), .b_l3_oh(l3_oh), .b_l4_oh(l4_oh),
+    .b_patch(hkind == K_FULL || hkind == K_SEG), .b_patch_len(patch_len),
+    .b_w_ip(is_v4 && (m_tso || do_ip)), .b_w_v6(is_v6 && m_tso), .b_tso(m_tso), .b_w_full(!m_tso && do_l4),
+    .b_tcp(is_tcp),
+    .b_tot(r_tot), .b_id(r_id), .b_ipc(r_ipc), .b_plen(r_plen), .b_tsoc(r_tsoc), .b_fullc(r_fullc),
+    .b_seq(r_seq), .b_flg(r_flg),
+    .b_part(hkind == K_PART), .b_cfield(16'(d_cstart) + 16'(d_coff)), .b_csv(csum_of(csum_acc)),
+    .buf_addr(e_addr), .buf_data(mem[e_addr]), .b_free,
+    .tx_tvalid, .tx_tready, .tx_tdata, .tx_tkeep, .tx_tlast,
+    .cpl_push(cf_push), .cpl_q(cf_q), .cpl_status(cf_st), .cpl_len(cf_len),
+    .frame_done(out_done), .frame_len(o_len), .busy(e_busy));
 
   // ---------------------------------------------------------------- completion writer
   // Completions, in order: a frame's when its last beat has left, else (a
   // send that puts nothing on the wire) when E takes it.
-  wire cf_push_o = out_done && o_cpl;
   logic cpl_done, cpl_err, cf_ne;
   vd_tx_cpl_writer #(.DW(DW), .NQ(NQ), .CF(CF)) u_cpl (
     .clk, .srst,
-    .push(cf_push_o || cf_push_e), .push_q(cf_push_o ? o_q : h_q), .push_status(cf_push_o ? o_stat : status),
-    .push_len(cf_push_o ? o_clen : 16'd0), .fill(cf_n),
+    .push(cf_push), .push_q(cf_q), .push_status(cf_st), .push_len(cf_len), .fill(cf_n),
     .sel_q(cw_q), .cpl_base, .size_log2, .cons, .cpl_prod,
     .done(cpl_done), .done_err(cpl_err), .pending(cf_ne),
     .wr_valid, .wr_ready, .wr_addr, .wr_len, .wr_data, .wr_last);
@@ -1003,7 +846,7 @@ module vd_tx_engine #(
   assign ev_tx_pkt   = out_done;
   assign ev_tx_len   = o_len;
   assign ev_desc_err = cpl_err;
-  assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_run || ov || cf_ne || (|pfs_busy) ||
+  assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_busy || cf_ne || (|pfs_busy) ||
                        (enable && |pending) || tmr_busy;
 endmodule
 `default_nettype wire
