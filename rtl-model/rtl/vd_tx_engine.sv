@@ -26,10 +26,10 @@
 // frame (segment) before its header can leave.
 `default_nettype none
 module vd_tx_engine #(
-  parameter int DW = 512,
-  parameter int NQ = 16,
-  parameter int TAGW = 5,
-  parameter int QW = $clog2(NQ)
+  parameter int DW = 512,                    // MAC and DMA data width (bits per beat): a power of two, 64..1024
+  parameter int NQ = 16,                     // queues (TX and RX each)
+  parameter int TAGW = 5,                    // DMA read tag width
+  parameter int QW = $clog2(NQ)              // queue index width
 ) (
   input  wire logic          clk,
   input  wire logic          srst,
