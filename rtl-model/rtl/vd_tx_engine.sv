@@ -470,336 +470,42 @@ module vd_tx_engine #(
   end
 
   // ---------------------------------------------------------------- H: header stage
-  typedef enum logic [3:0] {H_IDLE, H_LD, S_P_IP, S_P_DEC, S_P_EXT, S_P_L4, S_HSUM, S_CHECK,
-                            S_PREP, S_PREP2, H_GIVE} hstate_t;
-  hstate_t hs;
+  // vd_tx_header parses the kept header bytes, sums the header fields and
+  // prepares the patched fields; it hands E one bundle per frame / segment.
   wire [CXW-1:0] hc = c_h[CXW-1:0];
-  /* verilator lint_off UNUSEDSIGNAL */  // H does not need the buffer address
-  logic [127:0] desc;
-  /* verilator lint_on UNUSEDSIGNAL */
-  logic [2:0]   hkind;
-  logic [15:0]  status;
-  logic [AW-1:0] h_base;
-  logic [AW:0]  h_nb;
-  logic [15:0]  h_len;
-  logic [QW-1:0] h_q;
-  logic [31:0]  csum_acc;
-  wire  [15:0]  d_len  = desc[vd_abi_pkg::TX_DESC_LEN_LSB +: 16];
-  wire  [15:0]  d_flags = desc[vd_abi_pkg::TX_DESC_FLAGS_LSB +: 16];
-  wire  [15:0]  d_mss  = desc[vd_abi_pkg::TX_DESC_MSS_LSB +: 16];
-  wire  [7:0]   d_cstart = desc[vd_abi_pkg::TX_DESC_CSUM_START_LSB +: 8];
-  wire  [7:0]   d_coff   = desc[vd_abi_pkg::TX_DESC_CSUM_OFFSET_LSB +: 8];
-  wire m_tso  = d_flags[vd_abi_pkg::TXF_TSO_BIT];
-  wire f_ip   = d_flags[vd_abi_pkg::TXF_CSUM_IP_BIT];
-  wire f_l4   = d_flags[vd_abi_pkg::TXF_CSUM_L4_BIT];
-
-  // The first HBYTES bytes are loaded into `hdr` and parsed over a few
-  // cycles, one state per step (Ethernet with at most one 802.1Q tag; IPv4
-  // with options; IPv6 with up to 8 extension headers, one per cycle, as
-  // offload::parse_layout); the checksum bases of the unchanging header
-  // words are summed one word per cycle.
-  logic [8*HBYTES-1:0] hdr;
   logic [HPW-1:0] hptr;
-  `define L3B(k) ((l3o == 7'd18) ? hdr[(18 + (k)) * 8 +: 8] : hdr[(14 + (k)) * 8 +: 8])
-  `define HWE(i) {hdr[{(i), 4'b0000} +: 8], hdr[{(i), 4'b1000} +: 8]}
-  logic        perr;          // not parsed (as offload::parse_layout fails): full checksum sends unchanged
-  logic        plim;          // needs header bytes past HBYTES: the RTL cannot follow
-  logic        is_v4, is_v6, frag;
-  logic [6:0]  l3o;           // 14 or 18
-  logic [15:0] etype;
-  logic [7:0]  ip_b0, ip_b6, ip_b9;
-  logic [15:0] ip_w2, ip_w4;
-  logic [13:0] ip_w6;
-  logic [15:0] ip_hl;
-  logic [15:0] l4_off, xoff;
-  logic [7:0]  proto, nh;
-  logic [3:0]  xn;
-  logic [7:0]  tcp_b12, tcp_b13;
-  logic [31:0] seq0;
-  logic [15:0] oldf;
-  logic        do_ip, do_l4, is_tcp;
-  logic [6:0]  hp;
-  logic [HBYTES-1:0] l3_oh, l4_oh;
-  `define XNEXT hdr[{xoff[6:1], 4'b0000} +: 8]
-  `define XLEN hdr[{xoff[6:1], 4'b1000} +: 8]
-  `define HSUM_END 16'(m_tso ? ((16'(hp) > l4_off + 16'd12) ? hdr_len : 16'(HBYTES)) : l4_off + 16'd18)
-  logic [31:0] ip_base, ph_base, tcp_base, pre_sum;
-  logic [16:0] seg_off;
-  logic [15:0] seg_k, seg_len;
-  logic        seg_last;
-  logic [15:0] patch_len;
+  logic           e_take;       // E takes the bundle this cycle
+  logic           h_next, h_busy, h_give;
+  logic           hb_emit, hb_cpl, hb_seg, hb_seg_last, hb_patch, hb_w_ip, hb_w_v6, hb_tso, hb_w_full, hb_tcp, hb_part;
+  logic [15:0]    hb_status, hb_clen, hb_len, hb_patch_len, hb_tot, hb_id, hb_ipc, hb_plen, hb_tsoc, hb_fullc;
+  logic [15:0]    hb_cfield, hb_csv;
+  logic [QW-1:0]  hb_q;
+  logic [AW-1:0]  hb_base;
+  logic [AW:0]    hb_nb;
+  logic [8*HBYTES-1:0] hb_hdr;
+  logic [HBYTES-1:0]   hb_l3_oh, hb_l4_oh;
+  logic [31:0]    hb_seq;
+  logic [7:0]     hb_flg;
+  vd_tx_header #(.DW(DW), .NQ(NQ), .AW(AW), .HBYTES(HBYTES)) u_header (
+    .clk, .srst,
+    .cx_ready(c_h != c_alloc && c_done[hc]), .cx_desc(c_desc[hc]), .cx_kind(c_kind[hc]), .cx_stat(c_stat[hc]),
+    .cx_sum(c_sum[hc]), .cx_base(c_base[hc]), .cx_nb(c_nb[hc]), .cx_len(c_len[hc]), .cx_q(c_q[hc]),
+    .cx_soff(c_soff[hc]), .cx_sk(c_sk[hc]), .cx_slen(c_slen[hc]), .cx_last(c_last[hc]), .next_ctx(h_next),
+    .hptr, .hmem_rd(hmem[32'(hc) * HB + 32'(hptr)]),
+    .tso_seq, .tso_ok, .hdr_len, .l3_end, .busy(h_busy),
+    .give(h_give), .take(e_take),
+    .b_emit(hb_emit), .b_cpl(hb_cpl), .b_seg(hb_seg), .b_seg_last(hb_seg_last), .b_status(hb_status),
+    .b_clen(hb_clen), .b_q(hb_q), .b_base(hb_base), .b_nb(hb_nb), .b_len(hb_len), .b_hdr(hb_hdr),
+    .b_l3_oh(hb_l3_oh), .b_l4_oh(hb_l4_oh), .b_patch(hb_patch), .b_patch_len(hb_patch_len),
+    .b_w_ip(hb_w_ip), .b_w_v6(hb_w_v6), .b_tso(hb_tso), .b_w_full(hb_w_full), .b_tcp(hb_tcp),
+    .b_tot(hb_tot), .b_id(hb_id), .b_ipc(hb_ipc), .b_plen(hb_plen), .b_tsoc(hb_tsoc), .b_fullc(hb_fullc),
+    .b_seq(hb_seq), .b_flg(hb_flg), .b_part(hb_part), .b_cfield(hb_cfield), .b_csv(hb_csv));
 
-  wire [15:0] tcp_len = {10'd0, tcp_b12[7:4], 2'b00};
-  assign      hdr_len = l4_off + tcp_len;
-  wire [15:0] l4len   = l3_end - l4_off;
-  `define PAY 16'(l3_end - hdr_len)
-  `define FIRST_SEG 16'((`PAY <= d_mss) ? `PAY : d_mss)
-  `define FLD 16'(l4_off + (is_tcp ? 16'd16 : 16'd6))
-  `define L4OK (!perr && !plim && !frag && ((proto == 8'd6 && l4len >= 16'd20) || (proto == 8'd17 && l4len >= 16'd8)))
-  `define TSO_BAD (perr || plim || frag || proto != 8'd6 || d_mss == 16'd0 || l4len < 16'd20 || 32'(l4_off) + 20 > HBYTES || tcp_len < 16'd20 || tcp_len > l4len || 32'(hdr_len) > HBYTES || 32'(hdr_len) + 32'(`FIRST_SEG) > vd_abi_pkg::MAX_FRAME)
-  `define FULL_BAD (f_l4 && !perr && (plim || (`L4OK && 32'(`FLD) + 2 > HBYTES)))
-  `define F_L4T 16'(tcp_len + seg_len)
-  logic [15:0] r_l4t, r_tot, r_id, r_plen, r_ipc, r_tsoc, r_fullc;
-  logic [31:0] r_seq;
-  logic [7:0]  r_flg;
-
-  function automatic logic [15:0] fold16(input logic [31:0] s);
-    logic [16:0] a;
-    a = 17'(s[15:0]) + 17'(s[31:16]);
-    fold16 = a[15:0] + 16'(a[16]);
-  endfunction
-  function automatic logic [15:0] csum_of(input logic [31:0] s);
-    csum_of = ~fold16(s);
-  endfunction
-  // Full insertion: a UDP checksum of 0 is sent as 0xFFFF.
-  function automatic logic [15:0] l4c_of(input logic [31:0] s, input logic tcp);
-    logic [15:0] b;
-    b = fold16(s);
-    l4c_of = (!tcp && b == 16'hFFFF) ? 16'hFFFF : ~b;
-  endfunction
-
-  // The bundle H hands to E
-  logic hb_emit, hb_cpl;
-  always_comb begin
-    hb_emit = status == 16'(vd_abi_pkg::ERR_OK) && hkind != K_HDR && hkind != K_NOREAD;
-    if (hkind == K_SEG)      hb_cpl = status != 16'(vd_abi_pkg::ERR_OK) || seg_last;
-    else if (hkind == K_HDR) hb_cpl = status != 16'(vd_abi_pkg::ERR_OK);
-    else                     hb_cpl = 1'b1;
-  end
-  // Header sums, four words per cycle (words hp .. hp+6): the IPv4 header
-  // without total length, ID and checksum; the pseudo-header addresses; the
-  // words before the L4 header; the TCP header without sequence number,
-  // flags and checksum (the data offset is read in the cycle whose words
-  // reach l4_off+12, and no word of that cycle lies past l4_off+18, so the
-  // options range is right in every cycle). Words past the end of the scan
-  // are harmless: every sum has its own range.
-  logic [31:0] hs_ip, hs_ph, hs_pre, hs_tcp;
-  logic [63:0] hs_wv;
-  always_comb begin
-    logic [7:0]  w;
-    logic [15:0] wd;
-    hs_ip = '0; hs_ph = '0; hs_pre = '0; hs_tcp = '0; hs_wv = '0; w = '0; wd = '0;
-    if (hs == S_HSUM) begin
-      for (int k = 0; k < 4; k++) begin
-        w  = 8'(hp) + 8'(2 * k);
-        wd = `HWE(w[6:1]);
-        if (w < 8'(HBYTES)) begin
-          hs_wv[16*k +: 16] = wd;
-          if (is_v4 && 16'(w) < l4_off && w != 8'(l3o) + 8'd2 && w != 8'(l3o) + 8'd4 && w != 8'(l3o) + 8'd10)
-            hs_ip = hs_ip + 32'(wd);
-          if ((is_v4 && w >= 8'(l3o) + 8'd12 && w < 8'(l3o) + 8'd20) ||
-              (is_v6 && 16'(w) >= 16'(l3o) + 16'd8 && 16'(w) < 16'(l3o) + 16'd40))
-            hs_ph = hs_ph + 32'(wd);
-          if (16'(w) < l4_off) hs_pre = hs_pre + 32'(wd);
-          if (m_tso && 16'(w) >= l4_off && (16'(w) < l4_off + 16'd20 || 16'(w) < hdr_len) &&
-              16'(w) != l4_off + 16'd4 && 16'(w) != l4_off + 16'd6 && 16'(w) != l4_off + 16'd12 &&
-              16'(w) != l4_off + 16'd16)
-            hs_tcp = hs_tcp + 32'(wd);
-        end
-      end
-    end
-  end
-  logic e_take;                 // E takes the bundle this cycle
-  wire [DW-1:0] hmem_rd = hmem[32'(hc) * HB + 32'(hptr)];
-
+  // the read pointer of the contexts
   always_ff @(posedge clk) begin
-    if (srst) begin
-      hs <= H_IDLE;
-      c_h <= '0;
-      tso_seq <= 1'b0; tso_ok <= 1'b0;
-      desc <= '0; hkind <= K_PLAIN; status <= '0;
-      hptr <= '0;
-      seg_off <= '0; seg_k <= '0; seg_len <= '0; seg_last <= 1'b1;
-    end else begin
-      case (hs)
-        H_IDLE: if (c_h != c_alloc && c_done[hc]) begin
-          desc     <= c_desc[hc];
-          hkind    <= c_kind[hc];
-          status   <= c_stat[hc];
-          csum_acc <= c_sum[hc];
-          h_base   <= c_base[hc];
-          h_nb     <= c_nb[hc];
-          h_len    <= c_len[hc];
-          h_q      <= c_q[hc];
-          seg_off  <= c_soff[hc];
-          seg_k    <= c_sk[hc];
-          seg_len  <= c_slen[hc];
-          seg_last <= c_last[hc];
-          hptr     <= '0;
-          if (c_stat[hc] != 16'(vd_abi_pkg::ERR_OK) || c_kind[hc] == K_NOREAD) begin
-            if (c_kind[hc] == K_HDR) begin
-              tso_seq <= !tso_seq;
-              tso_ok  <= 1'b0;
-            end
-            hs <= H_GIVE;
-          end else if (c_kind[hc] == K_FULL || c_kind[hc] == K_HDR) hs <= H_LD;
-          else if (c_kind[hc] == K_SEG) hs <= S_PREP;
-          else hs <= H_GIVE;
-        end
-        H_LD: begin
-          for (int g = 0; g < HB; g++)
-            if (32'(hptr) == g) hdr[g * DW +: DW] <= (32'(hptr) * BB < 32'(h_len)) ? hmem_rd : '0;
-          hptr <= hptr + 1'b1;
-          if (32'(hptr) == HB - 1) hs <= S_P_IP;
-        end
-        S_P_IP: begin
-          l3o   <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? 7'd18 : 7'd14;
-          etype <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? {hdr[16*8 +: 8], hdr[17*8 +: 8]}
-                                                                 : {hdr[12*8 +: 8], hdr[13*8 +: 8]};
-          perr  <= d_len < 16'd14 ||
-                   (({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) && d_len < 16'd18);
-          plim  <= 1'b0;
-          hs <= S_P_DEC;
-        end
-        S_P_DEC: begin
-          ip_b0 <= `L3B(0);
-          ip_w2 <= {`L3B(2), `L3B(3)};
-          ip_w4 <= {`L3B(4), `L3B(5)};
-          ip_w6 <= 14'({`L3B(6), `L3B(7)});
-          ip_b6 <= `L3B(6);
-          ip_b9 <= `L3B(9);
-          is_v4 <= 1'b0; is_v6 <= 1'b0; frag <= 1'b0;
-          xn <= '0;
-          hs <= S_P_EXT;
-          if (perr || (etype != 16'h0800 && etype != 16'h86DD)) perr <= 1'b1;
-        end
-        S_P_EXT: begin
-          if (xn == 4'd0 && !is_v6) begin
-            if (perr) begin
-              hs <= S_P_L4;
-            end else if (etype == 16'h0800) begin
-              if (32'(d_len) - 32'(l3o) < 20 || ip_b0[7:4] != 4'd4 || ip_b0[3:0] < 4'd5 ||
-                  32'(d_len) - 32'(l3o) < 32'({ip_b0[3:0], 2'b00}) ||
-                  ip_w2 < 16'({ip_b0[3:0], 2'b00}) || 32'(ip_w2) > 32'(d_len) - 32'(l3o)) begin
-                perr <= 1'b1;
-              end
-              is_v4  <= 1'b1;
-              ip_hl  <= 16'({ip_b0[3:0], 2'b00});
-              l4_off <= 16'(l3o) + 16'({ip_b0[3:0], 2'b00});
-              l3_end <= 16'(l3o) + ip_w2;
-              proto  <= ip_b9;
-              frag   <= ip_w6[13] || ip_w6[12:0] != 13'd0;
-              hs     <= S_P_L4;
-            end else begin
-              if (32'(d_len) - 32'(l3o) < 40 || ip_b0[7:4] != 4'd6 ||
-                  32'(ip_w4) > 32'(d_len) - 32'(l3o) - 40) begin
-                perr <= 1'b1;
-                hs   <= S_P_L4;
-              end
-              is_v6  <= 1'b1;
-              l3_end <= 16'(l3o) + 16'd40 + ip_w4;
-              nh     <= ip_b6;
-              xoff   <= 16'(l3o) + 16'd40;
-            end
-          end else if ((nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) || xn == 4'd8) begin
-            l4_off <= xoff;
-            proto  <= nh;
-            hs     <= S_P_L4;
-          end else if (l3_end - xoff < 16'd8) begin
-            perr <= 1'b1;
-            hs   <= S_P_L4;
-          end else if (xoff > 16'(HBYTES - 2)) begin
-            plim <= 1'b1;
-            hs   <= S_P_L4;
-          end else if (nh == 8'd44) begin
-            frag <= 1'b1;
-            xoff <= xoff + 16'd8;
-            nh   <= `XNEXT;
-            xn   <= xn + 1'b1;
-          end else if (l3_end - xoff < {5'd0, `XLEN, 3'b000} + 16'd8) begin
-            perr <= 1'b1;
-            hs   <= S_P_L4;
-          end else begin
-            xoff <= xoff + {5'd0, `XLEN, 3'b000} + 16'd8;
-            nh   <= `XNEXT;
-            xn   <= xn + 1'b1;
-          end
-        end
-        S_P_L4: begin
-          is_tcp  <= proto == 8'd6;
-          ip_base <= '0; ph_base <= '0; tcp_base <= '0;
-          // the Ethernet header's words (the start of the sum R took)
-          pre_sum <= 32'(`HWE(6'd0)) + 32'(`HWE(6'd1)) + 32'(`HWE(6'd2)) + 32'(`HWE(6'd3)) +
-                     32'(`HWE(6'd4)) + 32'(`HWE(6'd5)) + 32'(`HWE(6'd6)) +
-                     ((l3o == 7'd18) ? 32'(`HWE(6'd7)) + 32'(`HWE(6'd8)) : 32'd0);
-          tcp_b12 <= '0; tcp_b13 <= '0; seq0 <= '0; oldf <= '0;
-          hp <= l3o;
-          hs <= perr ? S_CHECK : S_HSUM;
-        end
-        S_HSUM: begin
-          // Four header words per cycle (see hs_* above).
-          ip_base  <= ip_base + hs_ip;
-          ph_base  <= ph_base + hs_ph;
-          pre_sum  <= pre_sum + hs_pre;
-          tcp_base <= tcp_base + hs_tcp;
-          for (int k = 0; k < 4; k++) begin
-            if (32'(hp) + 2 * k < HBYTES) begin
-              if (32'(hp) + 2 * k == 32'(l4_off) + 4)  seq0[31:16] <= hs_wv[16*k +: 16];
-              if (32'(hp) + 2 * k == 32'(l4_off) + 6)  seq0[15:0] <= hs_wv[16*k +: 16];
-              if (32'(hp) + 2 * k == 32'(l4_off) + 12) {tcp_b12, tcp_b13} <= hs_wv[16*k +: 16];
-              if (32'(hp) + 2 * k == 32'(`FLD))        oldf <= hs_wv[16*k +: 16];
-            end
-          end
-          hp <= hp + 7'd8;
-          if (32'(hp) + 8 >= 32'(`HSUM_END) || 32'(hp) + 6 >= HBYTES - 2) hs <= S_CHECK;
-        end
-        S_CHECK: begin
-          l3_oh <= HBYTES'(1) << l3o;
-          l4_oh <= (32'(l4_off) < HBYTES) ? HBYTES'(1) << l4_off[6:0] : '0;
-          if (m_tso) begin
-            tso_seq <= !tso_seq;
-            tso_ok  <= !(`TSO_BAD);
-            if (`TSO_BAD) status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
-            patch_len <= hdr_len;
-            hs <= H_GIVE;
-          end else if (`FULL_BAD) begin
-            status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
-            hs <= H_GIVE;
-          end else begin
-            do_ip     <= f_ip && !perr && is_v4;
-            do_l4     <= f_l4 && `L4OK;
-            patch_len <= 16'(HBYTES);
-            hs        <= S_PREP;
-          end
-        end
-        S_PREP: begin
-          r_l4t  <= `F_L4T;
-          r_tot  <= m_tso ? ip_hl + `F_L4T : ip_w2;
-          r_id   <= ip_w4 + (m_tso ? seg_k : 16'd0);
-          r_plen <= l4_off - 16'(l3o) - 16'd40 + `F_L4T;
-          r_seq  <= seq0 + 32'(seg_off);
-          r_flg  <= tcp_b13 & ~((seg_k != 16'd0) ? 8'h80 : 8'h00) & ~(seg_last ? 8'h00 : 8'h09);
-          hs     <= S_PREP2;
-        end
-        S_PREP2: begin
-          r_ipc   <= csum_of(ip_base + 32'(r_tot) + 32'(r_id));
-          r_tsoc  <= csum_of(tcp_base + 32'(r_seq[31:16]) + 32'(r_seq[15:0]) + 32'({tcp_b12, r_flg}) + ph_base +
-                             32'd6 + 32'(r_l4t) + csum_acc);
-          // R summed [0, IP end); take away the words before the L4 header
-          // and the old field's value.
-          r_fullc <= l4c_of(csum_acc + {16'd0, ~fold16(pre_sum)} + {16'd0, ~oldf} + ph_base + 32'(proto) +
-                            32'(l4len), is_tcp);
-          hs      <= H_GIVE;
-        end
-        H_GIVE: if (e_take) begin
-          c_h <= c_h + 1'b1;
-          hs  <= H_IDLE;
-        end
-        default: hs <= H_IDLE;
-      endcase
-    end
+    if (srst) c_h <= '0;
+    else if (h_next) c_h <= c_h + 1'b1;
   end
-  `undef L3B
-  `undef XNEXT
-  `undef XLEN
-  `undef HSUM_END
-  `undef PAY
-  `undef FIRST_SEG
-  `undef FLD
-  `undef L4OK
-  `undef TSO_BAD
-  `undef FULL_BAD
-  `undef F_L4T
 
   // ---------------------------------------------------------------- E: emit
   // vd_tx_emit streams the frame from the buffer to the MAC, patching it
@@ -813,17 +519,13 @@ module vd_tx_engine #(
   logic [15:0]   cf_st, cf_len, o_len;
   vd_tx_emit #(.DW(DW), .NQ(NQ), .AW(AW), .HBYTES(HBYTES)) u_emit (
     .clk, .srst,
-    .give(hs == H_GIVE), .cpl_room(32'(cf_n) <= CF - 2), .take(e_take),
-    .b_emit(hb_emit), .b_cpl(hb_cpl), .b_seg(hkind == K_SEG), .b_seg_last(seg_last), .b_status(status),
-    .b_clen((status == 16'(vd_abi_pkg::ERR_OK)) ? d_len : 16'd0), .b_q(h_q),
-    .b_base(h_base), .b_nb(h_nb), .b_len(h_len),
-    .b_hdr(hdr), .b_l3_oh(l3_oh), .b_l4_oh(l4_oh),
-    .b_patch(hkind == K_FULL || hkind == K_SEG), .b_patch_len(patch_len),
-    .b_w_ip(is_v4 && (m_tso || do_ip)), .b_w_v6(is_v6 && m_tso), .b_tso(m_tso), .b_w_full(!m_tso && do_l4),
-    .b_tcp(is_tcp),
-    .b_tot(r_tot), .b_id(r_id), .b_ipc(r_ipc), .b_plen(r_plen), .b_tsoc(r_tsoc), .b_fullc(r_fullc),
-    .b_seq(r_seq), .b_flg(r_flg),
-    .b_part(hkind == K_PART), .b_cfield(16'(d_cstart) + 16'(d_coff)), .b_csv(csum_of(csum_acc)),
+    .give(h_give), .cpl_room(32'(cf_n) <= CF - 2), .take(e_take),
+    .b_emit(hb_emit), .b_cpl(hb_cpl), .b_seg(hb_seg), .b_seg_last(hb_seg_last), .b_status(hb_status),
+    .b_clen(hb_clen), .b_q(hb_q), .b_base(hb_base), .b_nb(hb_nb), .b_len(hb_len),
+    .b_hdr(hb_hdr), .b_l3_oh(hb_l3_oh), .b_l4_oh(hb_l4_oh), .b_patch(hb_patch), .b_patch_len(hb_patch_len),
+    .b_w_ip(hb_w_ip), .b_w_v6(hb_w_v6), .b_tso(hb_tso), .b_w_full(hb_w_full), .b_tcp(hb_tcp),
+    .b_tot(hb_tot), .b_id(hb_id), .b_ipc(hb_ipc), .b_plen(hb_plen), .b_tsoc(hb_tsoc), .b_fullc(hb_fullc),
+    .b_seq(hb_seq), .b_flg(hb_flg), .b_part(hb_part), .b_cfield(hb_cfield), .b_csv(hb_csv),
     .buf_addr(e_addr), .buf_data(mem[e_addr]), .b_free,
     .tx_tvalid, .tx_tready, .tx_tdata, .tx_tkeep, .tx_tlast,
     .cpl_push(cf_push), .cpl_q(cf_q), .cpl_status(cf_st), .cpl_len(cf_len),
@@ -841,12 +543,11 @@ module vd_tx_engine #(
     .wr_valid, .wr_ready, .wr_addr, .wr_len, .wr_data, .wr_last);
   assign cons_inc = cpl_done;
   assign cpl_inc  = cpl_done;
-  `undef HWE
 
   assign ev_tx_pkt   = out_done;
   assign ev_tx_len   = o_len;
   assign ev_desc_err = cpl_err;
-  assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_busy || cf_ne || (|pfs_busy) ||
+  assign busy        = fs != F_PICK || c_alloc != c_h || h_busy || e_busy || cf_ne || (|pfs_busy) ||
                        (enable && |pending) || tmr_busy;
 endmodule
 `default_nettype wire
