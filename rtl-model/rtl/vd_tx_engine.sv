@@ -8,13 +8,19 @@
 //  * R (receive): response beats land in the buffer at the context's place;
 //    the checksum window is summed on arrival and the first HBYTES bytes are
 //    also kept per context (header memory) for the header stage.
-//  * H (header): in order, once a context's data is in: for full checksum
-//    insertion and TSO it loads the kept header bytes, parses them and sums
-//    the header fields; then it prepares the frame's (segment's) patched
-//    fields and checksums and hands everything to E in one register set.
-//  * E (emit): streams the frame from the buffer to the MAC, patching the
-//    header bytes / the partial checksum field on the way out, then queues
-//    the completion; a completion writer drains that queue to host memory.
+//  * H (header, vd_tx_header): in order, once a context's data is in: for
+//    full checksum insertion and TSO it loads the kept header bytes, parses
+//    them and sums the header fields; then it prepares the frame's
+//    (segment's) patched fields and checksums and hands everything to E in
+//    one register set.
+//  * E (emit, vd_tx_emit): streams the frame from the buffer to the MAC,
+//    patching the header bytes / the partial checksum field on the way out,
+//    then queues the completion; the completion writer (vd_tx_cpl_writer)
+//    drains that queue to host memory.
+//
+// F and R live here, with the contexts between them; F's queue pick is the
+// DRR scheduler (vd_tx_drr) and its descriptors come from the descriptor
+// cache shared with RX (vd_desc_cache).
 //
 // TSO: F reads the send's first HBYTES bytes as a header-only context, waits
 // for H's verdict (header length, validity), then issues one read per
