@@ -2,8 +2,10 @@
 # Proves the NIC RTL synthesizes with yosys (synth_xilinx) and prints its
 # LUT/FF/BRAM counts. Usage: scripts/synth.sh [DATA_WIDTH] [NUM_QUEUES] [--blocks]
 # --blocks keeps the hierarchy and prints the cost of each block (RSS, the
-# RX engine with its checksum verifier and descriptor cache, the TX engine
-# with its offloads, the queue registers); without it the top is flattened.
+# RX engine with its checksum verifier, the TX engine with its header stage,
+# the TX emit stage, the DRR scheduler, the completion writer, the shared
+# descriptor cache once per engine, the queue registers); without it the top
+# is flattened.
 set -euo pipefail
 DW=${1:-64}
 NQ=${2:-16}
@@ -51,7 +53,13 @@ else:
     for name, body in mods.items():
         l, f, r, b = cost(body)
         label = "whole NIC (design hierarchy)" if name == "design hierarchy" else re.sub(r"^\$paramod(\$\w+)?\\", "", name).split("\\")[0]
-        if label == "vd_nic_top":
-            label = "vd_nic_top (CSRs, DMA arbitration)"
+        label = {"vd_nic_top": "vd_nic_top (CSRs, DMA arbitration)",
+                 "vd_tx_engine": "vd_tx_engine (fetch, receive, contexts)",
+                 "vd_tx_header": "vd_tx_header (parse, sums, TSO fields)",
+                 "vd_rx_engine": "vd_rx_engine (slots, checksum verify)",
+                 "vd_desc_cache": "vd_desc_cache (per engine)",
+                 "vd_tx_drr": "vd_tx_drr (DRR scheduler)",
+                 "vd_tx_emit": "vd_tx_emit (emit stage, patching)",
+                 "vd_tx_cpl_writer": "vd_tx_cpl_writer (TX completions)"}.get(label, label)
         print(f"  {label:<40} LUT={l:<7} FF={f:<7} LUTRAM={r:<5} BRAM={b}")
 PY

@@ -14,9 +14,9 @@
 //    Writes complete in order.
 `default_nettype none
 module vd_nic_top #(
-  parameter int DW = 512,
-  parameter int NQ = 16,
-  parameter int TAGW = 5
+  parameter int DW = 512,                    // MAC and DMA data width (bits per beat): a power of two, 64..1024
+  parameter int NQ = 16,                     // queues (TX and RX each)
+  parameter int TAGW = 5                     // DMA read tag width
 ) (
   input  wire logic            clk,
   input  wire logic            rst_n,

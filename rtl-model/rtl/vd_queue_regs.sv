@@ -8,8 +8,8 @@
 // and the interrupt fires when it runs out.
 `default_nettype none
 module vd_queue_regs #(
-  parameter int NQ = 16,
-  parameter int QW = $clog2(NQ)
+  parameter int NQ = 16,                     // queues (TX and RX each)
+  parameter int QW = $clog2(NQ)              // queue index width
 ) (
   input  wire logic         clk,
   input  wire logic         srst,

@@ -13,11 +13,11 @@
 // cycle later (`out_valid`). The queue lookup is combinational.
 `default_nettype none
 module vd_rss #(
-  parameter int NQ = 16,
-  parameter int HB = 128,
-  parameter int QW = $clog2(NQ),
-  parameter int TS = vd_abi_pkg::RSS_TABLE_SIZE,
-  parameter int TW = $clog2(TS)
+  parameter int NQ = 16,                     // queues (TX and RX each)
+  parameter int HB = 128,                    // header window bytes the classifier sees
+  parameter int QW = $clog2(NQ),             // queue index width
+  parameter int TS = vd_abi_pkg::RSS_TABLE_SIZE, // RSS indirection table entries
+  parameter int TW = $clog2(TS)              // indirection table index width
 ) (
   input  wire logic            clk,
   input  wire logic            srst,

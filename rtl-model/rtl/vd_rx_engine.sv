@@ -8,10 +8,10 @@
 // fires.
 `default_nettype none
 module vd_rx_engine #(
-  parameter int DW = 512,
-  parameter int NQ = 16,
-  parameter int TAGW = 5,
-  parameter int QW = $clog2(NQ)
+  parameter int DW = 512,                    // MAC and DMA data width (bits per beat): a power of two, 64..1024
+  parameter int NQ = 16,                     // queues (TX and RX each)
+  parameter int TAGW = 5,                    // DMA read tag width
+  parameter int QW = $clog2(NQ)              // queue index width
 ) (
   input  wire logic          clk,
   input  wire logic          srst,
@@ -37,9 +37,7 @@ module vd_rx_engine #(
   output logic      [15:0]   rd_req_len,
   output logic      [TAGW-1:0] rd_req_tag,
   input  wire logic          rd_rsp_valid,
-  /* verilator lint_off UNUSEDSIGNAL */  // descriptors use only the low 128 bits of a beat
   input  wire logic [DW-1:0] rd_rsp_data,
-  /* verilator lint_on UNUSEDSIGNAL */
   input  wire logic          rd_rsp_last,
   input  wire logic          rd_rsp_err,
   // DMA write (frame data, then the completion)
@@ -146,44 +144,56 @@ module vd_rx_engine #(
   wire [15:0] ring_mask = 16'((32'd1 << size_log2) - 1);
 
   // ---------------------------------------------------------------- descriptor cache
-  // Each queue keeps up to DC descriptors fetched ahead. While a frame of
-  // queue q is being processed and q's cache is at most half full, one DMA
-  // read fetches up to the free space (not past the ring's end) in a single
-  // burst, so the descriptor latency overlaps the data writes and is paid
-  // once per several frames instead of once per frame. Space is reserved at
-  // issue; entries land as the response beats arrive (several per beat on a
-  // wide bus). A read error marks its entries, which complete with ERR_DMA.
+  // Each queue keeps up to DC descriptors fetched ahead (vd_desc_cache).
+  // While a frame of queue q is being processed and q's cache is at most
+  // half full, one DMA read fetches up to the free space (not past the
+  // ring's end) in a single burst, so the descriptor latency overlaps the
+  // data writes and is paid once per several frames instead of once per
+  // frame. A read error marks its entries, which complete with ERR_DMA.
+  // An RX descriptor is {len, addr} in its low 80 bits: only those are kept.
   localparam int DC  = 16;
   localparam int CW  = $clog2(DC);
-  localparam int DE  = 81;                        // {err, len[15:0], addr[63:0]}
-  localparam int DPB = (BB >= 16) ? BB / 16 : 1;  // descriptors per response beat
-  logic [NQ*16-1:0]     fidx_v;                   // per queue: next ring index to fetch (free-running)
+  localparam int EW  = 80;                        // {len[15:0], addr[63:0]}
+  initial begin
+    if (vd_abi_pkg::RX_DESC_ADDR_LSB != 0 || vd_abi_pkg::RX_DESC_LEN_LSB != 64)
+      $error("vd_rx_engine: the cache keeps RX descriptor bits [79:0] as {len, addr}");
+  end
   logic [NQ*(CW+1)-1:0] ccnt_v;                   // per queue: cached descriptors
-  logic [NQ*CW-1:0]     chead_v;                  // per queue: oldest cached entry
   logic [NQ-1:0]        need_v;                   // per queue: posted descriptors not yet fetched (a doorbell since)
-  // Storage: DPB lanes, entry e of a queue in lane e % DPB, so the DPB
-  // descriptors of one beat (consecutive entries) go to DPB different lanes:
-  // each lane is a plain memory with one write and one read port.
-  localparam int LD = DC / DPB;                   // entries per queue per lane
-  logic [DE-1:0]        lane_rd [DPB];
-  logic                 pf_busy, pf_half;
-  logic [QW-1:0]        pf_q;
-  logic [CW-1:0]        pf_pos;                   // where the next landing descriptor goes
-  logic [CW:0]          pf_left;                  // descriptors still to land
-  /* verilator lint_off UNUSEDSIGNAL */  // used on a 64-bit bus only
-  logic [63:0]          pf_lo;                    // 64-bit bus: the first half of a descriptor
+  logic [EW:0]          q_ent;                    // q's oldest cached entry {err, len, addr}
+  logic [CW:0]          q_ccnt;
+  logic [15:0]          avail;                    // q: posted and not yet fetched
+  logic [CW:0]          pf_n;                     // q: descriptors the next burst reads
+  logic                 pf_busy;
+  logic [63:0]          pf_addr;
+  logic [15:0]          pf_len;
+  /* verilator lint_off UNUSEDSIGNAL */  // one burst at a time: the slot and per-queue views are redundant here
+  logic                 pf_slot_unused;
+  logic [NQ-1:0]        pf_inq_unused;
+  logic [NQ*16-1:0]     fidx_unused;
   /* verilator lint_on UNUSEDSIGNAL */
-
-  wire [15:0]   q_fidx  = fidx_v[16*q +: 16];
-  wire [CW:0]   q_ccnt  = ccnt_v[(CW+1)*q +: (CW+1)];
-  wire [CW-1:0] q_chead = chead_v[CW*q +: CW];
-  wire [DE-1:0] q_ent   = lane_rd[32'(q_chead) % DPB];
-  wire [15:0]   avail   = prod - q_fidx;
-  wire [15:0]   to_end  = 16'(32'd1 << size_log2) - (q_fidx & ring_mask);
-  wire [15:0]   space   = 16'(DC) - 16'(q_ccnt);
-  wire [15:0]   pf_n0   = (avail < space) ? avail : space;
-  wire [CW:0]   pf_n    = (CW+1)'((pf_n0 < to_end) ? pf_n0 : to_end);
   wire          pf_want = !pf_busy && enable && ps != P_DROP && avail != 16'd0 && 32'(q_ccnt) <= DC / 2;
+  wire          pf_issue = pf_want && rd_req_ready;
+  wire          pop      = (ps == P_DESC) && q_ccnt != '0;
+
+  // Queue-disable writes rewind the queue in vd_queue_regs; the cache follows.
+  wire [11:0]   qctl_off = q_wr_addr % 12'(vd_abi_pkg::Q_STRIDE);
+  wire          qctl_wr  = q_wr_en && q_wr_addr < 12'(NQ * vd_abi_pkg::Q_STRIDE) &&
+                           qctl_off == 12'(vd_abi_pkg::REG_Q_CTRL) && !q_wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
+  wire [QW-1:0] qctl_q   = QW'(q_wr_addr / 12'(vd_abi_pkg::Q_STRIDE));
+  wire          qprod_wr = q_wr_en && q_wr_addr < 12'(NQ * vd_abi_pkg::Q_STRIDE) &&
+                           qctl_off == 12'(vd_abi_pkg::REG_Q_PROD);
+
+  vd_desc_cache #(.DW(DW), .NQ(NQ), .EW(EW), .NPF(1), .DC(DC)) u_dcache (
+    .clk, .srst,
+    .fq(q), .f_prod(prod), .f_ring_base(ring_base), .f_size_log2(size_log2), .issue(pf_issue),
+    .req_addr(pf_addr), .req_len(pf_len), .req_slot(pf_slot_unused), .f_avail(avail), .f_n(pf_n),
+    .slot_busy(pf_busy), .inflight_q(pf_inq_unused),
+    .rsp_valid(rd_rsp_valid), .rsp_slot(1'b0), .rsp_data(rd_rsp_data), .rsp_last(rd_rsp_last),
+    .rsp_err(rd_rsp_err),
+    .tq(q), .take(pop), .t_ent(q_ent), .t_cnt(q_ccnt),
+    .rewind(qctl_wr), .rewind_q(qctl_q),
+    .fidx_all(fidx_unused), .cnt_all(ccnt_v));
 
   // With no frame waiting, the idle process side walks `q` over the queues
   // whose caches are low, so their descriptors are fetched before frames
@@ -201,87 +211,15 @@ module vd_rx_engine #(
       end
     end
   end
-  wire          pf_issue = pf_want && rd_req_ready;
-  wire          pop      = (ps == P_DESC) && q_ccnt != '0;
 
-  // Landing: a beat's descriptors (wide bus) or a whole descriptor every second beat (64-bit bus).
-  logic [DPB*128-1:0] land_data;
-  logic               land;
-  logic [CW:0]        land_cnt;
-  if (DW >= 128) begin : g_land_wide
-    assign land_data = rd_rsp_data[DPB*128-1:0];
-    assign land      = rd_rsp_valid;
-    assign land_cnt  = (32'(pf_left) < DPB) ? pf_left : (CW+1)'(DPB);
-  end else begin : g_land_narrow
-    assign land_data = {rd_rsp_data[63:0], pf_lo};
-    assign land      = rd_rsp_valid && pf_half;
-    assign land_cnt  = (pf_left != '0) ? (CW+1)'(1) : '0;
-  end
-
-  // Lane l takes descriptor i = (l - pos) mod DPB of the landing beat, if i < cnt.
-  for (genvar l = 0; l < DPB; l++) begin : g_lane
-    logic [DE-1:0] mem_l [NQ * LD];
-    wire  [CW-1:0] i_l   = CW'(l) - pf_pos;             // which of the beat's descriptors
-    wire  [31:0]   di    = 32'(i_l) % DPB;
-    wire  [CW-1:0] e_l   = pf_pos + CW'(di);            // the entry it lands in (e_l % DPB == l)
-    wire           we    = land && pf_busy && (CW+1)'(di) < land_cnt;
-    always_ff @(posedge clk) begin
-      if (we)
-        mem_l[32'(pf_q) * LD + 32'(e_l) / DPB] <=
-            {rd_rsp_err, land_data[128*di + vd_abi_pkg::RX_DESC_LEN_LSB +: 16],
-                         land_data[128*di + vd_abi_pkg::RX_DESC_ADDR_LSB +: 64]};
-    end
-    assign lane_rd[l] = mem_l[32'(q) * LD + 32'(q_chead) / DPB];
-  end
-
-  // Queue-disable writes rewind the queue in vd_queue_regs; the cache follows.
-  wire [11:0]   qctl_off = q_wr_addr % 12'(vd_abi_pkg::Q_STRIDE);
-  wire          qctl_wr  = q_wr_en && q_wr_addr < 12'(NQ * vd_abi_pkg::Q_STRIDE) &&
-                           qctl_off == 12'(vd_abi_pkg::REG_Q_CTRL) && !q_wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
-  wire [QW-1:0] qctl_q   = QW'(q_wr_addr / 12'(vd_abi_pkg::Q_STRIDE));
-  wire          qprod_wr = q_wr_en && q_wr_addr < 12'(NQ * vd_abi_pkg::Q_STRIDE) &&
-                           qctl_off == 12'(vd_abi_pkg::REG_Q_PROD);
-
+  // need: set by a doorbell, cleared once everything posted is fetched
   always_ff @(posedge clk) begin
     if (srst) begin
-      fidx_v <= '0; ccnt_v <= '0; chead_v <= '0; need_v <= '0;
-      pf_busy <= 1'b0; pf_half <= 1'b0; pf_q <= '0; pf_pos <= '0; pf_left <= '0;
+      need_v <= '0;
     end else begin
-      if (pf_issue) begin
-        pf_busy <= 1'b1;
-        pf_half <= 1'b0;
-        pf_q    <= q;
-        pf_pos  <= q_chead + CW'(q_ccnt);
-        pf_left <= pf_n;
-        fidx_v[16*q +: 16] <= q_fidx + 16'(pf_n);
-      end
-      if (rd_rsp_valid && pf_busy) begin
-        pf_half <= !pf_half;
-        if (DW < 128 && !pf_half) pf_lo <= rd_rsp_data[63:0];
-        if (rd_rsp_last) pf_busy <= 1'b0;
-      end
-      if (land && pf_busy) begin
-        pf_pos  <= pf_pos + CW'(land_cnt);
-        pf_left <= pf_left - land_cnt;
-      end
-      // count: landings add, a pop takes one (same queue: both at once)
-      if (land && pf_busy && pop && pf_q == q)
-        ccnt_v[(CW+1)*q +: (CW+1)] <= q_ccnt + land_cnt - 1'b1;
-      else begin
-        if (land && pf_busy) ccnt_v[(CW+1)*pf_q +: (CW+1)] <= ccnt_v[(CW+1)*pf_q +: (CW+1)] + land_cnt;
-        if (pop) ccnt_v[(CW+1)*q +: (CW+1)] <= q_ccnt - 1'b1;
-      end
-      if (pop) chead_v[CW*q +: CW] <= q_chead + 1'b1;
-      // need: set by a doorbell, cleared once everything posted is fetched
       if ((pf_issue && 16'(pf_n) == avail) || (!pf_busy && avail == 16'd0)) need_v[q] <= 1'b0;
       if (qprod_wr) need_v[qctl_q] <= 1'b1;
-      if (qctl_wr) begin
-        fidx_v[16*qctl_q +: 16] <= '0;
-        ccnt_v[(CW+1)*qctl_q +: (CW+1)] <= '0;
-        chead_v[CW*qctl_q +: CW] <= '0;
-        if (pf_q == qctl_q) pf_left <= '0;  // a read in flight for it lands nowhere
-        need_v[qctl_q] <= 1'b0;
-      end
+      if (qctl_wr) need_v[qctl_q] <= 1'b0;
     end
   end
 
@@ -576,8 +514,8 @@ module vd_rx_engine #(
 
   always_comb begin
     rd_req_valid = pf_want;
-    rd_req_addr  = ring_base + 64'({(q_fidx & ring_mask), 4'b0});
-    rd_req_len   = 16'({pf_n, 4'b0});
+    rd_req_addr  = pf_addr;
+    rd_req_len   = pf_len;
     rd_req_tag   = TAG;
   end
 

@@ -8,13 +8,19 @@
 //  * R (receive): response beats land in the buffer at the context's place;
 //    the checksum window is summed on arrival and the first HBYTES bytes are
 //    also kept per context (header memory) for the header stage.
-//  * H (header): in order, once a context's data is in: for full checksum
-//    insertion and TSO it loads the kept header bytes, parses them and sums
-//    the header fields; then it prepares the frame's (segment's) patched
-//    fields and checksums and hands everything to E in one register set.
-//  * E (emit): streams the frame from the buffer to the MAC, patching the
-//    header bytes / the partial checksum field on the way out, then queues
-//    the completion; a completion writer drains that queue to host memory.
+//  * H (header, vd_tx_header): in order, once a context's data is in: for
+//    full checksum insertion and TSO it loads the kept header bytes, parses
+//    them and sums the header fields; then it prepares the frame's
+//    (segment's) patched fields and checksums and hands everything to E in
+//    one register set.
+//  * E (emit, vd_tx_emit): streams the frame from the buffer to the MAC,
+//    patching the header bytes / the partial checksum field on the way out,
+//    then queues the completion; the completion writer (vd_tx_cpl_writer)
+//    drains that queue to host memory.
+//
+// F and R live here, with the contexts between them; F's queue pick is the
+// DRR scheduler (vd_tx_drr) and its descriptors come from the descriptor
+// cache shared with RX (vd_desc_cache).
 //
 // TSO: F reads the send's first HBYTES bytes as a header-only context, waits
 // for H's verdict (header length, validity), then issues one read per
@@ -26,10 +32,10 @@
 // frame (segment) before its header can leave.
 `default_nettype none
 module vd_tx_engine #(
-  parameter int DW = 512,
-  parameter int NQ = 16,
-  parameter int TAGW = 5,
-  parameter int QW = $clog2(NQ)
+  parameter int DW = 512,                    // MAC and DMA data width (bits per beat): a power of two, 64..1024
+  parameter int NQ = 16,                     // queues (TX and RX each)
+  parameter int TAGW = 5,                    // DMA read tag width
+  parameter int QW = $clog2(NQ)              // queue index width
 ) (
   input  wire logic          clk,
   input  wire logic          srst,
@@ -73,7 +79,6 @@ module vd_tx_engine #(
 );
   localparam int BB    = DW / 8;                         // bytes per beat
   localparam int IW    = $clog2(BB) + 1;                 // byte index within a beat, plus one bit
-  localparam int CPL_BEATS = (DW >= 128) ? 1 : 128 / DW;
   // Store-and-forward buffer: a circular buffer of NB beats; a frame takes
   // ceil(len / BB) consecutive beats (wrapping), so small frames pack.
   localparam int BUF_BYTES = 65536;
@@ -118,39 +123,31 @@ module vd_tx_engine #(
     .fsel(pq), .f_ring_base, .f_size_log2, .prod_all,
     .cons_inc, .cpl_inc, .irq, .tmr_busy, .pending);
 
-  wire [15:0] ring_mask   = 16'((32'd1 << size_log2) - 1);
-  wire [15:0] f_ring_mask = 16'((32'd1 << f_size_log2) - 1);
 
   // ---------------------------------------------------------------- descriptor cache
-  // Each queue keeps up to DC descriptors fetched ahead. One burst read at a
-  // time per queue (up to NPF queues at once) fetches up to its free space, not past the
-  // ring's end: the queue F waits on first, else the next queue (round
-  // robin) with descriptors posted and its cache at most half full. Entries
-  // are stored in DPB lanes (entry e in lane e % DPB) so a wide response
-  // beat lands its DPB descriptors in one cycle. A read error marks its
-  // entries, which complete with ERR_DMA.
+  // Each queue keeps up to DC descriptors fetched ahead (vd_desc_cache).
+  // One burst read at a time per queue (up to NPF queues at once) fetches up
+  // to its free space, not past the ring's end: the queue F waits on first,
+  // else the next queue (round robin) with descriptors posted and its cache
+  // at most half full. A read error marks its entries, which complete with
+  // ERR_DMA.
   localparam int DC  = 16;
   localparam int CW  = $clog2(DC);
   localparam int DE  = 129;                       // {err, descriptor[127:0]}
-  localparam int DPB = (BB >= 16) ? BB / 16 : 1;  // descriptors per response beat
-  localparam int LD  = DC / DPB;                  // entries per queue per lane
+  localparam int NPF = 4;                         // bursts in flight, for different queues (tags PTAG + slot)
+  localparam int PSW = $clog2(NPF);
   logic [NQ*16-1:0]     fidx_v;                   // per queue: next ring index to fetch (free-running)
   logic [NQ*(CW+1)-1:0] ccnt_v;                   // per queue: cached descriptors
-  logic [NQ*CW-1:0]     chead_v;                  // per queue: oldest cached entry
   logic [NQ*16-1:0]     tidx_v;                   // per queue: next ring index F takes (free-running)
-  logic [DE-1:0]        lane_rd [DPB];
-  // Up to NPF bursts in flight, for different queues (tags PTAG + slot).
-  localparam int NPF = 4;
-  localparam int PSW = $clog2(NPF);
   logic [NPF-1:0]       pfs_busy;
-  logic [NPF*QW-1:0]    pfs_q;
-  logic [NPF*CW-1:0]    pfs_pos;
-  logic [NPF*(CW+1)-1:0] pfs_left;
   logic [NQ-1:0]        pf_inq;                   // per queue: a burst is in flight
-  logic                 pf_half;
-  logic [QW-1:0]        pf_last;
-  /* verilator lint_off UNUSEDSIGNAL */  // used on a 64-bit bus only
-  logic [63:0]          pf_lo;
+  logic [QW-1:0]        pf_last;                  // the queue the last round-robin refill served
+  logic [PSW-1:0]       pf_slot;                  // a free burst slot
+  logic [63:0]          pf_addr;
+  logic [15:0]          pf_len;
+  /* verilator lint_off UNUSEDSIGNAL */  // the refill policy below reads the per-queue views instead
+  logic [15:0]          pq_avail_unused;
+  logic [CW:0]          pf_n_unused;
   /* verilator lint_on UNUSEDSIGNAL */
 
   // F (declared here: the prefetcher serves the queue F waits on first)
@@ -158,11 +155,10 @@ module vd_tx_engine #(
   fstate_t fs;
   logic [QW-1:0] fq;
 
-  wire [15:0]   fq_fidx  = fidx_v[16*fq +: 16];
-  wire [CW:0]   fq_ccnt  = ccnt_v[(CW+1)*fq +: (CW+1)];
-  wire [CW-1:0] fq_chead = chead_v[CW*fq +: CW];
-  wire [DE-1:0] fq_ent   = lane_rd[32'(fq_chead) % DPB];
-  wire [15:0]   fq_avail = prod_all[16*fq +: 16] - fq_fidx;
+  logic [DE-1:0] fq_ent;                          // fq's oldest cached entry
+  logic [CW:0]   fq_ccnt;
+  wire  [15:0]   fq_fidx  = fidx_v[16*fq +: 16];
+  wire  [15:0]   fq_avail = prod_all[16*fq +: 16] - fq_fidx;
 
   // untaken descriptors per queue (posted and not yet taken by F), and
   // which queues want a refill
@@ -190,53 +186,10 @@ module vd_tx_engine #(
       end
     end
   end
-  wire [15:0]   pq_fidx  = fidx_v[16*pq +: 16];
-  wire [CW:0]   pq_ccnt  = ccnt_v[(CW+1)*pq +: (CW+1)];
-  wire [CW-1:0] pq_chead = chead_v[CW*pq +: CW];
-  wire [15:0]   pq_avail = prod_all[16*pq +: 16] - pq_fidx;
-  wire [15:0]   pq_toend = 16'(32'd1 << f_size_log2) - (pq_fidx & f_ring_mask);
-  wire [15:0]   pq_space = 16'(DC) - 16'(pq_ccnt);
-  wire [15:0]   pf_n0    = (pq_avail < pq_space) ? pq_avail : pq_space;
-  wire [CW:0]   pf_n     = (CW+1)'((pf_n0 < pq_toend) ? pf_n0 : pq_toend);
-  logic [PSW-1:0] pf_slot;                        // a free burst slot
-  always_comb begin
-    pf_slot = '0;
-    for (int i = NPF - 1; i >= 0; i--) if (!pfs_busy[i]) pf_slot = PSW'(i);
-  end
   wire          pf_want  = !(&pfs_busy) && enable && pq_found;
   wire          pf_issue = pf_want && rd_req_ready;
   wire          pop      = (fs == F_DESC) && fq_ccnt != '0;
   wire          rsp_desc = rd_rsp_valid && rd_rsp_tag[TAGW-1:PSW] == PTAG[TAGW-1:PSW];
-  // the burst a response beat belongs to
-  wire [PSW-1:0] ls      = rd_rsp_tag[PSW-1:0];
-  wire [QW-1:0]  pf_q    = pfs_q[QW*ls +: QW];
-  wire [CW-1:0]  pf_pos  = pfs_pos[CW*ls +: CW];
-  wire [CW:0]    pf_left = pfs_left[(CW+1)*ls +: (CW+1)];
-  wire           pf_busy = pfs_busy[ls];
-
-  logic [DPB*128-1:0] land_data;
-  logic               land;
-  logic [CW:0]        land_cnt;
-  if (DW >= 128) begin : g_land_wide
-    assign land_data = rd_rsp_data[DPB*128-1:0];
-    assign land      = rsp_desc;
-    assign land_cnt  = (32'(pf_left) < DPB) ? pf_left : (CW+1)'(DPB);
-  end else begin : g_land_narrow
-    assign land_data = {rd_rsp_data[63:0], pf_lo};
-    assign land      = rsp_desc && pf_half;
-    assign land_cnt  = (pf_left != '0) ? (CW+1)'(1) : '0;
-  end
-  for (genvar l = 0; l < DPB; l++) begin : g_lane
-    logic [DE-1:0] mem_l [NQ * LD];
-    wire  [CW-1:0] i_l   = CW'(l) - pf_pos;
-    wire  [31:0]   di    = 32'(i_l) % DPB;
-    wire  [CW-1:0] e_l   = pf_pos + CW'(di);
-    wire           we    = land && pf_busy && (CW+1)'(di) < land_cnt;
-    always_ff @(posedge clk) begin
-      if (we) mem_l[32'(pf_q) * LD + 32'(e_l) / DPB] <= {rd_rsp_err, land_data[128*di +: 128]};
-    end
-    assign lane_rd[l] = mem_l[32'(fq) * LD + 32'(fq_chead) / DPB];
-  end
 
   // Queue-disable writes rewind the queue in vd_queue_regs; the cache follows.
   wire [11:0]   qctl_off = q_wr_addr % 12'(vd_abi_pkg::Q_STRIDE);
@@ -244,81 +197,37 @@ module vd_tx_engine #(
                            qctl_off == 12'(vd_abi_pkg::REG_Q_CTRL) && !q_wr_data[vd_abi_pkg::QCTRL_ENABLE_BIT];
   wire [QW-1:0] qctl_q   = QW'(q_wr_addr / 12'(vd_abi_pkg::Q_STRIDE));
 
+  vd_desc_cache #(.DW(DW), .NQ(NQ), .EW(128), .NPF(NPF), .DC(DC)) u_dcache (
+    .clk, .srst,
+    .fq(pq), .f_prod(prod_all[16*pq +: 16]), .f_ring_base, .f_size_log2, .issue(pf_issue),
+    .req_addr(pf_addr), .req_len(pf_len), .req_slot(pf_slot), .f_avail(pq_avail_unused), .f_n(pf_n_unused),
+    .slot_busy(pfs_busy), .inflight_q(pf_inq),
+    .rsp_valid(rsp_desc), .rsp_slot(rd_rsp_tag[PSW-1:0]), .rsp_data(rd_rsp_data), .rsp_last(rd_rsp_last),
+    .rsp_err(rd_rsp_err),
+    .tq(fq), .take(pop), .t_ent(fq_ent), .t_cnt(fq_ccnt),
+    .rewind(qctl_wr), .rewind_q(qctl_q),
+    .fidx_all(fidx_v), .cnt_all(ccnt_v));
+
+  // The round-robin refill pointer, and the ring index F takes next.
   always_ff @(posedge clk) begin
     if (srst) begin
-      fidx_v <= '0; ccnt_v <= '0; chead_v <= '0; tidx_v <= '0;
-      pfs_busy <= '0; pf_half <= 1'b0; pfs_q <= '0; pf_last <= '0; pfs_pos <= '0; pfs_left <= '0; pf_inq <= '0;
+      pf_last <= '0; tidx_v <= '0;
     end else begin
-      if (pf_issue) begin
-        pfs_busy[pf_slot] <= 1'b1;
-        pfs_q[QW*pf_slot +: QW] <= pq;
-        if (pq != fq || fs != F_DESC) pf_last <= pq;
-        pfs_pos[CW*pf_slot +: CW] <= pq_chead + CW'(pq_ccnt);
-        pfs_left[(CW+1)*pf_slot +: (CW+1)] <= pf_n;
-        pf_inq[pq] <= 1'b1;
-        fidx_v[16*pq +: 16] <= pq_fidx + 16'(pf_n);
-      end
-      if (rsp_desc && pf_busy) begin
-        pf_half <= !pf_half;
-        if (DW < 128 && !pf_half) pf_lo <= rd_rsp_data[63:0];
-        if (rd_rsp_last) begin
-          pfs_busy[ls] <= 1'b0;
-          pf_inq[pf_q] <= 1'b0;
-        end
-      end
-      if (land && pf_busy) begin
-        pfs_pos[CW*ls +: CW] <= pf_pos + CW'(land_cnt);
-        pfs_left[(CW+1)*ls +: (CW+1)] <= pf_left - land_cnt;
-      end
-      if (land && pf_busy && pop && pf_q == fq)
-        ccnt_v[(CW+1)*fq +: (CW+1)] <= fq_ccnt + land_cnt - 1'b1;
-      else begin
-        if (land && pf_busy) ccnt_v[(CW+1)*pf_q +: (CW+1)] <= ccnt_v[(CW+1)*pf_q +: (CW+1)] + land_cnt;
-        if (pop) ccnt_v[(CW+1)*fq +: (CW+1)] <= fq_ccnt - 1'b1;
-      end
-      if (pop) begin
-        chead_v[CW*fq +: CW] <= fq_chead + 1'b1;
-        tidx_v[16*fq +: 16]  <= tidx_v[16*fq +: 16] + 16'd1;
-      end
-      if (qctl_wr) begin
-        fidx_v[16*qctl_q +: 16] <= '0;
-        ccnt_v[(CW+1)*qctl_q +: (CW+1)] <= '0;
-        chead_v[CW*qctl_q +: CW] <= '0;
-        tidx_v[16*qctl_q +: 16] <= '0;
-        for (int i = 0; i < NPF; i++)       // a read in flight for it lands nowhere
-          if (pfs_q[QW*i +: QW] == qctl_q) pfs_left[(CW+1)*i +: (CW+1)] <= '0;
-      end
+      if (pf_issue && (pq != fq || fs != F_DESC)) pf_last <= pq;
+      if (pop) tidx_v[16*fq +: 16] <= tidx_v[16*fq +: 16] + 16'd1;
+      if (qctl_wr) tidx_v[16*qctl_q +: 16] <= '0;
     end
   end
 
   // ---------------------------------------------------------------- DRR scheduler
-  // Deficit round robin, so queues share the wire by bytes, not by
-  // descriptors (one 64 KiB TSO send is one descriptor): each queue has a
-  // credit; taking a descriptor charges its length; a queue may be picked
-  // while its credit is not negative; when no queue with descriptors may,
-  // every credit gains TX_DRR_QUANTUM bytes (capped at one quantum, so an
-  // idle queue does not hoard). Among eligible queues: the first after the
-  // last one served.
-  localparam int CRW = 18;
-  localparam logic [CRW-1:0] QUANTUM = CRW'(vd_abi_pkg::TX_DRR_QUANTUM);
-  logic [NQ*CRW-1:0] credit_v;
-  logic [NQ-1:0]     eligible;
-  always_comb
-    for (int i = 0; i < NQ; i++) eligible[i] = untaken[i] && !credit_v[CRW*i + CRW - 1];
-  wire replenish = enable && (|untaken) && !(|eligible);
-
+  // F picks queues by deficit round robin (vd_tx_drr), so queues share the
+  // wire by bytes; taking a descriptor charges its length.
   logic [QW-1:0] rr_next;
   logic          rr_found;
-  always_comb begin
-    rr_next = fq;
-    rr_found = 1'b0;
-    for (int i = 1; i <= NQ; i++) begin
-      if (!rr_found && eligible[QW'((32'(fq) + i) % NQ)]) begin
-        rr_next = QW'((32'(fq) + i) % NQ);
-        rr_found = 1'b1;
-      end
-    end
-  end
+  vd_tx_drr #(.NQ(NQ)) u_drr (
+    .clk, .srst, .enable, .untaken, .last(fq), .picking(fs == F_PICK),
+    .charge(pop), .charge_q(fq), .charge_len(fq_ent[vd_abi_pkg::TX_DESC_LEN_LSB +: 16]),
+    .found(rr_found), .next(rr_next));
 
   // ---------------------------------------------------------------- contexts
   typedef enum logic [2:0] {K_PLAIN, K_PART, K_FULL, K_HDR, K_SEG, K_NOREAD} kind_t;
@@ -422,8 +331,8 @@ module vd_tx_engine #(
   always_comb begin
     rd_req_valid = pf_want || f_rd;
     if (pf_want) begin
-      rd_req_addr = f_ring_base + 64'({(pq_fidx & f_ring_mask), 4'b0});
-      rd_req_len  = 16'({pf_n, 4'b0});
+      rd_req_addr = pf_addr;
+      rd_req_len  = pf_len;
       rd_req_tag  = PTAG | TAGW'(pf_slot);
     end else begin
       rd_req_addr = f_raddr;
@@ -501,21 +410,15 @@ module vd_tx_engine #(
       c_done <= '0; c_last <= '0;
       r_beat <= '0; r_acc <= '0; h24 <= '0;
       tso_seen <= 1'b0;
-      credit_v <= '0;
     end else begin
       // ---- F
       case (fs)
         F_PICK: if (enable && rr_found) begin
           fq <= rr_next;
           fs <= F_DESC;
-        end else if (replenish) begin
-          for (int i = 0; i < NQ; i++)
-            credit_v[CRW*i +: CRW] <= ($signed(credit_v[CRW*i +: CRW]) + $signed(QUANTUM) > $signed(QUANTUM))
-                                          ? QUANTUM : credit_v[CRW*i +: CRW] + QUANTUM;
         end
         F_DESC: if (pop) begin
           f_ent <= fq_ent;
-          credit_v[CRW*fq +: CRW] <= credit_v[CRW*fq +: CRW] - CRW'(fq_ent[vd_abi_pkg::TX_DESC_LEN_LSB +: 16]);
           fs <= F_ISSUE;
         end else if (!pending[fq] || !untaken[fq]) begin
           fs <= F_PICK;                 // the queue was disabled meanwhile
@@ -573,584 +476,84 @@ module vd_tx_engine #(
   end
 
   // ---------------------------------------------------------------- H: header stage
-  typedef enum logic [3:0] {H_IDLE, H_LD, S_P_IP, S_P_DEC, S_P_EXT, S_P_L4, S_HSUM, S_CHECK,
-                            S_PREP, S_PREP2, H_GIVE} hstate_t;
-  hstate_t hs;
+  // vd_tx_header parses the kept header bytes, sums the header fields and
+  // prepares the patched fields; it hands E one bundle per frame / segment.
   wire [CXW-1:0] hc = c_h[CXW-1:0];
-  /* verilator lint_off UNUSEDSIGNAL */  // H does not need the buffer address
-  logic [127:0] desc;
-  /* verilator lint_on UNUSEDSIGNAL */
-  logic [2:0]   hkind;
-  logic [15:0]  status;
-  logic [AW-1:0] h_base;
-  logic [AW:0]  h_nb;
-  logic [15:0]  h_len;
-  logic [QW-1:0] h_q;
-  logic [31:0]  csum_acc;
-  wire  [15:0]  d_len  = desc[vd_abi_pkg::TX_DESC_LEN_LSB +: 16];
-  wire  [15:0]  d_flags = desc[vd_abi_pkg::TX_DESC_FLAGS_LSB +: 16];
-  wire  [15:0]  d_mss  = desc[vd_abi_pkg::TX_DESC_MSS_LSB +: 16];
-  wire  [7:0]   d_cstart = desc[vd_abi_pkg::TX_DESC_CSUM_START_LSB +: 8];
-  wire  [7:0]   d_coff   = desc[vd_abi_pkg::TX_DESC_CSUM_OFFSET_LSB +: 8];
-  wire m_tso  = d_flags[vd_abi_pkg::TXF_TSO_BIT];
-  wire f_ip   = d_flags[vd_abi_pkg::TXF_CSUM_IP_BIT];
-  wire f_l4   = d_flags[vd_abi_pkg::TXF_CSUM_L4_BIT];
-
-  // The first HBYTES bytes are loaded into `hdr` and parsed over a few
-  // cycles, one state per step (Ethernet with at most one 802.1Q tag; IPv4
-  // with options; IPv6 with up to 8 extension headers, one per cycle, as
-  // offload::parse_layout); the checksum bases of the unchanging header
-  // words are summed one word per cycle.
-  logic [8*HBYTES-1:0] hdr;
   logic [HPW-1:0] hptr;
-  `define L3B(k) ((l3o == 7'd18) ? hdr[(18 + (k)) * 8 +: 8] : hdr[(14 + (k)) * 8 +: 8])
-  `define HWE(i) {hdr[{(i), 4'b0000} +: 8], hdr[{(i), 4'b1000} +: 8]}
-  logic        perr;          // not parsed (as offload::parse_layout fails): full checksum sends unchanged
-  logic        plim;          // needs header bytes past HBYTES: the RTL cannot follow
-  logic        is_v4, is_v6, frag;
-  logic [6:0]  l3o;           // 14 or 18
-  logic [15:0] etype;
-  logic [7:0]  ip_b0, ip_b6, ip_b9;
-  logic [15:0] ip_w2, ip_w4;
-  logic [13:0] ip_w6;
-  logic [15:0] ip_hl;
-  logic [15:0] l4_off, xoff;
-  logic [7:0]  proto, nh;
-  logic [3:0]  xn;
-  logic [7:0]  tcp_b12, tcp_b13;
-  logic [31:0] seq0;
-  logic [15:0] oldf;
-  logic        do_ip, do_l4, is_tcp;
-  logic [6:0]  hp;
-  logic [HBYTES-1:0] l3_oh, l4_oh;
-  `define XNEXT hdr[{xoff[6:1], 4'b0000} +: 8]
-  `define XLEN hdr[{xoff[6:1], 4'b1000} +: 8]
-  `define HSUM_END 16'(m_tso ? ((16'(hp) > l4_off + 16'd12) ? hdr_len : 16'(HBYTES)) : l4_off + 16'd18)
-  logic [31:0] ip_base, ph_base, tcp_base, pre_sum;
-  logic [16:0] seg_off;
-  logic [15:0] seg_k, seg_len;
-  logic        seg_last;
-  logic [15:0] patch_len;
+  logic           e_take;       // E takes the bundle this cycle
+  logic           h_next, h_busy, h_give;
+  logic           hb_emit, hb_cpl, hb_seg, hb_seg_last, hb_patch, hb_w_ip, hb_w_v6, hb_tso, hb_w_full, hb_tcp, hb_part;
+  logic [15:0]    hb_status, hb_clen, hb_len, hb_patch_len, hb_tot, hb_id, hb_ipc, hb_plen, hb_tsoc, hb_fullc;
+  logic [15:0]    hb_cfield, hb_csv;
+  logic [QW-1:0]  hb_q;
+  logic [AW-1:0]  hb_base;
+  logic [AW:0]    hb_nb;
+  logic [8*HBYTES-1:0] hb_hdr;
+  logic [HBYTES-1:0]   hb_l3_oh, hb_l4_oh;
+  logic [31:0]    hb_seq;
+  logic [7:0]     hb_flg;
+  vd_tx_header #(.DW(DW), .NQ(NQ), .AW(AW), .HBYTES(HBYTES)) u_header (
+    .clk, .srst,
+    .cx_ready(c_h != c_alloc && c_done[hc]), .cx_desc(c_desc[hc]), .cx_kind(c_kind[hc]), .cx_stat(c_stat[hc]),
+    .cx_sum(c_sum[hc]), .cx_base(c_base[hc]), .cx_nb(c_nb[hc]), .cx_len(c_len[hc]), .cx_q(c_q[hc]),
+    .cx_soff(c_soff[hc]), .cx_sk(c_sk[hc]), .cx_slen(c_slen[hc]), .cx_last(c_last[hc]), .next_ctx(h_next),
+    .hptr, .hmem_rd(hmem[32'(hc) * HB + 32'(hptr)]),
+    .tso_seq, .tso_ok, .hdr_len, .l3_end, .busy(h_busy),
+    .give(h_give), .take(e_take),
+    .b_emit(hb_emit), .b_cpl(hb_cpl), .b_seg(hb_seg), .b_seg_last(hb_seg_last), .b_status(hb_status),
+    .b_clen(hb_clen), .b_q(hb_q), .b_base(hb_base), .b_nb(hb_nb), .b_len(hb_len), .b_hdr(hb_hdr),
+    .b_l3_oh(hb_l3_oh), .b_l4_oh(hb_l4_oh), .b_patch(hb_patch), .b_patch_len(hb_patch_len),
+    .b_w_ip(hb_w_ip), .b_w_v6(hb_w_v6), .b_tso(hb_tso), .b_w_full(hb_w_full), .b_tcp(hb_tcp),
+    .b_tot(hb_tot), .b_id(hb_id), .b_ipc(hb_ipc), .b_plen(hb_plen), .b_tsoc(hb_tsoc), .b_fullc(hb_fullc),
+    .b_seq(hb_seq), .b_flg(hb_flg), .b_part(hb_part), .b_cfield(hb_cfield), .b_csv(hb_csv));
 
-  wire [15:0] tcp_len = {10'd0, tcp_b12[7:4], 2'b00};
-  assign      hdr_len = l4_off + tcp_len;
-  wire [15:0] l4len   = l3_end - l4_off;
-  `define PAY 16'(l3_end - hdr_len)
-  `define FIRST_SEG 16'((`PAY <= d_mss) ? `PAY : d_mss)
-  `define FLD 16'(l4_off + (is_tcp ? 16'd16 : 16'd6))
-  `define L4OK (!perr && !plim && !frag && ((proto == 8'd6 && l4len >= 16'd20) || (proto == 8'd17 && l4len >= 16'd8)))
-  `define TSO_BAD (perr || plim || frag || proto != 8'd6 || d_mss == 16'd0 || l4len < 16'd20 || 32'(l4_off) + 20 > HBYTES || tcp_len < 16'd20 || tcp_len > l4len || 32'(hdr_len) > HBYTES || 32'(hdr_len) + 32'(`FIRST_SEG) > vd_abi_pkg::MAX_FRAME)
-  `define FULL_BAD (f_l4 && !perr && (plim || (`L4OK && 32'(`FLD) + 2 > HBYTES)))
-  `define F_L4T 16'(tcp_len + seg_len)
-  logic [15:0] r_l4t, r_tot, r_id, r_plen, r_ipc, r_tsoc, r_fullc;
-  logic [31:0] r_seq;
-  logic [7:0]  r_flg;
-
-  function automatic logic [15:0] fold16(input logic [31:0] s);
-    logic [16:0] a;
-    a = 17'(s[15:0]) + 17'(s[31:16]);
-    fold16 = a[15:0] + 16'(a[16]);
-  endfunction
-  function automatic logic [15:0] csum_of(input logic [31:0] s);
-    csum_of = ~fold16(s);
-  endfunction
-  // Full insertion: a UDP checksum of 0 is sent as 0xFFFF.
-  function automatic logic [15:0] l4c_of(input logic [31:0] s, input logic tcp);
-    logic [15:0] b;
-    b = fold16(s);
-    l4c_of = (!tcp && b == 16'hFFFF) ? 16'hFFFF : ~b;
-  endfunction
-
-  // The bundle H hands to E
-  logic hb_emit, hb_cpl;
-  always_comb begin
-    hb_emit = status == 16'(vd_abi_pkg::ERR_OK) && hkind != K_HDR && hkind != K_NOREAD;
-    if (hkind == K_SEG)      hb_cpl = status != 16'(vd_abi_pkg::ERR_OK) || seg_last;
-    else if (hkind == K_HDR) hb_cpl = status != 16'(vd_abi_pkg::ERR_OK);
-    else                     hb_cpl = 1'b1;
-  end
-  // Header sums, four words per cycle (words hp .. hp+6): the IPv4 header
-  // without total length, ID and checksum; the pseudo-header addresses; the
-  // words before the L4 header; the TCP header without sequence number,
-  // flags and checksum (the data offset is read in the cycle whose words
-  // reach l4_off+12, and no word of that cycle lies past l4_off+18, so the
-  // options range is right in every cycle). Words past the end of the scan
-  // are harmless: every sum has its own range.
-  logic [31:0] hs_ip, hs_ph, hs_pre, hs_tcp;
-  logic [63:0] hs_wv;
-  always_comb begin
-    logic [7:0]  w;
-    logic [15:0] wd;
-    hs_ip = '0; hs_ph = '0; hs_pre = '0; hs_tcp = '0; hs_wv = '0; w = '0; wd = '0;
-    if (hs == S_HSUM) begin
-      for (int k = 0; k < 4; k++) begin
-        w  = 8'(hp) + 8'(2 * k);
-        wd = `HWE(w[6:1]);
-        if (w < 8'(HBYTES)) begin
-          hs_wv[16*k +: 16] = wd;
-          if (is_v4 && 16'(w) < l4_off && w != 8'(l3o) + 8'd2 && w != 8'(l3o) + 8'd4 && w != 8'(l3o) + 8'd10)
-            hs_ip = hs_ip + 32'(wd);
-          if ((is_v4 && w >= 8'(l3o) + 8'd12 && w < 8'(l3o) + 8'd20) ||
-              (is_v6 && 16'(w) >= 16'(l3o) + 16'd8 && 16'(w) < 16'(l3o) + 16'd40))
-            hs_ph = hs_ph + 32'(wd);
-          if (16'(w) < l4_off) hs_pre = hs_pre + 32'(wd);
-          if (m_tso && 16'(w) >= l4_off && (16'(w) < l4_off + 16'd20 || 16'(w) < hdr_len) &&
-              16'(w) != l4_off + 16'd4 && 16'(w) != l4_off + 16'd6 && 16'(w) != l4_off + 16'd12 &&
-              16'(w) != l4_off + 16'd16)
-            hs_tcp = hs_tcp + 32'(wd);
-        end
-      end
-    end
-  end
-  logic e_take;                 // E takes the bundle this cycle
-  wire [DW-1:0] hmem_rd = hmem[32'(hc) * HB + 32'(hptr)];
-
+  // the read pointer of the contexts
   always_ff @(posedge clk) begin
-    if (srst) begin
-      hs <= H_IDLE;
-      c_h <= '0;
-      tso_seq <= 1'b0; tso_ok <= 1'b0;
-      desc <= '0; hkind <= K_PLAIN; status <= '0;
-      hptr <= '0;
-      seg_off <= '0; seg_k <= '0; seg_len <= '0; seg_last <= 1'b1;
-    end else begin
-      case (hs)
-        H_IDLE: if (c_h != c_alloc && c_done[hc]) begin
-          desc     <= c_desc[hc];
-          hkind    <= c_kind[hc];
-          status   <= c_stat[hc];
-          csum_acc <= c_sum[hc];
-          h_base   <= c_base[hc];
-          h_nb     <= c_nb[hc];
-          h_len    <= c_len[hc];
-          h_q      <= c_q[hc];
-          seg_off  <= c_soff[hc];
-          seg_k    <= c_sk[hc];
-          seg_len  <= c_slen[hc];
-          seg_last <= c_last[hc];
-          hptr     <= '0;
-          if (c_stat[hc] != 16'(vd_abi_pkg::ERR_OK) || c_kind[hc] == K_NOREAD) begin
-            if (c_kind[hc] == K_HDR) begin
-              tso_seq <= !tso_seq;
-              tso_ok  <= 1'b0;
-            end
-            hs <= H_GIVE;
-          end else if (c_kind[hc] == K_FULL || c_kind[hc] == K_HDR) hs <= H_LD;
-          else if (c_kind[hc] == K_SEG) hs <= S_PREP;
-          else hs <= H_GIVE;
-        end
-        H_LD: begin
-          for (int g = 0; g < HB; g++)
-            if (32'(hptr) == g) hdr[g * DW +: DW] <= (32'(hptr) * BB < 32'(h_len)) ? hmem_rd : '0;
-          hptr <= hptr + 1'b1;
-          if (32'(hptr) == HB - 1) hs <= S_P_IP;
-        end
-        S_P_IP: begin
-          l3o   <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? 7'd18 : 7'd14;
-          etype <= ({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) ? {hdr[16*8 +: 8], hdr[17*8 +: 8]}
-                                                                 : {hdr[12*8 +: 8], hdr[13*8 +: 8]};
-          perr  <= d_len < 16'd14 ||
-                   (({hdr[12*8 +: 8], hdr[13*8 +: 8]} == 16'h8100) && d_len < 16'd18);
-          plim  <= 1'b0;
-          hs <= S_P_DEC;
-        end
-        S_P_DEC: begin
-          ip_b0 <= `L3B(0);
-          ip_w2 <= {`L3B(2), `L3B(3)};
-          ip_w4 <= {`L3B(4), `L3B(5)};
-          ip_w6 <= 14'({`L3B(6), `L3B(7)});
-          ip_b6 <= `L3B(6);
-          ip_b9 <= `L3B(9);
-          is_v4 <= 1'b0; is_v6 <= 1'b0; frag <= 1'b0;
-          xn <= '0;
-          hs <= S_P_EXT;
-          if (perr || (etype != 16'h0800 && etype != 16'h86DD)) perr <= 1'b1;
-        end
-        S_P_EXT: begin
-          if (xn == 4'd0 && !is_v6) begin
-            if (perr) begin
-              hs <= S_P_L4;
-            end else if (etype == 16'h0800) begin
-              if (32'(d_len) - 32'(l3o) < 20 || ip_b0[7:4] != 4'd4 || ip_b0[3:0] < 4'd5 ||
-                  32'(d_len) - 32'(l3o) < 32'({ip_b0[3:0], 2'b00}) ||
-                  ip_w2 < 16'({ip_b0[3:0], 2'b00}) || 32'(ip_w2) > 32'(d_len) - 32'(l3o)) begin
-                perr <= 1'b1;
-              end
-              is_v4  <= 1'b1;
-              ip_hl  <= 16'({ip_b0[3:0], 2'b00});
-              l4_off <= 16'(l3o) + 16'({ip_b0[3:0], 2'b00});
-              l3_end <= 16'(l3o) + ip_w2;
-              proto  <= ip_b9;
-              frag   <= ip_w6[13] || ip_w6[12:0] != 13'd0;
-              hs     <= S_P_L4;
-            end else begin
-              if (32'(d_len) - 32'(l3o) < 40 || ip_b0[7:4] != 4'd6 ||
-                  32'(ip_w4) > 32'(d_len) - 32'(l3o) - 40) begin
-                perr <= 1'b1;
-                hs   <= S_P_L4;
-              end
-              is_v6  <= 1'b1;
-              l3_end <= 16'(l3o) + 16'd40 + ip_w4;
-              nh     <= ip_b6;
-              xoff   <= 16'(l3o) + 16'd40;
-            end
-          end else if ((nh != 8'd0 && nh != 8'd43 && nh != 8'd60 && nh != 8'd44) || xn == 4'd8) begin
-            l4_off <= xoff;
-            proto  <= nh;
-            hs     <= S_P_L4;
-          end else if (l3_end - xoff < 16'd8) begin
-            perr <= 1'b1;
-            hs   <= S_P_L4;
-          end else if (xoff > 16'(HBYTES - 2)) begin
-            plim <= 1'b1;
-            hs   <= S_P_L4;
-          end else if (nh == 8'd44) begin
-            frag <= 1'b1;
-            xoff <= xoff + 16'd8;
-            nh   <= `XNEXT;
-            xn   <= xn + 1'b1;
-          end else if (l3_end - xoff < {5'd0, `XLEN, 3'b000} + 16'd8) begin
-            perr <= 1'b1;
-            hs   <= S_P_L4;
-          end else begin
-            xoff <= xoff + {5'd0, `XLEN, 3'b000} + 16'd8;
-            nh   <= `XNEXT;
-            xn   <= xn + 1'b1;
-          end
-        end
-        S_P_L4: begin
-          is_tcp  <= proto == 8'd6;
-          ip_base <= '0; ph_base <= '0; tcp_base <= '0;
-          // the Ethernet header's words (the start of the sum R took)
-          pre_sum <= 32'(`HWE(6'd0)) + 32'(`HWE(6'd1)) + 32'(`HWE(6'd2)) + 32'(`HWE(6'd3)) +
-                     32'(`HWE(6'd4)) + 32'(`HWE(6'd5)) + 32'(`HWE(6'd6)) +
-                     ((l3o == 7'd18) ? 32'(`HWE(6'd7)) + 32'(`HWE(6'd8)) : 32'd0);
-          tcp_b12 <= '0; tcp_b13 <= '0; seq0 <= '0; oldf <= '0;
-          hp <= l3o;
-          hs <= perr ? S_CHECK : S_HSUM;
-        end
-        S_HSUM: begin
-          // Four header words per cycle (see hs_* above).
-          ip_base  <= ip_base + hs_ip;
-          ph_base  <= ph_base + hs_ph;
-          pre_sum  <= pre_sum + hs_pre;
-          tcp_base <= tcp_base + hs_tcp;
-          for (int k = 0; k < 4; k++) begin
-            if (32'(hp) + 2 * k < HBYTES) begin
-              if (32'(hp) + 2 * k == 32'(l4_off) + 4)  seq0[31:16] <= hs_wv[16*k +: 16];
-              if (32'(hp) + 2 * k == 32'(l4_off) + 6)  seq0[15:0] <= hs_wv[16*k +: 16];
-              if (32'(hp) + 2 * k == 32'(l4_off) + 12) {tcp_b12, tcp_b13} <= hs_wv[16*k +: 16];
-              if (32'(hp) + 2 * k == 32'(`FLD))        oldf <= hs_wv[16*k +: 16];
-            end
-          end
-          hp <= hp + 7'd8;
-          if (32'(hp) + 8 >= 32'(`HSUM_END) || 32'(hp) + 6 >= HBYTES - 2) hs <= S_CHECK;
-        end
-        S_CHECK: begin
-          l3_oh <= HBYTES'(1) << l3o;
-          l4_oh <= (32'(l4_off) < HBYTES) ? HBYTES'(1) << l4_off[6:0] : '0;
-          if (m_tso) begin
-            tso_seq <= !tso_seq;
-            tso_ok  <= !(`TSO_BAD);
-            if (`TSO_BAD) status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
-            patch_len <= hdr_len;
-            hs <= H_GIVE;
-          end else if (`FULL_BAD) begin
-            status <= 16'(vd_abi_pkg::ERR_DESC_FLAGS);
-            hs <= H_GIVE;
-          end else begin
-            do_ip     <= f_ip && !perr && is_v4;
-            do_l4     <= f_l4 && `L4OK;
-            patch_len <= 16'(HBYTES);
-            hs        <= S_PREP;
-          end
-        end
-        S_PREP: begin
-          r_l4t  <= `F_L4T;
-          r_tot  <= m_tso ? ip_hl + `F_L4T : ip_w2;
-          r_id   <= ip_w4 + (m_tso ? seg_k : 16'd0);
-          r_plen <= l4_off - 16'(l3o) - 16'd40 + `F_L4T;
-          r_seq  <= seq0 + 32'(seg_off);
-          r_flg  <= tcp_b13 & ~((seg_k != 16'd0) ? 8'h80 : 8'h00) & ~(seg_last ? 8'h00 : 8'h09);
-          hs     <= S_PREP2;
-        end
-        S_PREP2: begin
-          r_ipc   <= csum_of(ip_base + 32'(r_tot) + 32'(r_id));
-          r_tsoc  <= csum_of(tcp_base + 32'(r_seq[31:16]) + 32'(r_seq[15:0]) + 32'({tcp_b12, r_flg}) + ph_base +
-                             32'd6 + 32'(r_l4t) + csum_acc);
-          // R summed [0, IP end); take away the words before the L4 header
-          // and the old field's value.
-          r_fullc <= l4c_of(csum_acc + {16'd0, ~fold16(pre_sum)} + {16'd0, ~oldf} + ph_base + 32'(proto) +
-                            32'(l4len), is_tcp);
-          hs      <= H_GIVE;
-        end
-        H_GIVE: if (e_take) begin
-          c_h <= c_h + 1'b1;
-          hs  <= H_IDLE;
-        end
-        default: hs <= H_IDLE;
-      endcase
-    end
+    if (srst) c_h <= '0;
+    else if (h_next) c_h <= c_h + 1'b1;
   end
-  `undef L3B
-  `undef XNEXT
-  `undef XLEN
-  `undef HSUM_END
-  `undef PAY
-  `undef FIRST_SEG
-  `undef FLD
-  `undef L4OK
-  `undef TSO_BAD
-  `undef FULL_BAD
-  `undef F_L4T
 
   // ---------------------------------------------------------------- E: emit
-  logic [8*HBYTES-1:0] e_hdr;
-  logic [HBYTES-1:0] e_l3_oh, e_l4_oh;
-  logic        e_w_ip, e_w_v6, e_tso, e_w_full, e_tcp, e_patch, e_part;
-  logic [15:0] e_tot, e_id, e_ipc, e_plen, e_tsoc, e_fullc, e_patch_len, e_cfield, e_csv;
-  logic [31:0] e_seq;
-  logic [7:0]  e_flg;
-  logic [AW-1:0] e_base;
-  logic [AW:0] e_nb, issued;
-  logic [15:0] e_len, e_clen, e_stat;
-  logic [QW-1:0] e_q;
-  logic        e_cpl, e_run, e_abort;
-  // output register (one registered read stage in front of the MAC)
-  logic          ov, olast, o_cpl;
-  logic [DW-1:0] od, ohdr, omask;
-  logic [DW/8-1:0] okeep;
-  logic [15:0]   o_len, o_clen, o_stat;
-  logic [QW-1:0] o_q;
-  // completion queue
-  localparam int CF = 8;
+  // vd_tx_emit streams the frame from the buffer to the MAC, patching it
+  // with the fields H prepared, and queues its completion.
+  localparam int CF = 8;                          // completions the writer buffers
   localparam int CFW = $clog2(CF);
-  logic [QW-1:0] cf_q   [CF];
-  logic [15:0]   cf_st  [CF];
-  logic [15:0]   cf_len [CF];
-  logic [CFW:0]  cf_w, cf_r;
-  wire  [CFW:0]  cf_n = cf_w - cf_r;
-
-  // One byte (index j) of the patched header. o3 / o4 are one-hot at the IP
-  // / L4 header offsets, so "byte j is field byte k" is bit j of the one-hot
-  // shifted by k: constant wiring per byte after synthesis, no comparators.
-  function automatic logic [7:0] pbyte(input logic [6:0] j, input logic [HBYTES-1:0] o3,
-                                       input logic [HBYTES-1:0] o4, input logic [7:0] orig,
-                                       input logic w_ip, input logic w_v6, input logic w_tcp, input logic w_full,
-                                       input logic fo_tcp,
-                                       input logic [15:0] tot, input logic [15:0] id, input logic [15:0] ic,
-                                       input logic [15:0] plen, input logic [31:0] seq, input logic [7:0] flg,
-                                       input logic [15:0] tc, input logic [15:0] fc);
-    logic [7:0] b;
-    logic [HBYTES-1:0] t2, t3, t4, t5, t10, t11, u4, u5, u6, u7, u13, u16, u17;
-    t2 = o3 << 2;   t3 = o3 << 3;   t4 = o3 << 4;   t5 = o3 << 5;   t10 = o3 << 10;  t11 = o3 << 11;
-    u4 = o4 << 4;   u5 = o4 << 5;   u6 = o4 << 6;   u7 = o4 << 7;   u13 = o4 << 13;  u16 = o4 << 16;
-    u17 = o4 << 17;
-    b = orig;
-    if (w_ip) begin
-      if (t2[j])  b = tot[15:8];
-      if (t3[j])  b = tot[7:0];
-      if (t4[j])  b = id[15:8];
-      if (t5[j])  b = id[7:0];
-      if (t10[j]) b = ic[15:8];
-      if (t11[j]) b = ic[7:0];
-    end
-    if (w_v6) begin
-      if (t4[j])  b = plen[15:8];
-      if (t5[j])  b = plen[7:0];
-    end
-    if (w_tcp) begin
-      if (u4[j])  b = seq[31:24];
-      if (u5[j])  b = seq[23:16];
-      if (u6[j])  b = seq[15:8];
-      if (u7[j])  b = seq[7:0];
-      if (u13[j]) b = flg;
-      if (u16[j]) b = tc[15:8];
-      if (u17[j]) b = tc[7:0];
-    end
-    if (w_full) begin
-      if (fo_tcp ? u16[j] : u6[j]) b = fc[15:8];
-      if (fo_tcp ? u17[j] : u7[j]) b = fc[7:0];
-    end
-    pbyte = b;
-  endfunction
-
-  // The patched header bytes of output beat hb (hb < HB), built only while
-  // the first HBYTES bytes of a frame / segment are issued.
-  function automatic logic [DW-1:0] hbeat(input logic [HPW-1:0] hb);
-    logic [DW-1:0] r;
-    logic [6:0] j;
-    r = '0;
-    for (int i = 0; i < BB && i < HBYTES; i++) begin
-      j = 7'(32'(hb) * BB + i);
-      r[8*i +: 8] = pbyte(j, e_l3_oh, e_l4_oh, e_hdr[{j, 3'b000} +: 8],
-                          e_w_ip, e_w_v6, e_tso, e_w_full, e_tcp,
-                          e_tot, e_id, e_ipc, e_plen, e_seq, e_flg, e_tsoc, e_fullc);
-    end
-    hbeat = r;
-  endfunction
-
-  function automatic logic [DW/8-1:0] keep_for(input logic [15:0] len);
-    logic [DW/8-1:0] k;
-    int rem_b;
-    rem_b = 32'(len) % BB;
-    for (int i = 0; i < BB; i++) k[i] = (rem_b == 0) || (i < rem_b);
-    keep_for = k;
-  endfunction
-
-  // Bit mask of the bytes of the beat at frame offset base that lie below plen.
-  function automatic logic [DW-1:0] hmask_for(input logic [15:0] base, input logic [15:0] plen);
-    logic [DW-1:0] m;
-    for (int i = 0; i < BB; i++) m[8*i +: 8] = (32'(base) + i < 32'(plen)) ? 8'hFF : 8'h00;
-    hmask_for = m;
-  endfunction
-
-  wire        adv        = !ov || tx_tready;
-  wire        e_issue    = e_run && adv;
-  wire        e_last_iss = e_issue && (issued == e_nb - 1'b1);
-  wire [15:0] obase_n    = 16'(32'(issued) * BB);
-  wire        out_done   = ov && tx_tready && olast;
-  wire        h_seg      = hkind == K_SEG;
-  wire        eff_emit   = hb_emit && !(e_abort && h_seg);
-  wire        eff_cpl    = hb_cpl && !(e_abort && h_seg);
-  // An emitting bundle is taken while the previous frame's last beat is being
-  // issued; one without beats waits for the output to drain, so completions
-  // stay in descriptor order.
-  assign e_take = hs == H_GIVE && 32'(cf_n) <= CF - 2 &&
-                  (eff_emit ? (!e_run || e_last_iss) : (!e_run && !ov));
-  wire        cf_push_e  = e_take && !eff_emit && eff_cpl;
-
-  // The partial checksum field's two bytes, if they fall in this beat.
-  wire [15:0] fi  = e_cfield - obase_n;
-  wire [15:0] fi1 = e_cfield + 16'd1 - obase_n;
-
-  always_ff @(posedge clk) begin
-    if (srst) begin
-      e_run <= 1'b0; e_abort <= 1'b0; issued <= '0;
-      ov <= 1'b0; olast <= 1'b0; o_cpl <= 1'b0; okeep <= '0;
-      ohdr <= '0; omask <= '0;
-      b_free <= '0;
-      cf_w <= '0;
-    end else begin
-      if (out_done) ov <= 1'b0;
-      if (e_issue) begin
-        od     <= mem[AW'(e_base + AW'(issued))];
-        ov     <= 1'b1;
-        olast  <= e_last_iss;
-        okeep  <= e_last_iss ? keep_for(e_len) : '1;
-        o_cpl  <= e_last_iss && e_cpl;
-        o_q    <= e_q; o_stat <= e_stat; o_clen <= e_clen; o_len <= e_len;
-        if (e_patch && 32'(obase_n) < 32'(e_patch_len)) begin
-          ohdr  <= hbeat(HPW'(issued));
-          omask <= hmask_for(obase_n, e_patch_len);
-        end else if (e_part) begin
-          for (int i = 0; i < BB; i++) begin
-            ohdr[8*i +: 8]  <= (fi == 16'(i)) ? e_csv[15:8] : e_csv[7:0];
-            omask[8*i +: 8] <= (fi == 16'(i) || fi1 == 16'(i)) ? 8'hFF : 8'h00;
-          end
-        end else begin
-          omask <= '0;
-        end
-        issued <= issued + 1'b1;
-        if (e_last_iss) begin
-          e_run  <= 1'b0;
-          b_free <= b_free + e_nb;
-        end
-      end
-      if (e_take) begin
-        // this frame's fields, from H
-        e_hdr <= hdr; e_l3_oh <= l3_oh; e_l4_oh <= l4_oh;
-        e_w_ip <= is_v4 && (m_tso || do_ip);
-        e_w_v6 <= is_v6 && m_tso;
-        e_tso <= m_tso;
-        e_w_full <= !m_tso && do_l4;
-        e_tcp <= is_tcp;
-        e_tot <= r_tot; e_id <= r_id; e_ipc <= r_ipc; e_plen <= r_plen; e_seq <= r_seq; e_flg <= r_flg;
-        e_tsoc <= r_tsoc; e_fullc <= r_fullc;
-        e_patch <= hkind == K_FULL || hkind == K_SEG;
-        e_patch_len <= patch_len;
-        e_part <= hkind == K_PART;
-        e_cfield <= 16'(d_cstart) + 16'(d_coff);
-        e_csv <= csum_of(csum_acc);
-        e_base <= h_base; e_nb <= h_nb; e_len <= h_len;
-        e_q <= h_q; e_stat <= status;
-        e_clen <= (status == 16'(vd_abi_pkg::ERR_OK)) ? d_len : 16'd0;
-        e_cpl <= eff_cpl;
-        issued <= '0;
-        if (eff_emit) e_run <= 1'b1;
-        else b_free <= b_free + h_nb;
-        if (h_seg) begin
-          if (e_abort) e_abort <= !seg_last;
-          else if (status != 16'(vd_abi_pkg::ERR_OK)) e_abort <= !seg_last;
-        end
-      end
-      // completions, in order
-      if (out_done && o_cpl) begin
-        cf_q[cf_w[CFW-1:0]] <= o_q; cf_st[cf_w[CFW-1:0]] <= o_stat; cf_len[cf_w[CFW-1:0]] <= o_clen;
-        cf_w <= cf_w + 1'b1;
-      end else if (cf_push_e) begin
-        cf_q[cf_w[CFW-1:0]] <= h_q; cf_st[cf_w[CFW-1:0]] <= status;
-        cf_len[cf_w[CFW-1:0]] <= 16'd0;
-        cf_w <= cf_w + 1'b1;
-      end
-    end
-  end
-
-  assign tx_tvalid = ov;
-  assign tx_tdata  = (od & ~omask) | (ohdr & omask);
-  assign tx_tkeep  = okeep;
-  assign tx_tlast  = olast;
+  logic [CFW:0]  cf_n;                            // completions waiting in the writer
+  logic [AW-1:0] e_addr;
+  logic          cf_push, out_done, e_busy;
+  logic [QW-1:0] cf_q;
+  logic [15:0]   cf_st, cf_len, o_len;
+  vd_tx_emit #(.DW(DW), .NQ(NQ), .AW(AW), .HBYTES(HBYTES)) u_emit (
+    .clk, .srst,
+    .give(h_give), .cpl_room(32'(cf_n) <= CF - 2), .take(e_take),
+    .b_emit(hb_emit), .b_cpl(hb_cpl), .b_seg(hb_seg), .b_seg_last(hb_seg_last), .b_status(hb_status),
+    .b_clen(hb_clen), .b_q(hb_q), .b_base(hb_base), .b_nb(hb_nb), .b_len(hb_len),
+    .b_hdr(hb_hdr), .b_l3_oh(hb_l3_oh), .b_l4_oh(hb_l4_oh), .b_patch(hb_patch), .b_patch_len(hb_patch_len),
+    .b_w_ip(hb_w_ip), .b_w_v6(hb_w_v6), .b_tso(hb_tso), .b_w_full(hb_w_full), .b_tcp(hb_tcp),
+    .b_tot(hb_tot), .b_id(hb_id), .b_ipc(hb_ipc), .b_plen(hb_plen), .b_tsoc(hb_tsoc), .b_fullc(hb_fullc),
+    .b_seq(hb_seq), .b_flg(hb_flg), .b_part(hb_part), .b_cfield(hb_cfield), .b_csv(hb_csv),
+    .buf_addr(e_addr), .buf_data(mem[e_addr]), .b_free,
+    .tx_tvalid, .tx_tready, .tx_tdata, .tx_tkeep, .tx_tlast,
+    .cpl_push(cf_push), .cpl_q(cf_q), .cpl_status(cf_st), .cpl_len(cf_len),
+    .frame_done(out_done), .frame_len(o_len), .busy(e_busy));
 
   // ---------------------------------------------------------------- completion writer
-  logic [127:0] cpl;
-  logic [$clog2(CPL_BEATS+1)-1:0] cpl_beat;
-  logic [DW-1:0] cpl_word;
-  wire  [CFW-1:0] cfr = cf_r[CFW-1:0];
-  assign cw_q = cf_q[cfr];
-  if (DW >= 128) begin : g_wide
-    assign cpl_word = DW'(cpl);
-  end else begin : g_narrow
-    assign cpl_word = cpl_beat[0] ? cpl[127:64] : cpl[63:0];
-  end
-  always_comb begin
-    cpl = '0;
-    cpl[vd_abi_pkg::CPL_INDEX_LSB +: 16]  = cons & ring_mask;
-    cpl[vd_abi_pkg::CPL_LEN_LSB +: 16]    = cf_len[cfr];
-    cpl[vd_abi_pkg::CPL_STATUS_LSB +: 16] = cf_st[cfr];
-    cpl[vd_abi_pkg::CPL_QUEUE_LSB +: 8]   = 8'(cw_q);
-    // Phase is 1 on the first pass so a zeroed ring reads as empty.
-    cpl[vd_abi_pkg::CPL_PHASE_LSB]        = ~cpl_prod[size_log2];
-  end
-  wire cf_ne    = cf_w != cf_r;
-  wire cpl_done = cf_ne && wr_ready && (32'(cpl_beat) == CPL_BEATS - 1);
-  always_comb begin
-    wr_valid = cf_ne;
-    wr_addr  = cpl_base + 64'({(cpl_prod & ring_mask), 4'b0});
-    wr_len   = 16'(vd_abi_pkg::CPL_SIZE);
-    wr_last  = (32'(cpl_beat) == CPL_BEATS - 1);
-    wr_data  = cpl_word;
-  end
-  always_ff @(posedge clk) begin
-    if (srst) begin
-      cf_r <= '0;
-      cpl_beat <= '0;
-    end else if (cf_ne && wr_ready) begin
-      if (32'(cpl_beat) == CPL_BEATS - 1) begin
-        cpl_beat <= '0;
-        cf_r <= cf_r + 1'b1;
-      end else begin
-        cpl_beat <= cpl_beat + 1'b1;
-      end
-    end
-  end
+  // Completions, in order: a frame's when its last beat has left, else (a
+  // send that puts nothing on the wire) when E takes it.
+  logic cpl_done, cpl_err, cf_ne;
+  vd_tx_cpl_writer #(.DW(DW), .NQ(NQ), .CF(CF)) u_cpl (
+    .clk, .srst,
+    .push(cf_push), .push_q(cf_q), .push_status(cf_st), .push_len(cf_len), .fill(cf_n),
+    .sel_q(cw_q), .cpl_base, .size_log2, .cons, .cpl_prod,
+    .done(cpl_done), .done_err(cpl_err), .pending(cf_ne),
+    .wr_valid, .wr_ready, .wr_addr, .wr_len, .wr_data, .wr_last);
   assign cons_inc = cpl_done;
   assign cpl_inc  = cpl_done;
-  `undef HWE
 
   assign ev_tx_pkt   = out_done;
   assign ev_tx_len   = o_len;
-  assign ev_desc_err = cpl_done && cf_st[cfr] != 16'(vd_abi_pkg::ERR_OK);
-  assign busy        = fs != F_PICK || c_alloc != c_h || hs != H_IDLE || e_run || ov || cf_ne || (|pfs_busy) ||
+  assign ev_desc_err = cpl_err;
+  assign busy        = fs != F_PICK || c_alloc != c_h || h_busy || e_busy || cf_ne || (|pfs_busy) ||
                        (enable && |pending) || tmr_busy;
 endmodule
 `default_nettype wire
