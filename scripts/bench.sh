@@ -9,4 +9,4 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$here/build/bench"
 "$here/build/rtl-model/vd_sim_speed" "${1:-4000000}" | tee "$here/build/bench/sim_speed.txt"
 echo
-PYTHONPATH="$here/build/python" /usr/bin/python3 -m veridian.linerate --out "$here/build/bench/linerate.txt"
+PYTHONPATH="$here/build/python" /usr/bin/python3 -m veridian.tools.linerate --out "$here/build/bench/linerate.txt"

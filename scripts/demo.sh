@@ -5,4 +5,4 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
 cd "$here"
-PYTHONPATH="$here/build/python" exec /usr/bin/python3 -m veridian.demo "$@"
+PYTHONPATH="$here/build/python" exec /usr/bin/python3 -m veridian.tools.demo "$@"

@@ -1,7 +1,7 @@
 // TCP bulk transfer between two SoftNic hosts in one process, one thread:
 // A sends `bytes` to B. Prints wall-clock throughput (one core: both hosts,
 // both stacks and the "NICs" share it) and the segment counts. Run under
-// callgrind by `python -m veridian.tcpbench` to count host instructions
+// callgrind by `python -m veridian.tools.tcpbench` to count host instructions
 // per byte with the offloads on and off.
 #include <chrono>
 #include <cstdio>

@@ -1,7 +1,7 @@
 """Linux interoperability over a TAP device, in real time.
 
 Each test makes its own network namespace; the Veridian host (python -m
-veridian.tap) and every Linux tool run inside it, so no traffic leaves the
+veridian.tools.tap) and every Linux tool run inside it, so no traffic leaves the
 namespace. The namespace is removed afterwards. Skipped, saying why, only
 when this machine cannot create namespaces or TAP devices."""
 import hashlib
@@ -62,13 +62,13 @@ class Netns:
 
 
 class Veridian:
-    """python -m veridian.tap inside the namespace; JSON lines on stdout."""
+    """python -m veridian.tools.tap inside the namespace; JSON lines on stdout."""
 
     def __init__(self, ns: Netns, *extra: str, nic="soft", duration=60):
         pkg = str(Path(__file__).resolve().parents[2] / "build" / "python")
         env = dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH", pkg))
         self.p = subprocess.Popen(
-            ns.cmd(PYTHON, "-m", "veridian.tap", "--tap", "vd0", "--addr", f"{VD_ADDR}/24",
+            ns.cmd(PYTHON, "-m", "veridian.tools.tap", "--tap", "vd0", "--addr", f"{VD_ADDR}/24",
                    "--linux-addr", f"{LINUX_ADDR}/24", "--nic", nic, "--duration", str(duration), *extra),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines = []
@@ -84,8 +84,8 @@ class Veridian:
                 self.lines.append(d)
                 return d
             if self.p.poll() is not None:
-                raise AssertionError(f"veridian.tap exited {self.p.returncode}: {self.p.stderr.read()}")
-        raise AssertionError("veridian.tap said nothing in time")
+                raise AssertionError(f"veridian.tools.tap exited {self.p.returncode}: {self.p.stderr.read()}")
+        raise AssertionError("veridian.tools.tap said nothing in time")
 
     def stop(self) -> dict:
         """SIGTERM; returns the final stats line."""
@@ -127,7 +127,7 @@ print("ok")
 UDP_ECHO_SERVER = r"""
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 9000))  # the TAP's address appears only once veridian.tap made it
+s.bind(("0.0.0.0", 9000))  # the TAP's address appears only once veridian.tools.tap made it
 s.settimeout(60)
 print("listening", flush=True)
 for _ in range(2):
@@ -157,7 +157,7 @@ def test_linux_pings_veridian_and_udp_echo(ns, nic):
 
 def _pattern_sha(n):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build" / "python"))
-    from veridian.tap import pattern
+    from veridian.tools.tap import pattern
     return hashlib.sha256(pattern(n)).hexdigest()
 
 

@@ -1,7 +1,7 @@
 """TCP offload benchmark: host instructions per byte with TSO and checksum
 offload on and off, and bulk throughput per core against Linux's own TCP.
 
-    PYTHONPATH=build/python /usr/bin/python3 -m veridian.tcpbench [--bytes N] [--out FILE]
+    PYTHONPATH=build/python /usr/bin/python3 -m veridian.tools.tcpbench [--bytes N] [--out FILE]
 
 1. `vd_tcp_bench` (two SoftNic hosts in one process, A sends to B) runs under
    valgrind's callgrind with the offloads on and off. Host cost = the
@@ -36,8 +36,8 @@ NIC_INSIDE = ("vd::dev::SoftNic::transmit(",)
 
 
 def _bench_exe() -> Path:
-    here = Path(__file__).resolve()
-    for cand in (here.parents[2] / "host" / "vd_tcp_bench", here.parents[1] / "host" / "vd_tcp_bench"):
+    build = Path(__file__).resolve().parents[3]  # <build>/python/veridian/tools/tcpbench.py
+    for cand in (build / "host" / "vd_tcp_bench",):
         if cand.exists():
             return cand
     raise SystemExit("vd_tcp_bench not found next to the veridian package (build it: ninja -C build vd_tcp_bench)")
@@ -123,9 +123,9 @@ def linux_loopback(seconds: int = 3, mtu: int = 65536) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m veridian.tcpbench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m veridian.tools.tcpbench", description=__doc__.split("\n\n")[0])
     p.add_argument("--bytes", type=int, default=8 << 20, help="bytes per callgrind run (native runs use 32x)")
-    p.add_argument("--out", default=str(Path(__file__).resolve().parents[1].parent / "bench" / "tcpbench.json"))
+    p.add_argument("--out", default=str(Path(__file__).resolve().parents[3] / "bench" / "tcpbench.json"))
     a = p.parse_args(argv)
     res = {"instructions": {mode: [host_instructions(a.bytes, on, extra) for on in (True, False)]
                             for mode, extra in (("moderated", MODERATED), ("frame_by_frame", []))},

@@ -3,7 +3,7 @@ TX and RX, per frame size, with the DMA model set to PCIe Gen3 x16 and Gen4
 x16. Numbers come from simulated time and the model's cycle counter, never
 from the wall clock.
 
-    /usr/bin/python3 -m veridian.linerate [--frames N] [--width 512] [--out results.txt]
+    /usr/bin/python3 -m veridian.tools.linerate [--frames N] [--width 512] [--out results.txt]
 
 Frame sizes count the 4-byte FCS (a "64-byte frame" carries 60 bytes), and
 the wire adds 8 bytes of preamble and 12 of inter-frame gap, so 100 GbE

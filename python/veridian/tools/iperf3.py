@@ -10,7 +10,7 @@ both ways, DISPLAY_RESULTS, IPERF_DONE. Normal (client sends), reverse
 `--bidir` tests are refused with SERVER_ERROR, which the client reports.
 One test at a time: a second client is told ACCESS_DENIED, as iperf3 does.
 
-Driven by `step()` between simulation steps (see veridian.tap); never blocks.
+Driven by `step()` between simulation steps (see veridian.tools.tap); never blocks.
 """
 from __future__ import annotations
 

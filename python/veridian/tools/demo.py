@@ -1,7 +1,7 @@
 """The default co-simulation: two hosts with RTL NICs on a 100 GbE link,
 ping, then a UDP echo exchange with data checked, then a results table.
 
-    PYTHONPATH=build/python /usr/bin/python3 -m veridian.demo [--width 64|512] [--pcap FILE] [--datagrams N]
+    PYTHONPATH=build/python /usr/bin/python3 -m veridian.tools.demo [--width 64|512] [--pcap FILE] [--datagrams N]
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """A Veridian host on a Linux TAP device, in real time, for people and tests.
 
-    python -m veridian.tap --tap vd0 --addr 10.9.0.2/24 --linux-addr 10.9.0.1/24
+    python -m veridian.tools.tap --tap vd0 --addr 10.9.0.2/24 --linux-addr 10.9.0.1/24
 
 The host answers ICMP echo (its stack does that itself) and runs a UDP echo
 service (port 7 unless --udp-echo says otherwise) and TCP services: echo (7),
 discard (9), a small HTTP responder (80: "GET /" says hello, "GET
 /bytes/N" returns N pattern bytes) and an iperf3 server (5201, TCP tests;
-see veridian.iperf3). --ping makes Veridian ping a Linux
+see veridian.tools.iperf3). --ping makes Veridian ping a Linux
 address once the TAP is up, --tcp-probe sends bytes to a Linux TCP echo
 server and checks what comes back. One JSON object per line goes to stdout:
 {"ready": ...} once serving, {"ping": ...} per --ping, {"iperf3": ...} per
@@ -27,13 +27,13 @@ import sys
 import time
 
 import veridian as vd
-from veridian.iperf3 import Iperf3Server
+from veridian.tools.iperf3 import Iperf3Server
 
 
 def _ip(*args: str) -> None:
     r = subprocess.run(["ip", *args], capture_output=True, text=True)
     if r.returncode != 0:
-        raise SystemExit(f"veridian.tap: 'ip {' '.join(args)}' failed: {r.stderr.strip()}")
+        raise SystemExit(f"veridian.tools.tap: 'ip {' '.join(args)}' failed: {r.stderr.strip()}")
 
 
 def pattern(n: int) -> bytes:
@@ -154,7 +154,7 @@ def tcp_probe(sim, host, probe: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m veridian.tap", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m veridian.tools.tap", description=__doc__.split("\n\n")[0])
     p.add_argument("--tap", default="vd0", help="TAP interface name (created if missing)")
     p.add_argument("--addr", default="10.9.0.2/24", help="Veridian's address/prefix")
     p.add_argument("--route", action="append", default=[], metavar="CIDR,VIA",
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bridge = sim.attach_tap(host, a.tap)
     except OSError as e:
-        print(f"veridian.tap: {e}", file=sys.stderr)
+        print(f"veridian.tools.tap: {e}", file=sys.stderr)
         return 2
     _ip("link", "set", a.tap, "mtu", str(a.mtu))
     _ip("link", "set", a.tap, "up")

@@ -1,0 +1,215 @@
+"""Host: a simulated host's protocol stack, its NICs and its sockets."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .nics import SoftNic, _check_nic
+from .sockets import LocalSocket, RawSocket, TcpSocket, UdpSocket
+
+
+class _NicView:
+    """host.nic / host.nics[k]: one NIC's counters and, for an RtlNic, its registers."""
+
+    def __init__(self, host: "Host", index: int = 0):
+        self._h = host._h
+        self.index = index  # NIC number: 0, 1, ... in the order they were added
+
+    @property
+    def ifindex(self) -> int:
+        """The stack's interface index of this NIC."""
+        return self._h.ifindex_at(self.index)
+
+    @property
+    def kind(self) -> str:
+        return self._h.nic_kind_at(self.index)
+
+    @property
+    def mac(self) -> str:
+        return self._h.mac_at(self.index)
+
+    def stats(self) -> dict:
+        return dict(self._h.nic_stats_at(self.index))
+
+    def registers(self) -> dict:
+        """NIC statistics registers read over MMIO (RtlNic only; costs NIC cycles)."""
+        return dict(self._h.nic_registers_at(self.index))
+
+    def read_reg(self, addr: int) -> int:
+        return self._h.read_reg_at(self.index, addr)
+
+    def pool_stats(self) -> dict:
+        return dict(self._h.pool_stats_at(self.index))
+
+    def __repr__(self) -> str:
+        return f"Nic({self.index}, {self.kind}, {self.mac})"
+
+
+class Host:
+    """A simulated host: the protocol stack, sockets and one or more NICs
+    (host.nic is the first; host.nics all of them, in the order added)."""
+
+    def __init__(self, sim: "Simulation", core):
+        self._sim = sim
+        self._h = core
+        self.nic = _NicView(self, 0)
+        self.nics: list[_NicView] = [self.nic]
+
+    def add_nic(self, nic=None) -> int:
+        """Add a NIC (vd.RtlNic(...) or vd.SoftNic(...); default SoftNic) and
+        return its ifindex, which is what add_address(ifindex=) and
+        Simulation.connect(a_nic=/b_nic=) take. Its MAC is
+        02:56:(0x44+k):hh:hh:hh for the host's k-th NIC (k from 0), hh the
+        host's number."""
+        nic = nic if nic is not None else SoftNic()
+        _check_nic(nic)
+        ifindex = self._h.add_nic(nic._spec())
+        self.nics.append(_NicView(self, len(self.nics)))
+        return ifindex
+
+    def _nic_number(self, ifindex: int) -> int:
+        """The NIC that is interface `ifindex` (IndexError if none is)."""
+        k = self._h.nic_for_ifindex(int(ifindex))
+        if k is None:
+            raise IndexError(f"host {self.name!r} has no NIC with ifindex {ifindex}")
+        return k
+
+    @property
+    def name(self) -> str:
+        return self._h.name
+
+    @property
+    def mac(self) -> str:
+        return self._h.mac
+
+    def add_address(self, cidr: str, ifindex: int = 0) -> None:
+        """Add an address/prefix to interface `ifindex` (default the first
+        NIC): "10.0.0.1/24", or "2001:db8::1/64" (an IPv6 address turns IPv6
+        on and is tentative until duplicate address detection passes);
+        ValueError for an interface the host lacks."""
+        if ifindex == 0:
+            self._h.add_address(cidr)
+        else:
+            self._h.add_address_if(int(ifindex), cidr)
+
+    def enable_ipv6(self) -> None:
+        """IPv6 on: link-local address (after DAD), router solicitation, SLAAC."""
+        self._h.enable_ipv6()
+
+    def addresses6(self) -> list:
+        """[(address, prefix_len, state, autoconf)], state one of
+        "tentative", "preferred", "duplicate"."""
+        return list(self._h.addresses6())
+
+    def add_route6(self, cidr: str, gateway: str = "", metric: int = 0) -> bool:
+        return self._h.add_route6(cidr, gateway, metric)
+
+    def set_router_advert(self, prefixes: list, interval_s: Optional[float] = None,
+                          lifetime_s: Optional[int] = None, mtu: Optional[int] = None) -> None:
+        """Advertise as a router (RFC 4861): RAs with these prefixes (SLAAC
+        for hosts on the link) on request and every interval_s; mtu 0: no MTU
+        option. An argument left None keeps the default of the C++
+        stack::RouterAdvertConfig (stack/include/veridian/stack/ipv6.hpp)."""
+        self._h.set_router_advert(list(prefixes), interval_s, lifetime_s, mtu)
+
+    def default_router6(self):
+        return self._h.default_router6()
+
+    def path_mtu6(self, dst: str) -> int:
+        return self._h.path_mtu6(dst)
+
+    def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, ttl: int = 0) -> list:
+        """ICMP echo (ICMPv6 for an IPv6 address): returns the RTT of each
+        request in ns (None if lost). Advances simulated time as needed.
+        Sizes above the MTU are fragmented; ttl 0 is the stack's default (64)."""
+        if ":" in dst:
+            return self.ping6(dst, count, timeout_ms, size, hop_limit=ttl)
+        if count < 0 or size < 0 or size > 65507:
+            raise ValueError("count must be >= 0 and size in 0..65507 (larger than the MTU is fragmented)")
+        return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size, ttl)
+
+    # -- routing, forwarding, VLANs (IPv4) --------------------------------
+    def add_route(self, cidr: str, via: Optional[str] = None, ifindex: Optional[int] = None, metric: int = 0) -> None:
+        """A route to cidr through gateway `via` (on a connected subnet) or
+        on-link out of `ifindex`. "0.0.0.0/0" is the default route. IPv6
+        prefixes ("2001:db8::/32", "::/0") go to the IPv6 table."""
+        self._h.add_route(cidr, via, ifindex, metric)
+
+    def remove_route(self, cidr: str) -> bool:
+        return self._h.remove_route(cidr)
+
+    def routes(self) -> list:
+        """The routing table: dicts with prefix, via, ifindex, metric, connected."""
+        return self._h.routes()
+
+    def set_forwarding(self, on: bool = True) -> None:
+        """Route datagrams between this host's interfaces (a router), IPv4 and IPv6."""
+        self._h.set_forwarding(on)
+
+    def add_vlan(self, vid: int, parent: int = 0) -> int:
+        """An 802.1Q sub-interface for VLAN vid on interface `parent`; returns its ifindex."""
+        return self._h.add_vlan(vid, parent)
+
+    def add_address_on(self, ifindex: int, cidr: str) -> None:
+        """Adds an address (IPv4 or IPv6 CIDR) to interface `ifindex` (a second NIC, a VLAN)."""
+        self._h.add_address_on(ifindex, cidr)
+
+    def path_mtu(self, dst: str) -> int:
+        return self._h.path_mtu(dst)
+
+    def icmp_errors(self) -> list:
+        """ICMP errors received about our datagrams (type, code, from, quoted addresses/ports, mtu)."""
+        return self._h.icmp_errors()
+
+    def neighbors(self) -> list:
+        """ARP and ND caches: dicts with ifindex, addr, mac, state (RFC 4861 NUD names)."""
+        return self._h.neighbors()
+
+    def traceroute(self, dst: str, max_hops: int = 16, timeout_ms: float = 100.0) -> list:
+        """The hops towards dst, found by TTL expiry of echo requests: one
+        address per hop (None where nothing answered), ending at dst."""
+        hops = []
+        for ttl in range(1, max_hops + 1):
+            seen = len(self._h.icmp_errors())
+            rtt = self.ping(dst, timeout_ms=timeout_ms, ttl=ttl)[0]
+            if rtt is not None:
+                hops.append(dst)
+                return hops
+            errs = [e for e in self._h.icmp_errors()[seen:] if e["type"] == 11 and e["orig_dst"] == dst]
+            hops.append(errs[0]["from"] if errs else None)
+        return hops
+
+    def ping6(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, hop_limit: int = 0) -> list:
+        """ICMPv6 echo; sizes above the path MTU are fragmented (up to 65527);
+        hop_limit 0 is the stack's default (64)."""
+        if count < 0 or size < 0 or size > 65527:
+            raise ValueError("count must be >= 0 and size in 0..65527")
+        return self._sim._s.ping6(self._h, dst, count, int(timeout_ms * 1e9), size, hop_limit)
+
+    def udp_socket(self) -> UdpSocket:
+        return UdpSocket(self._sim, self._h.udp_socket())
+
+    def tcp_socket(self) -> TcpSocket:
+        return TcpSocket(self._sim, self._h.tcp_socket())
+
+    def raw_socket(self, proto: int, family: int = 4) -> "RawSocket":
+        """A raw IP socket for protocol number `proto` (family 4 or 6)."""
+        return RawSocket(self._sim, self._h.raw_socket(int(proto), int(family)))
+
+    def local_socket(self, kind: str = "stream") -> "LocalSocket":
+        """A local (Unix-domain style) socket: kind "stream" or "dgram"."""
+        return LocalSocket(self._sim, self._h.local_socket(str(kind)))
+
+    def stats(self) -> dict:
+        """Per-layer packet/byte counters and drop reasons of the stack."""
+        return self._h.stats()
+
+    def inject(self, frame: bytes, fcs_error: bool = False, ifindex: int = 0) -> None:
+        """Deliver a raw Ethernet frame (no FCS) to this host's NIC as if from the wire."""
+        if ifindex == 0:
+            self._h.inject(bytes(frame), fcs_error)
+        else:
+            self._h.inject_at(self._nic_number(ifindex), bytes(frame), fcs_error)
+
+    def __repr__(self) -> str:
+        return f"Host({self.name!r}, nic={self._h.nic_kind})"
