@@ -5,7 +5,7 @@
 // Each direction can also be given faults (LinkFaults): loss, duplication,
 // reordering, bit corruption, delay jitter and a bandwidth cap, drawn from
 // the direction's own seeded Rng, so a run repeats bit for bit. The order a
-// frame meets them in, and what each does, is in docs/design.md ("Link
+// frame meets them in, and what each does, is in docs/simulation.md ("Link
 // faults").
 #pragma once
 
