@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "ipv6_impl.hpp"
-#include "tcp_impl.hpp"
+#include "tcp/transport.hpp"
 #include "veridian/offload/checksum.hpp"
 
 namespace vd::stack {
@@ -95,7 +95,7 @@ void Stack::Ip6::icmp_error_input(const Rx6& /*rx*/, const wire::Icmpv6View& v) 
   }
   pmtu[odst] = Pmtu{mtu, sched.now() + cfg.pmtu_lifetime};
   event("icmpv6", "pmtu_updated");
-  im.tcp->pmtu6_lowered(odst, mtu);  // TCP connections to odst shrink their MSS (RFC 8201 5.2)
+  tcp_pmtu6_lowered(*im.tcp, odst, mtu);  // TCP connections to odst shrink their MSS (RFC 8201 5.2)
 }
 
 bool Stack::Ip6::rate_ok() {

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "stack_impl.hpp"
-#include "tcp_impl.hpp"
+#include "tcp/transport.hpp"
 #include "veridian/offload/checksum.hpp"
 #include "veridian/offload/csum_offload.hpp"
 
@@ -122,7 +122,7 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
   if (proto == wire::kIpProtoIcmp)
     icmp_input(ifc, info, std::move(p));
   else if (proto == wire::kIpProtoTcp)
-    tcp->input(ifc, info, std::move(p));
+    tcp_input(*tcp, info, std::move(p));
   else
     udp_input(ifc, info, std::move(p));
 }

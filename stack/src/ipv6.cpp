@@ -7,7 +7,7 @@
 #include <string>
 
 #include "ipv6_impl.hpp"
-#include "tcp_impl.hpp"
+#include "tcp/transport.hpp"
 
 namespace vd::stack {
 
@@ -298,7 +298,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
 
 void Stack::Ip6::deliver(const Rx6& rx, std::uint8_t proto) {
   if (proto == wire::kIpProtoIcmpv6) return icmp_input(rx);
-  if (proto == wire::kIpProtoTcp) return im.tcp->input6(rx);
+  if (proto == wire::kIpProtoTcp) return tcp_input(*im.tcp, rx);
   return udp_input(rx);
 }
 

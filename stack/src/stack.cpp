@@ -5,7 +5,7 @@
 
 #include "ipv6_impl.hpp"
 #include "stack_impl.hpp"
-#include "tcp_impl.hpp"
+#include "tcp/layer.hpp"
 
 namespace vd::stack {
 

@@ -118,7 +118,7 @@ struct Stack::Impl {
   StackConfig cfg;
   std::vector<std::unique_ptr<Iface>> ifaces;
   std::uint16_t next_ip_id = 0;
-  std::unique_ptr<TcpLayer> tcp;  // tcp.cpp; created by Stack's constructor
+  std::unique_ptr<TcpLayer> tcp;  // tcp/layer.hpp; created by Stack's constructor
   RouteTable<Ipv4Addr> routes4;
 
   // Buffers for datagrams larger than a device buffer: reassembled ones and

@@ -323,6 +323,8 @@ class Stack {
   friend class RawSocket;
   friend class LocalSocket;
   friend struct TcpLayer;
+  template <class A>
+  friend struct TcpIp;  // TCP's view of each IP family (src/tcp/family.hpp)
   struct Impl;
   struct Ip6;  // the IPv6 layer (src/ipv6_impl.hpp)
   struct Ip6Deleter {

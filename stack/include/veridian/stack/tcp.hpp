@@ -11,7 +11,7 @@
 #include <span>
 #include <string>
 #include <system_error>
-
+#include <type_traits>
 #include <vector>
 
 #include "veridian/core/time.hpp"
@@ -175,6 +175,12 @@ class TcpSocket {
   friend struct TcpLayer;
   explicit TcpSocket(Stack& s);
   std::error_code bind6(const Ipv6Addr& addr, std::uint16_t port);
+  // The bound address of the socket's family (A: Ipv4Addr or Ipv6Addr).
+  template <class A>
+  A& laddr_of() {
+    if constexpr (std::is_same_v<A, Ipv6Addr>) return laddr6_;
+    else return laddr_;
+  }
   Stack* stack_;
   Tcb* tcb_ = nullptr;   // owned by the TCP layer; outlives the socket until the close completes
   bool closed_ = false;

@@ -1,17 +1,13 @@
-// The TCP socket API over the TCP layer (tcp.cpp).
+// The TCP socket API over the TCP layer (layer.hpp).
 #include <algorithm>
 
-#include "ipv6_impl.hpp"
-#include "tcp_impl.hpp"
+#include "layer.hpp"
 
 namespace vd::stack {
 
 namespace {
 std::error_code bad_fd() { return make_err(std::errc::bad_file_descriptor); }
 }  // namespace
-
-// Hands (addr, port) over when only TIME-WAIT connections hold it (reuse.cpp).
-void tcp_release_time_wait(TcpLayer& L, Ipv4Addr addr, std::uint16_t port);
 
 TcpSocket::TcpSocket(Stack& s)
     : stack_(&s),
@@ -30,14 +26,14 @@ TcpSocket::~TcpSocket() {
 std::error_code TcpSocket::bind(Ipv4Addr addr, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (bound_) return make_err(v6_ ? std::errc::address_family_not_supported : std::errc::invalid_argument);
-  if (reuse_addr_ && port != 0) tcp_release_time_wait(*stack_->impl_->tcp, addr, port);  // SO_REUSEADDR (reuse.cpp)
+  if (reuse_addr_ && port != 0) stack_->impl_->tcp->release_time_wait(addr, port);  // SO_REUSEADDR
   return stack_->impl_->tcp->bind_port(*this, addr, port);
 }
 
 std::error_code TcpSocket::bind6(const Ipv6Addr& addr, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (bound_) return make_err(v6_ ? std::errc::invalid_argument : std::errc::address_family_not_supported);
-  return stack_->impl_->tcp->bind_port6(*this, addr, port);
+  return stack_->impl_->tcp->bind_port(*this, addr, port);
 }
 
 std::error_code TcpSocket::listen(int backlog) {
@@ -51,19 +47,15 @@ std::error_code TcpSocket::listen(int backlog) {
   if (tcb_) return make_err(std::errc::invalid_argument);
   if (!bound_) return make_err(std::errc::invalid_argument);
   Tcb* t = L.create(this);
-  t->laddr = laddr_;
   t->lport = lport_;
   t->backlog = backlog;
   t->owns_port = true;
-  if (v6_) {
-    t->v6 = true;
-    t->laddr6 = laddr6_;
-    t->port_key6 = {lport_, laddr6_};
-    L.listeners6[{lport_, laddr6_}] = t;
-  } else {
-    t->port_key = {lport_, laddr_.to_u32()};
-    L.listeners[{lport_, laddr_.to_u32()}] = t;
-  }
+  t->v6 = v6_;
+  with_family(v6_, [&]<class A>() {
+    t->addrs<A>().laddr = laddr_of<A>();
+    t->addrs<A>().port_key = {lport_, laddr_of<A>()};
+    L.table<A>().listeners[{lport_, laddr_of<A>()}] = t;
+  });
   L.set_state(*t, TcpState::Listen);
   tcb_ = t;
   listening_ = true;
@@ -81,9 +73,9 @@ std::shared_ptr<TcpSocket> TcpSocket::accept() {
   stack_->impl_->tcp->sockets.insert(s.get());
   s->tcb_ = c;
   c->sock = s.get();
-  s->laddr_ = c->laddr;
+  s->laddr_ = c->in4.laddr;
   s->v6_ = c->v6;
-  s->laddr6_ = c->laddr6;
+  s->laddr6_ = c->in6.laddr;
   s->lport_ = c->lport;
   s->nodelay_ = c->nodelay;
   s->keepalive_ = c->keepalive;
@@ -100,91 +92,18 @@ std::error_code connect_busy(const Tcb& t) {
     return make_err(std::errc::connection_already_in_progress);
   return make_err(t.state == TcpState::Listen ? std::errc::invalid_argument : std::errc::already_connected);
 }
-
-// A fresh TCB for socket s, moved from `unbound` into its family's
-// connection table under k (both families).
-template <class Table, class Key>
-Tcb* new_connection(TcpLayer& L, TcpSocket* s, Table& table, const Key& k, std::uint16_t lport, std::uint16_t rport) {
-  Tcb* t = L.create(s);
-  auto u = std::find_if(L.unbound.begin(), L.unbound.end(), [&](const auto& p) { return p.get() == t; });
-  table[k] = std::move(*u);
-  L.unbound.erase(u);
-  t->lport = lport;
-  t->rport = rport;
-  t->owns_port = true;
-  t->iss = L.make_isn(k);
-  return t;
-}
-
-// The sequence-space start of a fresh active open and its SYN (both
-// families); sock_tcb is the socket's TCB pointer, cleared if the SYN fails.
-void start_active_open(TcpLayer& L, Tcb& t, Iface& ifc, std::uint32_t mss, Tcb*& sock_tcb) {
-  L.setup_connection(t, ifc);
-  t.snd_una = t.iss;
-  t.snd_nxt = t.iss + 1;
-  t.snd_max = t.snd_nxt;
-  t.buf_seq = t.iss + 1;
-  t.mss = mss;
-  t.cwnd = 10 * std::uint64_t(t.mss);
-  t.ssthresh = std::uint64_t(1) << 30;
-  t.rtt_start = L.impl.st.scheduler().now();
-  sock_tcb = &t;
-  L.set_state(t, TcpState::SynSent);
-  L.send_segment(t, t.iss, 0, wire::tcpf::SYN);
-  if (sock_tcb) L.arm_rto(t);
-}
 }  // namespace
 
 std::error_code TcpSocket::connect(Ipv4Addr dst, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (tcb_) return connect_busy(*tcb_);
-  if (bound_ && v6_) return make_err(std::errc::address_family_not_supported);
-  if (port == 0 || dst.is_unspecified() || dst.is_broadcast() || dst.is_multicast())
-    return make_err(std::errc::invalid_argument);
-  Stack::Impl& I = *stack_->impl_;
-  TcpLayer& L = *I.tcp;
-  const auto r = I.route(dst);
-  if (!r) return make_err(std::errc::network_unreachable);
-  if (!bound_) {
-    if (auto ec = L.bind_port(*this, Ipv4Addr{}, 0)) return ec;
-  }
-  const Ipv4Addr src = laddr_.is_unspecified() ? r->src : laddr_;
-  const ConnKey k{src.to_u32(), dst.to_u32(), lport_, port};
-  if (L.conns.count(k)) return make_err(std::errc::address_in_use);
-  Tcb* t = new_connection(L, this, L.conns, k, lport_, port);
-  t->key = k;
-  t->laddr = src;
-  t->raddr = dst;
-  t->port_key = {lport_, laddr_.to_u32()};
-  start_active_open(L, *t, *r->ifc, static_cast<std::uint32_t>(r->ifc->mtu() - 40), tcb_);
-  return {};
+  return stack_->impl_->tcp->connect(*this, dst, port);
 }
 
 std::error_code TcpSocket::connect(const Ipv6Addr& dst, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (tcb_) return connect_busy(*tcb_);
-  if (bound_ && !v6_) return make_err(std::errc::address_family_not_supported);
-  if (port == 0 || dst.is_unspecified() || dst.is_multicast() || dst.is_v4_mapped())
-    return make_err(std::errc::invalid_argument);
-  Stack::Impl& I = *stack_->impl_;
-  TcpLayer& L = *I.tcp;
-  auto r = I.ip6->route(dst);
-  if (!r) return make_err(std::errc::network_unreachable);
-  if (!bound_) {
-    if (auto ec = L.bind_port6(*this, Ipv6Addr{}, 0)) return ec;
-  }
-  const Ipv6Addr src = laddr6_.is_unspecified() ? r->src : laddr6_;
-  const ConnKey6 k{src, dst, lport_, port};
-  if (L.conns6.count(k)) return make_err(std::errc::address_in_use);
-  Tcb* t = new_connection(L, this, L.conns6, k, lport_, port);
-  t->v6 = true;
-  t->key6 = k;
-  t->laddr6 = src;
-  t->raddr6 = dst;
-  t->port_key6 = {lport_, laddr6_};
-  // Until the SYN-ACK: the path MTU as known now (MTU - 60, RFC 8200 8.3).
-  start_active_open(L, *t, I.ip6->iface(r->ifindex), TcpLayer::mss6_for(I.ip6->path_mtu(*r), 65535, false), tcb_);
-  return {};
+  return stack_->impl_->tcp->connect(*this, dst, port);
 }
 
 namespace {
@@ -294,15 +213,15 @@ void TcpSocket::abort() {
   closed_ = true;
 }
 
-Ipv4Addr TcpSocket::local_addr() const { return tcb_ && tcb_->state != TcpState::Listen ? tcb_->laddr : laddr_; }
+Ipv4Addr TcpSocket::local_addr() const { return tcb_ && tcb_->state != TcpState::Listen ? tcb_->in4.laddr : laddr_; }
 
 Ipv6Addr TcpSocket::local_addr6() const {
-  return tcb_ && tcb_->state != TcpState::Listen ? tcb_->laddr6 : laddr6_;
+  return tcb_ && tcb_->state != TcpState::Listen ? tcb_->in6.laddr : laddr6_;
 }
-Ipv6Addr TcpSocket::remote_addr6() const { return tcb_ ? tcb_->raddr6 : Ipv6Addr{}; }
+Ipv6Addr TcpSocket::remote_addr6() const { return tcb_ ? tcb_->in6.raddr : Ipv6Addr{}; }
 
 TcpState TcpSocket::state() const { return tcb_ ? tcb_->state : TcpState::Closed; }
-Ipv4Addr TcpSocket::remote_addr() const { return tcb_ ? tcb_->raddr : Ipv4Addr{}; }
+Ipv4Addr TcpSocket::remote_addr() const { return tcb_ ? tcb_->in4.raddr : Ipv4Addr{}; }
 std::uint16_t TcpSocket::remote_port() const { return tcb_ ? tcb_->rport : 0; }
 
 TcpInfo TcpSocket::info() const {
