@@ -111,7 +111,7 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
   const Ipv4Info info{ip->src(), ip->dst(), is_our_addr(ip->dst()), link_bcast, ip->ttl(), ip->header_len()};
   // Raw sockets get a copy first, header included (Linux semantics); a
   // protocol only they handle is not refused with ICMP.
-  const bool raw = !raw_all.empty() && raw_input4(info, proto, p.bytes());
+  const bool raw = !raw_all.empty() && raw_input(info.src, info.dst, proto, p.bytes());
   if (proto != wire::kIpProtoIcmp && proto != wire::kIpProtoUdp && proto != wire::kIpProtoTcp) {
     if (raw) return count_rx("ipv4", ip->total_length());
     if (info.to_us_unicast) icmp_error(p.bytes(), link_bcast, wire::kIcmpDestUnreachable, wire::kIcmpCodeProtocol);

@@ -57,8 +57,6 @@ void Stack::Ip6::shutdown() {
   reasm.clear();
   for (auto& [k, t] : router_expiry) sched.cancel(t);
   router_expiry.clear();
-  udp_bound.clear();  // the sockets themselves are made inert by Impl::shutdown
-  udp_shadowed.clear();
 }
 
 void Stack::Ip6::event(const char* layer, std::string_view what, std::uint64_t n) {
@@ -280,7 +278,7 @@ void Stack::Ip6::process_chain(Rx6 rx, std::uint8_t first_nh, std::size_t start,
   // Raw sockets get a copy of the payload (Linux semantics); a protocol
   // only they handle is not refused with ICMPv6.
   const bool raw = !im.raw_all.empty() && c.upper_proto != wire::kIpv6NoNext &&
-                   im.raw_input6(rx.src, rx.dst, c.upper_proto, rx.packet.subspan(c.upper_offset));
+                   im.raw_input(rx.src, rx.dst, c.upper_proto, rx.packet.subspan(c.upper_offset));
   switch (c.upper_proto) {
     case wire::kIpProtoIcmpv6:
     case wire::kIpProtoUdp:

@@ -122,9 +122,6 @@ struct Stack::Ip6 {
   TimePs icmp_last = 0;
   std::map<std::pair<std::uint16_t, std::uint16_t>, TimePs> echo_sent;
   std::vector<EchoReply6> echo_replies;
-  std::map<std::pair<std::uint16_t, Ipv6Addr>, UdpSocket*> udp_bound;
-  // SO_REUSEADDR: earlier holders of a key in udp_bound, oldest first (udp.cpp).
-  std::map<std::pair<std::uint16_t, Ipv6Addr>, std::vector<UdpSocket*>> udp_shadowed;
 
   // ---- helpers
   void drop(const char* layer, std::string_view reason, std::uint64_t n = 1) { im.drop(layer, reason, n); }
@@ -229,10 +226,6 @@ struct Stack::Ip6 {
 
   // ---- UDP over IPv6 (udp.cpp)
   void udp_input(const Rx6& rx);
-  bool udp_port_free(const Ipv6Addr& addr, std::uint16_t port) const;
-  bool udp_reuse_ok(const Ipv6Addr& addr, std::uint16_t port) const;
-  std::error_code udp_bind(UdpSocket& s, const Ipv6Addr& addr, std::uint16_t port);
-  void udp_unbind(UdpSocket& s);
   std::error_code udp_output(UdpSocket& s, std::span<const std::uint8_t> data, const Ipv6Addr& dst,
                              std::uint16_t port);
 };

@@ -28,26 +28,25 @@ std::shared_ptr<RawSocket> Stack::raw_socket(int family, std::uint8_t protocol) 
   return s;
 }
 
-std::error_code RawSocket::bind(Ipv4Addr addr) {
+template <class A>
+std::error_code RawSocket::bind_as(const A& addr) {
+  constexpr bool v6 = std::is_same_v<A, Ipv6Addr>;
   if (!is_open()) return bad_fd();
-  if (family_ != 4) return make_err(std::errc::address_family_not_supported);
+  if (family_ != (v6 ? 6 : 4)) return make_err(std::errc::address_family_not_supported);
   if (bound_) return make_err(std::errc::invalid_argument);
-  if (!addr.is_unspecified() && !stack_->impl_->is_our_addr(addr)) return make_err(std::errc::address_not_available);
-  addr_ = addr;
+  Stack::Impl& I = *stack_->impl_;
+  const bool ours = [&] {
+    if constexpr (v6) return I.ip6->is_our_addr(addr);
+    else return I.is_our_addr(addr);
+  }();
+  if (!addr.is_unspecified() && !ours) return make_err(std::errc::address_not_available);
+  addr_of<A>() = addr;
   bound_ = true;
   return {};
 }
 
-std::error_code RawSocket::bind(const Ipv6Addr& addr) {
-  if (!is_open()) return bad_fd();
-  if (family_ != 6) return make_err(std::errc::address_family_not_supported);
-  if (bound_) return make_err(std::errc::invalid_argument);
-  if (!addr.is_unspecified() && !stack_->impl_->ip6->is_our_addr(addr))
-    return make_err(std::errc::address_not_available);
-  addr6_ = addr;
-  bound_ = true;
-  return {};
-}
+std::error_code RawSocket::bind(Ipv4Addr addr) { return bind_as(addr); }
+std::error_code RawSocket::bind(const Ipv6Addr& addr) { return bind_as(addr); }
 
 std::error_code RawSocket::sendto(std::span<const std::uint8_t> data, Ipv4Addr dst) {
   if (!is_open()) return bad_fd();
@@ -103,11 +102,13 @@ RawSocket::~RawSocket() {
 
 // ------------------------------------------------------------ input hooks
 
-bool Stack::Impl::raw_input4(const Ipv4Info& info, std::uint8_t proto, std::span<const std::uint8_t> dgram) {
+template <class A>
+bool Stack::Impl::raw_input(const A& src, const A& dst, std::uint8_t proto, std::span<const std::uint8_t> dgram) {
+  constexpr bool v6 = std::is_same_v<A, Ipv6Addr>;
   bool any = false;
   for (RawSocket* s : raw_all) {
-    if (s->family_ != 4 || s->proto_ != proto) continue;
-    if (!s->addr_.is_unspecified() && s->addr_ != info.dst) continue;
+    if (s->family_ != (v6 ? 6 : 4) || s->proto_ != proto) continue;
+    if (!s->addr_of<A>().is_unspecified() && s->addr_of<A>() != dst) continue;
     any = true;
     if (s->rxq_.size() >= s->rxq_limit_) {
       drop("raw", "rx_queue_full");
@@ -115,34 +116,19 @@ bool Stack::Impl::raw_input4(const Ipv4Info& info, std::uint8_t proto, std::span
     }
     Datagram d;
     d.data.assign(dgram.begin(), dgram.end());
-    d.src_addr = info.src;
-    s->rxq_.push_back(std::move(d));
-    event("raw", "delivered");
-    if (s->notify_) s->notify_();
-  }
-  return any;
-}
-
-bool Stack::Impl::raw_input6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t proto,
-                             std::span<const std::uint8_t> payload) {
-  bool any = false;
-  for (RawSocket* s : raw_all) {
-    if (s->family_ != 6 || s->proto_ != proto) continue;
-    if (!s->addr6_.is_unspecified() && s->addr6_ != dst) continue;
-    any = true;
-    if (s->rxq_.size() >= s->rxq_limit_) {
-      drop("raw", "rx_queue_full");
-      continue;
+    if constexpr (v6) {
+      d.v6 = true;
+      d.src_addr6 = src;
+    } else {
+      d.src_addr = src;
     }
-    Datagram d;
-    d.data.assign(payload.begin(), payload.end());
-    d.v6 = true;
-    d.src_addr6 = src;
     s->rxq_.push_back(std::move(d));
     event("raw", "delivered");
     if (s->notify_) s->notify_();
   }
   return any;
 }
+template bool Stack::Impl::raw_input(const Ipv4Addr&, const Ipv4Addr&, std::uint8_t, std::span<const std::uint8_t>);
+template bool Stack::Impl::raw_input(const Ipv6Addr&, const Ipv6Addr&, std::uint8_t, std::span<const std::uint8_t>);
 
 }  // namespace vd::stack

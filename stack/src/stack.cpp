@@ -64,8 +64,8 @@ void Stack::Impl::shutdown() {
     s->rxq_.clear();
   }
   udp_all.clear();
-  udp_bound.clear();
-  udp_shadowed.clear();
+  udp4.clear();
+  udp6.clear();
   for (RawSocket* s : raw_all) {
     s->stack_ = nullptr;
     s->rxq_.clear();

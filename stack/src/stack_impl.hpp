@@ -12,9 +12,11 @@
 #include <set>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "udp_table.hpp"
 #include "veridian/stack/filter/hooks.hpp"
 #include "veridian/stack/stack.hpp"
 #include "veridian/stack/wire/arp.hpp"
@@ -140,17 +142,17 @@ struct Stack::Impl {
   struct PmtuEntry { std::size_t mtu; TimePs expires; };
   std::map<Ipv4Addr, PmtuEntry> pmtu4;
 
-  // UDP: bound sockets keyed (port, addr) so all bindings of one port are
-  // adjacent; every live socket so ~Stack can make them inert.
-  std::map<std::pair<std::uint16_t, std::uint32_t>, UdpSocket*> udp_bound;
+  // UDP: each family's bindings (udp_table.hpp); every live socket so
+  // ~Stack can make them inert.
+  UdpTable<Ipv4Addr> udp4;
+  UdpTable<Ipv6Addr> udp6;
+  template <class A>
+  UdpTable<A>& udp_table() {
+    if constexpr (std::is_same_v<A, Ipv6Addr>) return udp6;
+    else return udp4;
+  }
   std::set<UdpSocket*> udp_all;
-  std::uint16_t next_ephemeral = kEphemeralFirst;
-  static constexpr std::uint16_t kEphemeralFirst = 49152;
-
-  // SO_REUSEADDR (udp.cpp): sockets bound earlier to a key now held by a
-  // later reuse socket in udp_bound, oldest first; one takes over when the
-  // holder unbinds.
-  std::map<std::pair<std::uint16_t, std::uint32_t>, std::vector<UdpSocket*>> udp_shadowed;
+  std::uint16_t next_ephemeral = kEphemeralFirst;  // UDP's (both families)
 
   // Raw sockets (raw.cpp) and local sockets' names (local.cpp).
   std::set<RawSocket*> raw_all;
@@ -253,15 +255,15 @@ struct Stack::Impl {
   // socket of its protocol. v4: `dgram` is the whole datagram, header first.
   // Returns true when at least one raw socket of that protocol is open
   // (whether or not it had room), so an unknown protocol is not refused.
-  bool raw_input4(const Ipv4Info& info, std::uint8_t proto, std::span<const std::uint8_t> dgram);
-  bool raw_input6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t proto, std::span<const std::uint8_t> payload);
+  // A copy of a datagram to every raw socket of its family and protocol
+  // (IPv4: with its IP header; IPv6: the payload); false when none took one.
+  template <class A>
+  bool raw_input(const A& src, const A& dst, std::uint8_t proto, std::span<const std::uint8_t> dgram);
 
   // UDP (udp.cpp).
   void udp_input(Iface& ifc, const Ipv4Info& info, Packet&& p);
-  UdpSocket* udp_lookup(Ipv4Addr dst, std::uint16_t port, bool unicast) const;
-  bool udp_port_free(Ipv4Addr addr, std::uint16_t port) const;
-  bool udp_reuse_ok(Ipv4Addr addr, std::uint16_t port) const;
-  std::error_code udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t port);
+  template <class A>
+  std::error_code udp_bind(UdpSocket& s, const A& addr, std::uint16_t port);
   void udp_unbind(UdpSocket& s);
   std::error_code udp_output(UdpSocket& s, std::span<const std::uint8_t> data, Ipv4Addr dst,
                              std::uint16_t port);

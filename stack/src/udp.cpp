@@ -43,7 +43,7 @@ std::error_code UdpSocket::sendto(std::span<const std::uint8_t> data, Ipv4Addr d
 std::error_code UdpSocket::bind(const Ipv6Addr& addr, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (bound_) return make_err(std::errc::invalid_argument);
-  return stack_->impl_->ip6->udp_bind(*this, addr, port);
+  return stack_->impl_->udp_bind(*this, addr, port);
 }
 
 std::error_code UdpSocket::sendto(std::span<const std::uint8_t> data, const Ipv6Addr& dst, std::uint16_t port) {
@@ -78,83 +78,44 @@ UdpSocket::~UdpSocket() {
 
 // ------------------------------------------------------------ bindings
 
-// Without SO_REUSEADDR: a wildcard binding takes the port on every address,
-// a specific one conflicts with itself and with the wildcard.
-bool Stack::Impl::udp_port_free(Ipv4Addr addr, std::uint16_t port) const {
-  if (addr.is_unspecified()) {
-    const auto it = udp_bound.lower_bound({port, 0u});
-    return it == udp_bound.end() || it->first.first != port;
+template <class A>
+std::error_code Stack::Impl::udp_bind(UdpSocket& s, const A& addr, std::uint16_t port) {
+  constexpr bool v6 = std::is_same_v<A, Ipv6Addr>;
+  if constexpr (v6) {
+    if (addr.is_multicast()) return make_err(std::errc::invalid_argument);
+    if (!addr.is_unspecified() && !ip6->is_our_addr(addr)) return make_err(std::errc::address_not_available);
+  } else {
+    if (!addr.is_unspecified() && !is_our_addr(addr)) return make_err(std::errc::address_not_available);
   }
-  return !udp_bound.count({port, addr.to_u32()}) && !udp_bound.count({port, 0u});
-}
-
-// SO_REUSEADDR: every binding the new one conflicts with set it too.
-bool Stack::Impl::udp_reuse_ok(Ipv4Addr addr, std::uint16_t port) const {
-  if (addr.is_unspecified()) {
-    for (auto it = udp_bound.lower_bound({port, 0u}); it != udp_bound.end() && it->first.first == port; ++it)
-      if (!it->second->reuse_addr_) return false;
-    return true;
-  }
-  for (const std::uint32_t a : {addr.to_u32(), 0u})
-    if (const auto it = udp_bound.find({port, a}); it != udp_bound.end() && !it->second->reuse_addr_) return false;
-  return true;
-}
-
-std::error_code Stack::Impl::udp_bind(UdpSocket& s, Ipv4Addr addr, std::uint16_t port) {
-  if (!addr.is_unspecified() && !is_our_addr(addr)) return make_err(std::errc::address_not_available);
+  UdpTable<A>& tab = udp_table<A>();
   if (port == 0) {
-    // Deterministic ephemeral choice: the next free port after the last one
-    // handed out, wrapping within 49152..65535.
-    constexpr unsigned kRange = 65536u - kEphemeralFirst;
-    for (unsigned i = 0; i < kRange && port == 0; ++i) {
-      const std::uint16_t cand = next_ephemeral;
-      next_ephemeral = cand == 65535 ? kEphemeralFirst : static_cast<std::uint16_t>(cand + 1);
-      if (udp_port_free(addr, cand)) port = cand;
-    }
+    // One deterministic walk for both families, each over its own bindings.
+    port = pick_ephemeral(next_ephemeral, [&](std::uint16_t p) { return tab.port_free(addr, p); });
     if (port == 0) return make_err(std::errc::address_in_use);
-  } else if (!udp_port_free(addr, port) && !(s.reuse_addr_ && udp_reuse_ok(addr, port))) {
+  } else if (!tab.port_free(addr, port) && !(s.reuse_addr_ && tab.reuse_ok(addr, port))) {
     return make_err(std::errc::address_in_use);
   }
-  UdpSocket*& slot = udp_bound[{port, addr.to_u32()}];
-  if (slot) udp_shadowed[{port, addr.to_u32()}].push_back(slot);  // SO_REUSEADDR: the newest receives
-  slot = &s;
-  s.addr_ = addr;
+  tab.insert({port, addr}, &s);
+  s.v6_ = v6;
+  s.addr_of<A>() = addr;
   s.port_ = port;
   s.bound_ = true;
   return {};
 }
+template std::error_code Stack::Impl::udp_bind(UdpSocket&, const Ipv4Addr&, std::uint16_t);
+template std::error_code Stack::Impl::udp_bind(UdpSocket&, const Ipv6Addr&, std::uint16_t);
 
 void Stack::Impl::udp_unbind(UdpSocket& s) {
   if (!s.bound_) return;
-  if (s.v6_) return ip6->udp_unbind(s);
-  const std::pair<std::uint16_t, std::uint32_t> key{s.port_, s.addr_.to_u32()};
-  const auto it = udp_bound.find(key);
-  const auto sh = udp_shadowed.find(key);
-  if (it != udp_bound.end() && it->second == &s) {
-    if (sh != udp_shadowed.end()) {  // the previous SO_REUSEADDR socket takes over
-      it->second = sh->second.back();
-      sh->second.pop_back();
-      if (sh->second.empty()) udp_shadowed.erase(sh);
-    } else {
-      udp_bound.erase(it);
-    }
-  } else if (sh != udp_shadowed.end()) {
-    std::erase(sh->second, &s);
-    if (sh->second.empty()) udp_shadowed.erase(sh);
-  }
+  auto unbind = [&]<class A>() {
+    udp_table<A>().remove({s.port_, s.addr_of<A>()}, &s);
+    s.addr_of<A>() = A{};
+  };
+  if (s.v6_) unbind.template operator()<Ipv6Addr>();
+  else unbind.template operator()<Ipv4Addr>();
   s.bound_ = false;
-  s.addr_ = Ipv4Addr{};
+  s.v6_ = false;
   s.port_ = 0;
-}
-
-UdpSocket* Stack::Impl::udp_lookup(Ipv4Addr dst, std::uint16_t port, bool unicast) const {
-  if (unicast) {
-    const auto it = udp_bound.find({port, dst.to_u32()});
-    if (it != udp_bound.end()) return it->second;
-  }
-  // Broadcasts reach wildcard sockets only.
-  const auto it = udp_bound.find({port, 0u});
-  return it == udp_bound.end() ? nullptr : it->second;
 }
 
 // ------------------------------------------------------------ datagrams
@@ -192,7 +153,7 @@ void Stack::Impl::udp_input(Iface& /*ifc*/, const Ipv4Info& info, Packet&& p) {
   const auto udp = wire::UdpView::parse(p.bytes());
   if (!udp) return drop("udp", udp.reason());
   if (!udp_csum_ok(p.meta.rx_csum_l4, *udp, info)) return drop("udp", "bad_checksum");
-  UdpSocket* s = udp_lookup(info.dst, udp->dst_port(), info.to_us_unicast);
+  UdpSocket* s = udp4.lookup(info.dst, udp->dst_port(), info.to_us_unicast);
   if (!s) {
     if (info.to_us_unicast) {
       p.push(info.ip_hlen);  // the IP header is still in front: quote the datagram
@@ -211,72 +172,6 @@ void Stack::Impl::udp_input(Iface& /*ifc*/, const Ipv4Info& info, Packet&& p) {
 }
 
 // ------------------------------------------------------------ UDP over IPv6
-
-bool Stack::Ip6::udp_port_free(const Ipv6Addr& addr, std::uint16_t port) const {
-  if (addr.is_unspecified()) {
-    const auto it = udp_bound.lower_bound({port, Ipv6Addr{}});
-    return it == udp_bound.end() || it->first.first != port;
-  }
-  return !udp_bound.count({port, addr}) && !udp_bound.count({port, Ipv6Addr{}});
-}
-
-std::error_code Stack::Ip6::udp_bind(UdpSocket& s, const Ipv6Addr& addr, std::uint16_t port) {
-  if (addr.is_multicast()) return make_err(std::errc::invalid_argument);
-  if (!addr.is_unspecified() && !is_our_addr(addr)) return make_err(std::errc::address_not_available);
-  if (port == 0) {
-    // The same deterministic ephemeral walk as IPv4, over the IPv6 bindings.
-    constexpr unsigned kRange = 65536u - Impl::kEphemeralFirst;
-    for (unsigned i = 0; i < kRange && port == 0; ++i) {
-      const std::uint16_t cand = im.next_ephemeral;
-      im.next_ephemeral = cand == 65535 ? Impl::kEphemeralFirst : static_cast<std::uint16_t>(cand + 1);
-      if (udp_port_free(addr, cand)) port = cand;
-    }
-    if (port == 0) return make_err(std::errc::address_in_use);
-  } else if (!udp_port_free(addr, port) && !(s.reuse_addr_ && udp_reuse_ok(addr, port))) {
-    return make_err(std::errc::address_in_use);
-  }
-  UdpSocket*& slot = udp_bound[{port, addr}];
-  if (slot) udp_shadowed[{port, addr}].push_back(slot);  // SO_REUSEADDR: the newest receives
-  slot = &s;
-  s.v6_ = true;
-  s.addr6_ = addr;
-  s.port_ = port;
-  s.bound_ = true;
-  return {};
-}
-
-bool Stack::Ip6::udp_reuse_ok(const Ipv6Addr& addr, std::uint16_t port) const {
-  if (addr.is_unspecified()) {
-    for (auto it = udp_bound.lower_bound({port, Ipv6Addr{}}); it != udp_bound.end() && it->first.first == port; ++it)
-      if (!it->second->reuse_addr_) return false;
-    return true;
-  }
-  for (const Ipv6Addr& a : {addr, Ipv6Addr{}})
-    if (const auto it = udp_bound.find({port, a}); it != udp_bound.end() && !it->second->reuse_addr_) return false;
-  return true;
-}
-
-void Stack::Ip6::udp_unbind(UdpSocket& s) {
-  const std::pair<std::uint16_t, Ipv6Addr> key{s.port_, s.addr6_};
-  const auto it = udp_bound.find(key);
-  const auto sh = udp_shadowed.find(key);
-  if (it != udp_bound.end() && it->second == &s) {
-    if (sh != udp_shadowed.end()) {  // the previous SO_REUSEADDR socket takes over
-      it->second = sh->second.back();
-      sh->second.pop_back();
-      if (sh->second.empty()) udp_shadowed.erase(sh);
-    } else {
-      udp_bound.erase(it);
-    }
-  } else if (sh != udp_shadowed.end()) {
-    std::erase(sh->second, &s);
-    if (sh->second.empty()) udp_shadowed.erase(sh);
-  }
-  s.bound_ = false;
-  s.v6_ = false;
-  s.addr6_ = Ipv6Addr{};
-  s.port_ = 0;
-}
 
 std::error_code Stack::Ip6::udp_output(UdpSocket& s, std::span<const std::uint8_t> data, const Ipv6Addr& dst,
                                        std::uint16_t port) {
@@ -312,11 +207,7 @@ void Stack::Ip6::udp_input(const Rx6& rx) {
   else
     ok = wire::udp6_checksum_ok(rx.l4.first(udp->length()), rx.src, rx.dst);
   if (!ok) return drop("udp", "bad_checksum");
-  UdpSocket* s = nullptr;
-  if (rx.to_us_unicast())
-    if (const auto it = udp_bound.find({udp->dst_port(), rx.dst}); it != udp_bound.end()) s = it->second;
-  if (!s)
-    if (const auto it = udp_bound.find({udp->dst_port(), Ipv6Addr{}}); it != udp_bound.end()) s = it->second;
+  UdpSocket* s = im.udp6.lookup(rx.dst, udp->dst_port(), rx.to_us_unicast());
   if (!s) {
     if (rx.to_us_unicast()) send_error(rx, wire::kIcmpv6DestUnreachable, wire::kUnreachPort, 0);
     return drop("udp", "no_socket");

@@ -54,7 +54,7 @@ struct TcpLayer {
   }
   std::set<TcpSocket*> sockets;                  // every live socket
   std::vector<std::unique_ptr<Tcb>> unbound;     // listeners and fresh sockets' TCBs
-  std::uint16_t next_ephemeral = 49152;          // one counter for both families' port spaces
+  std::uint16_t next_ephemeral = kEphemeralFirst;  // one counter for both families' port spaces
 
   // Input (input.cpp). rx_pkt is the packet being processed, so
   // process_data can keep its buffer instead of copying the payload (null

@@ -17,11 +17,7 @@ std::error_code TcpLayer::bind_port(TcpSocket& s, const A& addr, std::uint16_t p
   TcpTable<A>& tab = table<A>();
   if (port == 0) {
     // One ephemeral walk for both families (their port spaces are separate).
-    for (unsigned i = 0; i < 16384 && port == 0; ++i) {
-      const std::uint16_t cand = next_ephemeral;
-      next_ephemeral = cand == 65535 ? 49152 : static_cast<std::uint16_t>(cand + 1);
-      if (tab.port_free(addr, cand)) port = cand;
-    }
+    port = pick_ephemeral(next_ephemeral, [&](std::uint16_t p) { return tab.port_free(addr, p); });
     if (port == 0) return make_err(std::errc::address_in_use);
   } else if (!tab.port_free(addr, port)) {
     return make_err(std::errc::address_in_use);

@@ -29,15 +29,7 @@ struct TcpTable {
     if (l == listeners.end()) l = listeners.find({port, A{}});
     return l == listeners.end() ? nullptr : l->second;
   }
-  // Without SO_REUSEADDR: a wildcard binding takes the port on every
-  // address, a specific one conflicts with itself and with the wildcard.
-  bool port_free(const A& addr, std::uint16_t p) const {
-    if (addr.is_unspecified()) {
-      auto it = bound.lower_bound({p, A{}});
-      return it == bound.end() || it->first != p;
-    }
-    return !bound.count({p, addr}) && !bound.count({p, A{}});
-  }
+  bool port_free(const A& addr, std::uint16_t p) const { return stack::port_free(bound, addr, p); }
 };
 
 }  // namespace vd::stack

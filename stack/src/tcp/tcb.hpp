@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "buffers.hpp"
+#include "port_space.hpp"
 #include "veridian/core/time.hpp"
 #include "veridian/stack/ip_addr.hpp"
 #include "veridian/stack/tcp.hpp"
@@ -33,11 +34,6 @@ struct ConnKey {
   std::uint16_t lport = 0, rport = 0;
   auto operator<=>(const ConnKey&) const = default;
 };
-
-// A local endpoint, (port, address or the any-address), as bindings and
-// listeners are keyed: all of a port's entries are adjacent.
-template <class A>
-using PortKey = std::pair<std::uint16_t, A>;
 
 // One family's addresses of a TCB, and the binding it holds.
 template <class A>

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "veridian/core/netdev.hpp"
@@ -136,6 +137,12 @@ class UdpSocket {
  private:
   friend class Stack;
   explicit UdpSocket(Stack& s) : stack_(&s) {}
+  // The bound address of the socket's family (A: Ipv4Addr or Ipv6Addr).
+  template <class A>
+  A& addr_of() {
+    if constexpr (std::is_same_v<A, Ipv6Addr>) return addr6_;
+    else return addr_;
+  }
   Stack* stack_;  // nulled by ~Stack, so a socket never dangles
   bool closed_ = false;
   Ipv4Addr addr_{};
@@ -192,6 +199,13 @@ class RawSocket {
  private:
   friend class Stack;
   RawSocket(Stack& s, int family, std::uint8_t proto) : stack_(&s), family_(family), proto_(proto) {}
+  template <class A>
+  std::error_code bind_as(const A& addr);
+  template <class A>
+  A& addr_of() {
+    if constexpr (std::is_same_v<A, Ipv6Addr>) return addr6_;
+    else return addr_;
+  }
   Stack* stack_;
   bool closed_ = false;
   int family_ = 4;
