@@ -39,23 +39,78 @@ struct Burst {
   bool err, cancelled = false;
 };
 
-template <class M, unsigned DW, unsigned EW, unsigned NPF>
-void run(std::uint64_t seed) {
-  constexpr unsigned BB = DW / 8;
-  constexpr unsigned DPB = BB >= 16 ? BB / 16 : 1;
-  VerilatedContext ctx;
-  M m{&ctx};
-  Rng rng{seed};
+// What the cache should hold: the driver's rings, the bursts in flight and
+// the descriptors landed but not yet taken, per queue.
+struct CacheModel {
   std::array<std::uint16_t, kNq> prod{}, fidx{};
   std::array<unsigned, kNq> epoch{}, log2{};
   std::array<std::deque<std::pair<std::uint16_t, bool>>, kNq> cached;  // landed, not taken
   std::array<std::uint16_t, kNq> next_take{};
   std::array<bool, kNq> inflight{};
-  for (unsigned q = 0; q < kNq; ++q) log2[q] = 2 + rng.below(5);  // rings of 4..64: wraps are frequent
-  auto base = [](unsigned q) { return 0x100000ull * (q + 1); };
   std::vector<Burst> bursts;
   int cur = -1;  // the burst whose beats are being returned (beats of a burst are contiguous)
   unsigned taken = 0, landed_total = 0, rewinds = 0, errs = 0;
+};
+
+// The model follows a clock edge: the beat returned lands descriptors, an
+// issued burst is recorded, a take pops, a rewind restarts a queue.
+template <unsigned DW>
+void follow_edge(CacheModel& md, Rng& rng, bool beat_now, bool do_issue, unsigned fq, unsigned n, unsigned busy,
+                 bool do_take, unsigned tq, bool do_rewind, unsigned rq) {
+  constexpr unsigned BB = DW / 8;
+  constexpr unsigned DPB = BB >= 16 ? BB / 16 : 1;
+  auto& [prod, fidx, epoch, log2, cached, next_take, inflight, bursts, cur, taken, landed_total, rewinds, errs] = md;
+  if (beat_now) {
+    Burst& b = bursts[std::size_t(cur)];
+    unsigned lands = 0;
+    if (DW >= 128) lands = b.n - b.landed < DPB ? b.n - b.landed : DPB;
+    else if (b.beat % 2 == 1) lands = b.n - b.landed > 0 ? 1 : 0;
+    if (b.cancelled) lands = 0;
+    for (unsigned i = 0; i < lands; ++i) cached[b.q].push_back({std::uint16_t(b.start + b.landed + i), b.err});
+    b.landed += lands;
+    landed_total += lands;
+    if (++b.beat == b.beats) {
+      inflight[b.q] = false;
+      bursts.erase(bursts.begin() + cur);
+      cur = -1;
+    }
+  }
+  if (do_issue) {
+    unsigned slot = 0;
+    while (busy & (1u << slot)) ++slot;
+    const bool err = rng.chance(5);
+    errs += err;
+    bursts.push_back(Burst{slot, fq, epoch[fq], fidx[fq], n, (16 * n + BB - 1) / BB, 0, 0, rng.below(20), err});
+    inflight[fq] = true;
+    fidx[fq] = std::uint16_t(fidx[fq] + n);
+  }
+  if (do_take) {
+    cached[tq].pop_front();
+    ++next_take[tq];
+    ++taken;
+  }
+  if (do_rewind) {
+    ++rewinds;
+    prod[rq] = fidx[rq] = next_take[rq] = 0;
+    cached[rq].clear();
+    ++epoch[rq];
+    for (auto& b : bursts)
+      if (b.q == rq) b.cancelled = true;
+  }
+  for (auto& b : bursts)
+    if (b.delay) --b.delay;
+}
+
+template <class M, unsigned DW, unsigned EW, unsigned NPF>
+void run(std::uint64_t seed) {
+  constexpr unsigned BB = DW / 8;
+  VerilatedContext ctx;
+  M m{&ctx};
+  Rng rng{seed};
+  CacheModel md;
+  auto& [prod, fidx, epoch, log2, cached, next_take, inflight, bursts, cur, taken, landed_total, rewinds, errs] = md;
+  for (unsigned q = 0; q < kNq; ++q) log2[q] = 2 + rng.below(5);  // rings of 4..64: wraps are frequent
+  auto base = [](unsigned q) { return 0x100000ull * (q + 1); };
   m.issue = 0; m.take = 0; m.rewind = 0; m.rsp_valid = 0;
   vd::tb::reset(m);
 
@@ -142,46 +197,7 @@ void run(std::uint64_t seed) {
     m.eval();
     vd::tb::tick(m);
 
-    // ---- the model follows the edge
-    if (beat_now) {
-      Burst& b = bursts[std::size_t(cur)];
-      unsigned lands = 0;
-      if (DW >= 128) lands = b.n - b.landed < DPB ? b.n - b.landed : DPB;
-      else if (b.beat % 2 == 1) lands = b.n - b.landed > 0 ? 1 : 0;
-      if (b.cancelled) lands = 0;
-      for (unsigned i = 0; i < lands; ++i) cached[b.q].push_back({std::uint16_t(b.start + b.landed + i), b.err});
-      b.landed += lands;
-      landed_total += lands;
-      if (++b.beat == b.beats) {
-        inflight[b.q] = false;
-        bursts.erase(bursts.begin() + cur);
-        cur = -1;
-      }
-    }
-    if (do_issue) {
-      unsigned slot = 0;
-      while (busy & (1u << slot)) ++slot;
-      const bool err = rng.chance(5);
-      errs += err;
-      bursts.push_back(Burst{slot, fq, epoch[fq], fidx[fq], n, (16 * n + BB - 1) / BB, 0, 0, rng.below(20), err});
-      inflight[fq] = true;
-      fidx[fq] = std::uint16_t(fidx[fq] + n);
-    }
-    if (do_take) {
-      cached[tq].pop_front();
-      ++next_take[tq];
-      ++taken;
-    }
-    if (do_rewind) {
-      ++rewinds;
-      prod[rq] = fidx[rq] = next_take[rq] = 0;
-      cached[rq].clear();
-      ++epoch[rq];
-      for (auto& b : bursts)
-        if (b.q == rq) b.cancelled = true;
-    }
-    for (auto& b : bursts)
-      if (b.delay) --b.delay;
+    follow_edge<DW>(md, rng, beat_now, do_issue, fq, n, busy, do_take, tq, do_rewind, rq);
   }
   EXPECT_GT(taken, 3000u);
   EXPECT_GT(landed_total, 3000u);

@@ -1,9 +1,10 @@
 // Private state of the IPv6 layer (Stack::Ip6): per-interface addresses,
 // multicast groups and neighbour caches, the IPv6 route table, reassembly,
-// path MTU, ICMPv6 rate limiting, and the UDP bindings over IPv6.
-// Split by layer: ipv6.cpp (input, output, fragments, forwarding, API),
-// icmpv6.cpp (ICMPv6 messages and errors), nd.cpp (Neighbor Discovery,
-// DAD, router solicitation/advertisement, SLAAC, redirects).
+// path MTU and ICMPv6 rate limiting (UDP's IPv6 bindings are in
+// Stack::Impl::udp6). Split by layer: ipv6.cpp (input, output, fragments,
+// forwarding, API), ipv6_reasm.cpp (reassembly), icmpv6.cpp (ICMPv6
+// messages and errors), nd.cpp (Neighbor Discovery, DAD, router
+// solicitation/advertisement, SLAAC, redirects).
 #pragma once
 
 #include <deque>

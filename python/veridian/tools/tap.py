@@ -153,7 +153,7 @@ def tcp_probe(sim, host, probe: str) -> dict:
     return {"tcp_probe": probe, "ok": ok, "got": n_got, "sha256": got.hexdigest(), "info": s.info()}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m veridian.tools.tap", description=__doc__.split("\n\n")[0])
     p.add_argument("--tap", default="vd0", help="TAP interface name (created if missing)")
     p.add_argument("--addr", default="10.9.0.2/24", help="Veridian's address/prefix")
@@ -181,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delay-us", type=float, default=200.0, help="... how long a reordered frame is held")
     p.add_argument("--jitter-us", type=float, default=0.0, help="... uniform extra delay, order kept")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to serve (0: until SIGINT/SIGTERM)")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
 
     sim = vd.Simulation()
     nic = vd.SoftNic(mtu=a.mtu) if a.nic == "soft" else vd.RtlNic(data_width=a.data_width, mtu=a.mtu)
