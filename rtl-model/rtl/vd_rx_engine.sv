@@ -1,5 +1,5 @@
-// RX path: the MAC stream lands in one of two store-and-forward slots (the
-// wire cannot be stopped, so a frame that finds both slots busy is dropped
+// RX path: the MAC stream lands in one of NS (4) store-and-forward slots (the
+// wire cannot be stopped, so a frame that finds every slot busy is dropped
 // and counted). While a frame arrives its first PARSE_WINDOW bytes are kept;
 // two cycles after its last beat the RSS unit has classified and hashed it.
 // A full, hashed slot is steered to a queue (RSS indirection table, or the
