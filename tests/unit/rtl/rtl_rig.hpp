@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "frame_gen.hpp"
 #include "veridian/abi.hpp"
 #include "veridian/core/hostmem.hpp"
 #include "veridian/dev/nic_driver.hpp"
@@ -51,12 +52,7 @@ inline std::string width_name(const ::testing::TestParamInfo<unsigned>& i) { ret
 
 // ---------------------------------------------------------------- frames
 
-inline Bytes random_frame(std::mt19937& rng, std::size_t n) {
-  Bytes f(n);
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (auto& b : f) b = static_cast<std::uint8_t>(byte(rng));
-  return f;
-}
+using vd::tb::random_frame;  // frame_gen.hpp (shared with the block testbenches)
 
 inline Bytes counting_frame(std::size_t n, std::uint8_t seed) {
   Bytes f(n);
@@ -250,20 +246,8 @@ inline constexpr std::uint16_t kFlagIp = 1u << vd::abi::TXF_CSUM_IP_BIT;
 inline constexpr std::uint16_t kFlagL4 = 1u << vd::abi::TXF_CSUM_L4_BIT;
 inline constexpr std::uint16_t kFlagTso = 1u << vd::abi::TXF_TSO_BIT;
 
-struct GenOpts {
-  bool v6 = false;
-  bool vlan = false;
-  std::uint8_t proto = 6;
-  std::size_t ip_opt = 0;      // IPv4 option bytes (multiple of 4, <= 40)
-  std::size_t ext = 0;         // IPv6 extension headers: total bytes (multiple of 8)
-  std::size_t l4_opt = 0;      // TCP option bytes (multiple of 4, <= 40)
-  std::size_t payload = 0;
-  bool frag6 = false;          // the first IPv6 extension header is a fragment header
-};
-
-// A well-formed Ethernet / IPv4-or-IPv6 / TCP-or-UDP frame with random
-// contents (checksum fields are random: the NIC is to fill them in).
-Bytes gen_frame(std::mt19937& rng, const GenOpts& o);
+using vd::tb::gen_frame;
+using vd::tb::GenOpts;
 
 // Full checksum insertion expected for the requested layers: insert_full's
 // output, restricted to the fields the flags ask for.
