@@ -26,7 +26,11 @@ struct Ipv4Addr {
   bool is_unspecified() const { return to_u32() == 0; }
   bool is_broadcast() const { return to_u32() == 0xffffffffu; }
   bool is_multicast() const { return (b[0] & 0xf0) == 0xe0; }
-  auto operator<=>(const Ipv4Addr&) const = default;
+  // The same order as the bytes' (network order), compared as one word: the
+  // defaulted comparison of the array calls memcmp, which every map keyed
+  // by an address (connections, routes, neighbours) then pays per node.
+  constexpr std::strong_ordering operator<=>(const Ipv4Addr& o) const { return to_u32() <=> o.to_u32(); }
+  constexpr bool operator==(const Ipv4Addr& o) const { return to_u32() == o.to_u32(); }
 };
 
 // "10.0.0.1/24" -> address and prefix length; nullopt if malformed.
