@@ -87,7 +87,37 @@ class _InetOptions:
         self._s.reuse_addr = bool(on)
 
 
-class UdpSocket(_Timeouts, _InetOptions):
+class _Closing:
+    """close() and the context-manager protocol, over the core socket."""
+
+    def close(self) -> None:
+        self._s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Datagrams:
+    """The receive queue and IP_TTL of a datagram socket (UDP, raw)."""
+
+    @property
+    def pending(self) -> int:
+        return self._s.pending
+
+    @property
+    def ttl(self) -> int:
+        """IP_TTL / hop limit of datagrams sent from this socket (0 = the stack's default)."""
+        return self._s.ttl
+
+    @ttl.setter
+    def ttl(self, value: int) -> None:
+        self._s.ttl = value
+
+
+class UdpSocket(_Timeouts, _InetOptions, _Datagrams, _Closing):
     """A UDP socket on a simulated host (datagram semantics like socket.SOCK_DGRAM)."""
 
     def __init__(self, sim: "Simulation", core):
@@ -113,33 +143,13 @@ class UdpSocket(_Timeouts, _InetOptions):
         self._wait(lambda: self._s.pending > 0, timeout_ns, "recvfrom")
         return self._s.recvfrom()
 
-    @property
-    def pending(self) -> int:
-        return self._s.pending
-
-    @property
-    def ttl(self) -> int:
-        """IP_TTL of datagrams sent from this socket (0 = the stack's default)."""
-        return self._s.ttl
-
-    @ttl.setter
-    def ttl(self, value: int) -> None:
-        self._s.ttl = value
 
     def getsockname(self) -> tuple[str, int]:
         return (self._s.local_addr, self._s.local_port)
 
-    def close(self) -> None:
-        self._s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
-class TcpSocket(_Timeouts, _InetOptions):
+class TcpSocket(_Timeouts, _InetOptions, _Closing):
     """A TCP socket on a simulated host (stream semantics like socket.SOCK_STREAM).
 
     IPv4 or IPv6: bind(("::", 80)) or connect(("2001:db8::2", 80)) makes an
@@ -238,9 +248,6 @@ class TcpSocket(_Timeouts, _InetOptions):
             raise ValueError("only shutdown of the write side is supported")
         self._s.shutdown_write()
 
-    def close(self) -> None:
-        self._s.close()
-
     def abort(self) -> None:
         """Close with a reset (SO_LINGER 0)."""
         self._s.abort()
@@ -285,11 +292,6 @@ class TcpSocket(_Timeouts, _InetOptions):
         IPv6 ports are their own namespace (IPV6_V6ONLY)."""
         return self._s.is_v6
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _ip_of(addr) -> str:
@@ -300,7 +302,7 @@ def _ip_of(addr) -> str:
     raise TypeError(f"address must be an ip string or an (ip, port) tuple, not {addr!r}")
 
 
-class RawSocket(_Timeouts):
+class RawSocket(_Timeouts, _Datagrams, _Closing):
     """A raw IP socket (socket.SOCK_RAW) for one IP protocol number.
 
     recvfrom() gives (data, (ip, 0)): a copy of every datagram of the
@@ -327,10 +329,6 @@ class RawSocket(_Timeouts):
         return self.recvfrom(timeout_ns)[0][:bufsize]
 
     @property
-    def pending(self) -> int:
-        return self._s.pending
-
-    @property
     def family(self) -> int:
         return self._s.family
 
@@ -338,28 +336,12 @@ class RawSocket(_Timeouts):
     def proto(self) -> int:
         return self._s.protocol
 
-    @property
-    def ttl(self) -> int:
-        return self._s.ttl
-
-    @ttl.setter
-    def ttl(self, value: int) -> None:
-        self._s.ttl = value
-
     def set_rx_queue_limit(self, n: int) -> None:
         self._s.rx_queue_limit = int(n)
 
-    def close(self) -> None:
-        self._s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
-class LocalSocket(_Timeouts):
+class LocalSocket(_Timeouts, _Closing):
     """A local (Unix-domain style, socket.AF_UNIX) socket inside one host:
     kind "stream" or "dgram", named by string paths. Data moves in memory at
     the call (no packets, no simulated time); waiting calls run the
@@ -442,12 +424,4 @@ class LocalSocket(_Timeouts):
     def getpeername(self) -> str:
         return self._s.peer_path
 
-    def close(self) -> None:
-        self._s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
