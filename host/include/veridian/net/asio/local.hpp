@@ -46,66 +46,20 @@ class local_stream_socket {
   // Handler: void(error_code, local_stream_socket)
   template <class Token>
   auto async_accept(Token&& token) {
-    return asio::async_initiate<Token, void(error_code, local_stream_socket)>(
-        [st = st_](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          st->wait([st = st.get(), h]() mutable {
-            if (!st->s->is_open()) {
-              st->complete(h, error_code(asio::error::bad_descriptor), local_stream_socket(*st->io, st->s));
-              return true;
-            }
-            auto c = st->s->accept();
-            if (!c) return false;
-            st->complete(h, error_code{}, local_stream_socket(*st->io, std::move(c)));
-            return true;
-          });
-        },
-        token);
+    return detail::accept_as<local_stream_socket>(st_, std::forward<Token>(token));
   }
 
   // Handler: void(error_code, std::size_t); eof at end of stream,
   // timed_out after native().recv_timeout() without data.
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& bufs, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [st = st_, bufs](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          auto on_timeout = [st = st.get(), h] { st->complete(h, error_code(asio::error::timed_out), std::size_t{0}); };
-          st->wait_recv([st = st.get(), bufs, h]() mutable {
-            std::error_code ec;
-            const std::size_t total = detail::each_buffer<asio::mutable_buffer>(
-                bufs, ec, [&](asio::mutable_buffer b, std::error_code& e) {
-                  return st->s->recv({static_cast<std::uint8_t*>(b.data()), b.size()}, e);
-                });
-            if (total > 0) return st->complete(h, error_code{}, total), true;
-            if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
-            if (st->s->eof()) return st->complete(h, error_code(asio::error::eof), std::size_t{0}), true;
-            if (asio::buffer_size(bufs) == 0) return st->complete(h, error_code{}, std::size_t{0}), true;
-            return false;
-          }, on_timeout);
-        },
-        token);
+    return detail::read_some(st_, bufs, std::forward<Token>(token));
   }
 
   // Handler: void(error_code, std::size_t); waits while the peer's buffer is full.
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& bufs, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [st = st_, bufs](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          st->wait([st = st.get(), bufs, h]() mutable {
-            std::error_code ec;
-            const std::size_t total = detail::each_buffer<asio::const_buffer>(
-                bufs, ec, [&](asio::const_buffer b, std::error_code& e) {
-                  return st->s->send({static_cast<const std::uint8_t*>(b.data()), b.size()}, e);
-                });
-            if (total > 0) return st->complete(h, error_code{}, total), true;
-            if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
-            if (asio::buffer_size(bufs) == 0) return st->complete(h, error_code{}, std::size_t{0}), true;
-            return false;
-          });
-        },
-        token);
+    return detail::write_some(st_, bufs, std::forward<Token>(token));
   }
 
  private:

@@ -2,53 +2,22 @@
 #pragma once
 
 #include "veridian/net/asio/common.hpp"
+#include "veridian/net/asio/io_state.hpp"
 
 namespace vd::net {
 
 // A TCP stream socket (AsyncReadStream + AsyncWriteStream). Movable: its
 // state is shared with the operations in flight, never `this`.
 class tcp_socket {
-  struct State {
-    asio::io_context* io;
-    std::shared_ptr<stack::TcpSocket> s;
-    detail::Waiters w;
-    // Try now; if not done, wait for the stack's next readiness change.
-    void wait(std::function<bool()> op) {
-      if (!op()) w.add(std::move(op));
-    }
-    // The same under the socket's receive timeout (SO_RCVTIMEO).
-    void wait_recv(std::function<bool()> op, std::function<void()> on_timeout) {
-      if (op()) return;
-      w.add_timed(std::move(op), [s = s.get()] { return s->scheduler(); }, s->recv_timeout(), std::move(on_timeout));
-    }
-    // Never inline: a completion runs from the io_context, like Asio's own.
-    // Handlers are move-only; they travel in a shared_ptr.
-    template <class H, class... Args>
-    void complete(std::shared_ptr<H> h, Args&&... args) {
-      asio::post(*io, [h, ... a = std::forward<Args>(args)]() mutable { std::move(*h)(std::move(a)...); });
-    }
-  };
+  using State = detail::IoState<stack::TcpSocket>;
 
  public:
   using executor_type = asio::io_context::executor_type;
 
   tcp_socket(asio::io_context& io, stack::Stack& st) : tcp_socket(io, st.tcp_socket()) {}
-  tcp_socket(asio::io_context& io, std::shared_ptr<stack::TcpSocket> s)
-      : st_(std::make_shared<State>(State{&io, std::move(s), {}})) {
-    // The stack calls back from inside its processing: only post.
-    std::weak_ptr<State> w = st_;
-    asio::io_context* io_p = &io;
-    st_->s->set_notify([w, io_p] {
-      asio::post(*io_p, [w] {
-        if (auto p = w.lock()) p->w.retry();
-      });
-    });
-  }
+  tcp_socket(asio::io_context& io, std::shared_ptr<stack::TcpSocket> s) : st_(detail::make_io_state(io, std::move(s))) {}
   tcp_socket(tcp_socket&&) = default;
   tcp_socket& operator=(tcp_socket&&) = default;
-  ~tcp_socket() {
-    if (st_ && st_.use_count() == 1) st_->s->set_notify(nullptr);
-  }
 
   executor_type get_executor() { return st_->io->get_executor(); }
   stack::TcpSocket& native() { return *st_->s; }
@@ -134,67 +103,20 @@ class tcp_socket {
   // Handler: void(error_code, tcp_socket)
   template <class Token>
   auto async_accept(Token&& token) {
-    return asio::async_initiate<Token, void(error_code, tcp_socket)>(
-        [st = st_](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          st->wait([st = st.get(), h]() mutable {
-            if (!st->s->is_open()) {
-              st->complete(h, error_code(asio::error::bad_descriptor), tcp_socket(*st->io, st->s));
-              return true;
-            }
-            auto c = st->s->accept();
-            if (!c) return false;
-            st->complete(h, error_code{}, tcp_socket(*st->io, std::move(c)));
-            return true;
-          });
-        },
-        token);
+    return detail::accept_as<tcp_socket>(st_, std::forward<Token>(token));
   }
 
   // Handler: void(error_code, std::size_t); end of stream is asio::error::eof;
   // asio::error::timed_out after the socket's recv_timeout() without data.
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& bufs, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [st = st_, bufs](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          auto on_timeout = [st = st.get(), h] { st->complete(h, error_code(asio::error::timed_out), std::size_t{0}); };
-          st->wait_recv([st = st.get(), bufs, h]() mutable {
-            std::error_code ec;
-            const std::size_t total = detail::each_buffer<asio::mutable_buffer>(
-                bufs, ec, [&](asio::mutable_buffer b, std::error_code& e) {
-                  return st->s->recv({static_cast<std::uint8_t*>(b.data()), b.size()}, e);
-                });
-            if (total > 0) return st->complete(h, error_code{}, total), true;
-            if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
-            if (st->s->eof()) return st->complete(h, error_code(asio::error::eof), std::size_t{0}), true;
-            if (asio::buffer_size(bufs) == 0) return st->complete(h, error_code{}, std::size_t{0}), true;
-            if (!st->s->is_open()) return st->complete(h, error_code(asio::error::bad_descriptor), std::size_t{0}), true;
-            return false;
-          }, on_timeout);
-        },
-        token);
+    return detail::read_some(st_, bufs, std::forward<Token>(token));
   }
 
   // Handler: void(error_code, std::size_t)
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& bufs, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [st = st_, bufs](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          st->wait([st = st.get(), bufs, h]() mutable {
-            std::error_code ec;
-            const std::size_t total = detail::each_buffer<asio::const_buffer>(
-                bufs, ec, [&](asio::const_buffer b, std::error_code& e) {
-                  return st->s->send({static_cast<const std::uint8_t*>(b.data()), b.size()}, e);
-                });
-            if (total > 0) return st->complete(h, error_code{}, total), true;
-            if (ec) return st->complete(h, to_asio(ec), std::size_t{0}), true;
-            if (asio::buffer_size(bufs) == 0) return st->complete(h, error_code{}, std::size_t{0}), true;
-            return false;
-          });
-        },
-        token);
+    return detail::write_some(st_, bufs, std::forward<Token>(token));
   }
 
  private:
