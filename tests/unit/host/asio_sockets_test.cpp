@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
+#include "asio_pair.hpp"
 #include "veridian/net/asio.hpp"
 
 namespace vd {
@@ -13,20 +14,7 @@ namespace {
 
 namespace asio = boost::asio;
 
-struct Pair {
-  Pair() {
-    sim::NicSpec spec;
-    a = &s.add_host("a", spec);
-    b = &s.add_host("b", spec);
-    s.connect(*a, *b, sim::LinkConfig{100.0, ns_to_ps(500)});
-    a->stack().add_address(0, ip("10.0.0.1"), 24);
-    b->stack().add_address(0, ip("10.0.0.2"), 24);
-  }
-  static stack::Ipv4Addr ip(const char* x) { return stack::Ipv4Addr::parse(x).value(); }
-  asio::io_context io;
-  sim::Simulation s{1};
-  sim::Host *a = nullptr, *b = nullptr;
-};
+using Pair = test::AsioPair;
 
 TEST(AsioTimeout, UdpReceiveTimesOutAtTheSimulatedDeadline) {
   Pair p;
