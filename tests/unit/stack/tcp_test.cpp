@@ -28,19 +28,7 @@ struct Conn {
   // Moves `data` from `from` to `to` (sending as buffers allow) and returns
   // what arrived.
   Bytes transfer(TcpSocket& from, TcpSocket& to, const Bytes& data, TimePs limit = s_to_ps(60)) {
-    Bytes got;
-    std::size_t off = 0;
-    std::vector<std::uint8_t> buf(64 * 1024);
-    const TimePs end = n.sched.now() + limit;
-    while (got.size() < data.size() && n.sched.now() < end) {
-      std::error_code ec;
-      if (off < data.size()) off += from.send(std::span(data).subspan(off), ec);
-      EXPECT_FALSE(ec) << ec.message();
-      n.sched.run_for(us_to_ps(20));
-      for (std::size_t k; (k = to.recv(buf, ec)) > 0;) got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k));
-      EXPECT_FALSE(ec) << ec.message();
-    }
-    return got;
+    return tcp_transfer(n.sched, from, to, data, limit);
   }
   TwoStacks n;
   std::shared_ptr<TcpSocket> lst, cli, srv;

@@ -159,6 +159,25 @@ inline std::optional<wire::TcpView> tcp_of(const SentFrame& f) {
   return *t;
 }
 
+// Moves `data` from `from` to `to` (sending as the buffers allow, running
+// `sched` 20 us at a time) and returns what arrived within `limit`.
+inline Bytes tcp_transfer(FakeScheduler& sched, stack::TcpSocket& from, stack::TcpSocket& to, const Bytes& data,
+                          TimePs limit = s_to_ps(60)) {
+  Bytes got;
+  std::size_t off = 0;
+  std::vector<std::uint8_t> buf(64 * 1024);
+  const TimePs end = sched.now() + limit;
+  while (got.size() < data.size() && sched.now() < end) {
+    std::error_code ec;
+    if (off < data.size()) off += from.send(std::span(data).subspan(off), ec);
+    EXPECT_FALSE(ec) << ec.message();
+    sched.run_for(us_to_ps(20));
+    for (std::size_t k; (k = to.recv(buf, ec)) > 0;) got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k));
+    EXPECT_FALSE(ec) << ec.message();
+  }
+  return got;
+}
+
 // n pseudo-random bytes, the same for the same seed.
 inline Bytes seeded_bytes(std::size_t n, unsigned seed) {
   Bytes b(n);
