@@ -29,6 +29,7 @@ void Stack::Impl::arp_attach(Iface& ifc) {
     return !eth_output(*i, mac, wire::kEthertypeIpv4, std::move(p));
   };
   h.failed = [this, i](const Ipv4Addr& target, std::deque<Packet>&& q) { arp_failed(*i, target, std::move(q)); };
+  h.discarded = [this](std::size_t n) { drop("arp", "unres_discards", n); };
   ifc.arp = std::make_unique<NeighborCache<Ipv4Addr>>(st.sched_, cfg.arp, std::move(h));
 }
 
@@ -102,9 +103,6 @@ std::error_code Stack::Impl::neigh_output(Iface& ifc, Ipv4Addr next_hop, bool br
     case Out::Sent:
     case Out::Queued:
       return {};
-    case Out::QueueFull:
-      drop("arp", "queue_full");
-      return make_err(std::errc::no_buffer_space);
     case Out::TableFull:
       drop("arp", "table_full");
       return make_err(std::errc::no_buffer_space);

@@ -482,9 +482,6 @@ std::error_code Stack::Ip6::link_output(int ifindex, const Ipv6Addr& next_hop, P
     case Out::Sent:
     case Out::Queued:
       return {};
-    case Out::QueueFull:
-      drop("nd", "queue_full");
-      return make_err(std::errc::no_buffer_space);
     case Out::TableFull:
       drop("nd", "cache_full");
       return make_err(std::errc::no_buffer_space);

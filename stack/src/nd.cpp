@@ -323,6 +323,7 @@ void Stack::Ip6::make_neigh(int ifindex) {
   p.max_multicast_solicit = cfg.max_multicast_solicit;
   p.max_unicast_solicit = cfg.max_unicast_solicit;
   p.queue_limit = cfg.nd_queue_limit;
+  p.queue_bytes = cfg.nd_queue_bytes;
   p.max_entries = cfg.nd_cache_limit;
   p.locktime = 0;  // ND has the override flag for that (RFC 4861 7.2.5)
   NeighborCache<Ipv6Addr>::Hooks h;
@@ -331,6 +332,7 @@ void Stack::Ip6::make_neigh(int ifindex) {
     return !im.eth_output(iface(ifindex), mac, wire::kEthertypeIpv6, std::move(pk));
   };
   h.failed = [this, ifindex](const Ipv6Addr& a, std::deque<Packet>&& q) { neigh_failed(ifindex, a, std::move(q)); };
+  h.discarded = [this](std::size_t n) { drop("nd", "unres_discards", n); };
   f.neigh = std::make_unique<NeighborCache<Ipv6Addr>>(sched, p, std::move(h));
 }
 

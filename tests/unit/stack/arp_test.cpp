@@ -134,12 +134,41 @@ TEST_F(ArpResolve, QueuesUntilReplyThenFlushesInOrder) {
   EXPECT_EQ(t.st.neighbors()[0].state, stack::NudState::Reachable);
 }
 
-TEST_F(ArpResolve, QueueIsBounded) {
-  for (std::uint8_t i = 0; i < 3; ++i) ASSERT_FALSE(sock->sendto(Bytes{i}, ip("10.0.0.99"), 9));
-  EXPECT_EQ(sock->sendto(Bytes{3}, ip("10.0.0.99"), 9), std::errc::no_buffer_space);
-  EXPECT_EQ(drops(t.st, "arp.queue_full"), 1u);
+// As Linux's unres_qlen: beyond the limit the oldest waiting packet is
+// discarded and counted; the send itself succeeds.
+TEST_F(ArpResolve, QueueIsBoundedAndKeepsTheNewest) {
+  for (std::uint8_t i = 0; i < 5; ++i) ASSERT_FALSE(sock->sendto(Bytes{i}, ip("10.0.0.99"), 9));
+  EXPECT_EQ(drops(t.st, "arp.unres_discards"), 2u);
   reply_from_peer();
-  EXPECT_EQ(count_ipv4(t.dev.sent), 3u);
+  ASSERT_EQ(count_ipv4(t.dev.sent), 3u);
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ(t.dev.sent[i].bytes[42], i + 1);  // 2, 3, 4 waited
+}
+
+// The byte limit (unres_qlen_bytes) discards the oldest too.
+TEST(ArpQueue, ByteLimitDiscardsTheOldest) {
+  stack::StackConfig c;
+  c.arp.queue_bytes = 3 * (20 + 8 + 400);  // three 400-byte datagrams (IP and UDP headers included)
+  OneStack t(c);
+  auto sock = t.st.udp_socket();
+  for (std::uint8_t i = 0; i < 4; ++i) ASSERT_FALSE(sock->sendto(Bytes(400, i), ip("10.0.0.99"), 9));
+  EXPECT_EQ(drops(t.st, "arp.unres_discards"), 1u);
+  t.dev.deliver(t.fb.arp(kMacA, wire::kArpOpReply, kMacPeer, ip("10.0.0.99"), kMacA, ip("10.0.0.1")));
+  ASSERT_EQ(count_ipv4(t.dev.sent), 3u);
+  EXPECT_EQ(t.dev.sent[1].bytes[42], 1u);  // the first one was discarded
+}
+
+// A 65,507-byte datagram to a neighbour not resolved yet: its 45 fragments
+// wait for the ARP reply and then all go, as on Linux (the default limits
+// hold 101 packets and 212,992 bytes).
+TEST(ArpQueue, LargestDatagramWaitsForResolution) {
+  OneStack t;
+  auto sock = t.st.udp_socket();
+  const Bytes big = seeded_bytes(65507, 7);
+  ASSERT_FALSE(sock->sendto(big, ip("10.0.0.99"), 9));
+  EXPECT_EQ(count_ipv4(t.dev.sent), 0u);
+  t.dev.deliver(t.fb.arp(kMacA, wire::kArpOpReply, kMacPeer, ip("10.0.0.99"), kMacA, ip("10.0.0.1")));
+  EXPECT_EQ(count_ipv4(t.dev.sent), 45u);  // ceil((65507 + 8) / 1480)
+  EXPECT_EQ(drops(t.st, "arp.unres_discards"), 0u);
 }
 
 TEST_F(ArpResolve, RetriesThenFailsAndDropsQueue) {

@@ -29,7 +29,11 @@ struct Ipv6Config {
   TimePs delay_first_probe = s_to_ps(5);
   unsigned max_multicast_solicit = 3;
   unsigned max_unicast_solicit = 3;
-  std::size_t nd_queue_limit = 64;     // packets held per unresolved neighbour (a 64 KiB datagram's fragments)
+  // Packets held per unresolved neighbour, in number and in bytes (Linux's
+  // unres_qlen and unres_qlen_bytes); beyond either the oldest are discarded
+  // ("nd.unres_discards").
+  std::size_t nd_queue_limit = 101;
+  std::size_t nd_queue_bytes = 212992;
   std::size_t nd_cache_limit = 256;    // entries per interface
   unsigned dad_transmits = 1;          // 0: addresses are usable at once
   unsigned max_rtr_solicitations = 3;

@@ -48,7 +48,11 @@ struct NudConfig {
   TimePs locktime = s_to_ps(1);
   unsigned max_multicast_solicit = 3;
   unsigned max_unicast_solicit = 3;
-  std::size_t queue_limit = 16;   // packets held per unresolved address
+  // Packets held per unresolved address, at most queue_limit of them and
+  // queue_bytes in all (Linux's unres_qlen and unres_qlen_bytes); beyond
+  // either the oldest are discarded, so the newest always wait.
+  std::size_t queue_limit = 101;
+  std::size_t queue_bytes = 212992;
   std::size_t max_entries = 1024; // beyond this, new resolutions are refused
 };
 
@@ -64,6 +68,7 @@ class NeighborCache {
     unsigned probes = 0;      // solicitations sent in this state
     TimerId timer = kNoTimer;
     std::deque<Packet> queue; // only while INCOMPLETE
+    std::size_t queued_bytes = 0;
   };
 
   struct Hooks {
@@ -74,9 +79,11 @@ class NeighborCache {
     std::function<bool(const MacAddr& mac, Packet&& p)> transmit;
     // Resolution failed: these packets will never go (ICMP unreachable, drops).
     std::function<void(const A& target, std::deque<Packet>&& q)> failed;
+    // n queued packets were discarded to make room for newer ones (optional).
+    std::function<void(std::size_t n)> discarded;
   };
 
-  enum class Output { Sent, Queued, QueueFull, TableFull, TxFailed };
+  enum class Output { Sent, Queued, TableFull, TxFailed };
   enum class Update { Created, Changed, Refreshed, Locked, Ignored };
 
   NeighborCache(Scheduler& sched, NudConfig cfg, Hooks hooks)
@@ -96,7 +103,7 @@ class NeighborCache {
       if (table_.size() >= cfg_.max_entries && !evict_one()) return Output::TableFull;
       it = table_.emplace(ip, Entry{}).first;
       Entry& e = it->second;
-      e.queue.push_back(std::move(p));
+      enqueue(e, std::move(p));
       e.used_at = now();
       arm(ip, e, cfg_.retrans_timer);
       e.probes = 1;
@@ -106,8 +113,7 @@ class NeighborCache {
     Entry& e = it->second;
     e.used_at = now();
     if (e.state == NudState::Incomplete) {
-      if (e.queue.size() >= cfg_.queue_limit) return Output::QueueFull;
-      e.queue.push_back(std::move(p));
+      enqueue(e, std::move(p));
       return Output::Queued;
     }
     if (e.state == NudState::Stale) {
@@ -223,6 +229,7 @@ class NeighborCache {
   void flush(const A& ip, Entry& e) {
     std::deque<Packet> q = std::move(e.queue);
     e.queue.clear();
+    e.queued_bytes = 0;
     const MacAddr mac = e.mac;
     (void)ip;
     for (Packet& p : q) (void)hooks_.transmit(mac, std::move(p));
@@ -275,6 +282,20 @@ class NeighborCache {
   void probe(const A& ip, const Entry& e) {
     const MacAddr mac = e.mac;
     hooks_.solicit(ip, &mac);
+  }
+
+  // Queues p behind what waits, then discards from the front (the oldest)
+  // until the queue is within both limits again; p itself always stays.
+  void enqueue(Entry& e, Packet&& p) {
+    e.queued_bytes += p.size();
+    e.queue.push_back(std::move(p));
+    std::size_t n = 0;
+    while (e.queue.size() > 1 && (e.queue.size() > cfg_.queue_limit || e.queued_bytes > cfg_.queue_bytes)) {
+      e.queued_bytes -= e.queue.front().size();
+      e.queue.pop_front();
+      ++n;
+    }
+    if (n && hooks_.discarded) hooks_.discarded(n);
   }
 
   void fail(typename std::map<A, Entry>::iterator it) {

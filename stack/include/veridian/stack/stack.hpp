@@ -39,7 +39,7 @@ struct StackStats {
   // keys: "eth", "arp", "ipv4", "icmp", "udp"
   std::map<std::string, LayerStats> layers;
   // "<layer>.<reason>" -> count, e.g. "ipv4.bad_checksum", "udp.no_socket",
-  // "eth.too_short", "arp.queue_full"
+  // "eth.too_short", "arp.unres_discards"
   std::map<std::string, std::uint64_t> drops;
   // Things done that are not drops: "ipv4.forwarded", "ipv4.fragments_sent",
   // "ipv4.reassembled", "icmp.errors_sent", "arp.gratuitous_sent", ...
