@@ -63,7 +63,12 @@ module vd_nic_top #(
   // interrupts: one line per queue pair (TX and RX completions of queue i)
   output logic      [NQ-1:0]   irq,
   // no work in progress and none posted: the harness may skip clock cycles
-  output logic                 idle
+  output logic                 idle,
+  // the RX drop counters the STAT_RX_DROP_* registers read, as a sideband
+  // the harness samples without an MMIO read (which would clock the NIC)
+  output logic      [31:0]     stat_rx_drop_nodesc,
+  output logic      [31:0]     stat_rx_drop_err,
+  output logic      [31:0]     stat_rx_drop_full
 );
   localparam int QW = $clog2(NQ);
 
@@ -263,5 +268,8 @@ module vd_nic_top #(
   end
 
   assign idle = !tx_busy && !rx_busy && !mac_rx_tvalid && !wr_locked;
+  assign stat_rx_drop_nodesc = st_drop_nodesc;
+  assign stat_rx_drop_err    = st_drop_err;
+  assign stat_rx_drop_full   = st_drop_full;
 endmodule
 `default_nettype wire

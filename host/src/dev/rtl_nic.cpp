@@ -172,6 +172,11 @@ Counters RtlNic::stats() const {
   c["mmio_writes"] = m.mmio_writes;
   c["mmio_reads"] = m.mmio_reads;
   c["irq_pulses"] = m.irqs;
+  // Frames the NIC itself dropped, which the driver never sees.
+  const rtl::NicRxDrops d = model_->rx_drops();
+  c["rx_drop_no_desc"] = d.no_desc;
+  c["rx_drop_error"] = d.error;
+  c["rx_drop_full"] = d.full;
   return c;
 }
 

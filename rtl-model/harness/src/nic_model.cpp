@@ -134,6 +134,9 @@ class NicModelImpl final : public NicModel {
   }
 
   std::uint64_t cycle() const override { return cycle_; }
+  NicRxDrops rx_drops() const override {
+    return {m_->stat_rx_drop_nodesc, m_->stat_rx_drop_err, m_->stat_rx_drop_full};
+  }
   void on_tx(TxHandler h) override { on_tx_ = std::move(h); }
   void on_irq(IrqHandler h) override { on_irq_ = std::move(h); }
 

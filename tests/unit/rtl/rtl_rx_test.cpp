@@ -80,6 +80,12 @@ TEST_P(RtlModel, FifthBackToBackFrameFindsAllSlotsFullAndIsCounted) {
   r.run_until([] { return false; }, 2000);
   ASSERT_EQ(r.rx_in.size(), 4u);
   for (std::uint8_t i = 0; i < 4; ++i) EXPECT_EQ(r.rx_in[i], counting_frame(64, i));
+  // The sideband shows the loss without an MMIO read (so it is read first:
+  // reading the register clocks the NIC).
+  const std::uint64_t cycle = r.nic->cycle();
+  EXPECT_EQ(r.nic->rx_drops().full, 2u);
+  EXPECT_EQ(r.nic->rx_drops().no_desc, 0u);
+  EXPECT_EQ(r.nic->cycle(), cycle) << "reading the sideband clocked the NIC";
   EXPECT_EQ(r.reg(vd::abi::REG_STAT_RX_DROP_FULL), 2u);
   EXPECT_EQ(r.reg(vd::abi::REG_STAT_RX_DROP_ERR), 0u);
   EXPECT_EQ(r.reg(vd::abi::REG_STAT_RX_PKTS), 4u);

@@ -45,6 +45,12 @@ struct NicModelStats {
   std::uint64_t irqs = 0;
 };
 
+struct NicRxDrops {
+  std::uint32_t no_desc = 0;  // no RX descriptor posted
+  std::uint32_t error = 0;    // the MAC marked the frame bad (FCS)
+  std::uint32_t full = 0;     // the RX packet buffer was full
+};
+
 // The MMIO half of the device is the MmioPort a driver programs.
 class NicModel : public MmioPort {
  public:
@@ -84,6 +90,9 @@ class NicModel : public MmioPort {
   virtual void close_trace() = 0;
 
   virtual const NicModelStats& stats() const = 0;
+  // The NIC's RX drop counters (STAT_RX_DROP_NODESC/ERR/FULL), read from a
+  // sideband: no MMIO, so reading them changes nothing in the run.
+  virtual NicRxDrops rx_drops() const = 0;
 };
 
 }  // namespace vd::rtl
