@@ -3,6 +3,7 @@
 // IPv4-or-IPv6 / TCP-or-UDP frames with random contents.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -79,5 +80,31 @@ inline Bytes gen_frame(std::mt19937& rng, const GenOpts& o) {
   }
   return f;
 }
+
+// A random layout for gen_frame: IPv4 (options) or IPv6 (extension headers),
+// sometimes a VLAN tag, TCP options, min_payload..max_payload bytes.
+inline GenOpts random_opts(std::mt19937& rng, std::uint8_t proto, std::size_t min_payload, std::size_t max_payload) {
+  auto u = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  GenOpts o;
+  o.v6 = u(0, 1) == 1;
+  o.vlan = u(0, 3) == 0;
+  o.proto = proto;
+  if (o.v6) o.ext = std::size_t(u(0, 2)) * 8;
+  else o.ip_opt = std::size_t(u(0, 4)) * 4;
+  if (o.proto == 6) o.l4_opt = std::size_t(u(0, 5)) * 4;
+  o.payload = std::size_t(u(int(min_payload), int(max_payload)));
+  return o;
+}
+
+// The TX engine's kept header memory for f: its first n bytes, then stale
+// (random) bytes.
+inline Bytes kept_header(const Bytes& f, std::mt19937& rng, std::size_t n = 128) {
+  Bytes k = random_frame(rng, n);
+  std::copy_n(f.begin(), std::min(f.size(), n), k.begin());
+  return k;
+}
+
+inline std::uint16_t be16(const Bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]); }
+inline std::uint32_t be32(const Bytes& b, std::size_t at) { return std::uint32_t(be16(b, at)) << 16 | be16(b, at + 2); }
 
 }  // namespace vd::tb

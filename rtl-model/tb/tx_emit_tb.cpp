@@ -29,13 +29,13 @@
 
 namespace {
 
+using vd::tb::be16;
+using vd::tb::be32;
 using vd::tb::Bytes;
 using vd::tb::GenOpts;
 constexpr unsigned kHBytes = 128;
 constexpr unsigned kBufBeats = 1024;  // AW = 10
 
-std::uint16_t be16(const Bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]); }
-std::uint32_t be32(const Bytes& b, std::size_t at) { return std::uint32_t(be16(b, at)) << 16 | be16(b, at + 2); }
 
 // One bundle from the header stage, and what it must produce.
 struct Bundle {
@@ -65,25 +65,6 @@ void set_one_hot(VlWide<N>& v, std::size_t pos) {
   if (pos < 32 * N) v[pos / 32] = EData(1) << (pos % 32);
 }
 
-Bytes kept_of(const Bytes& f, std::mt19937& rng) {
-  Bytes k = vd::tb::random_frame(rng, kHBytes);
-  std::copy_n(f.begin(), std::min<std::size_t>(f.size(), kHBytes), k.begin());
-  return k;
-}
-
-GenOpts random_opts(std::mt19937& rng, std::uint8_t proto, std::size_t max_payload) {
-  auto u = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  GenOpts o;
-  o.v6 = u(0, 1) == 1;
-  o.vlan = u(0, 3) == 0;
-  o.proto = proto;
-  if (o.v6) o.ext = std::size_t(u(0, 2)) * 8;
-  else o.ip_opt = std::size_t(u(0, 4)) * 4;
-  if (o.proto == 6) o.l4_opt = std::size_t(u(0, 5)) * 4;
-  o.payload = std::size_t(u(1, int(max_payload)));
-  return o;
-}
-
 Bundle plain(std::mt19937& rng) {
   Bundle b;
   b.data = vd::tb::random_frame(rng, 80 + rng() % 1500);
@@ -105,9 +86,9 @@ Bundle partial(std::mt19937& rng) {
 
 Bundle full(std::mt19937& rng) {
   Bundle b;
-  b.data = vd::tb::gen_frame(rng, random_opts(rng, rng() % 3 == 0 ? 17 : 6, 1400));
+  b.data = vd::tb::gen_frame(rng, vd::tb::random_opts(rng, rng() % 3 == 0 ? 17 : 6, 1, 1400));
   b.clen = static_cast<std::uint16_t>(b.data.size());
-  b.hdr = kept_of(b.data, rng);
+  b.hdr = vd::tb::kept_header(b.data, rng);
   const auto lay = vd::offload::parse_layout(b.data).layout;
   b.wire = b.data;
   const auto r = vd::offload::insert_full(b.wire);
@@ -137,7 +118,7 @@ Bundle full(std::mt19937& rng) {
 // segment count, that segment comes with a DMA error: it completes the send
 // with the error and the later ones are dropped.
 std::vector<Bundle> tso_send(std::mt19937& rng, std::size_t fail_at) {
-  const Bytes f = vd::tb::gen_frame(rng, random_opts(rng, 6, 4000));
+  const Bytes f = vd::tb::gen_frame(rng, vd::tb::random_opts(rng, 6, 1, 4000));
   const std::uint16_t mss = static_cast<std::uint16_t>(std::array<int, 3>{536, 1448, 700}[rng() % 3]);
   const auto model = vd::offload::tso_segment(f, mss);
   EXPECT_TRUE(model.ok());
@@ -149,7 +130,7 @@ std::vector<Bundle> tso_send(std::mt19937& rng, std::size_t fail_at) {
   h.emit = h.cpl = h.on_wire = h.completes = false;
   h.data.assign(f.begin(), f.begin() + std::ptrdiff_t(std::min<std::size_t>(f.size(), kHBytes)));
   out.push_back(h);
-  const Bytes kept = kept_of(f, rng);
+  const Bytes kept = vd::tb::kept_header(f, rng);
   bool failed = false;
   for (std::size_t k = 0; k < model.segments.size(); ++k) {
     const Bytes& s = model.segments[k];

@@ -30,6 +30,8 @@
 
 namespace {
 
+using vd::tb::be16;
+using vd::tb::be32;
 using vd::tb::Bytes;
 using vd::tb::GenOpts;
 constexpr unsigned kHBytes = 128;
@@ -39,8 +41,6 @@ constexpr std::uint16_t kFlagIp = 1u << vd::abi::TXF_CSUM_IP_BIT;
 constexpr std::uint16_t kFlagL4 = 1u << vd::abi::TXF_CSUM_L4_BIT;
 constexpr std::uint16_t kFlagTso = 1u << vd::abi::TXF_TSO_BIT;
 
-std::uint16_t be16(const Bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]); }
-std::uint32_t be32(const Bytes& b, std::size_t at) { return std::uint32_t(be16(b, at)) << 16 | be16(b, at + 2); }
 
 // The receive stage's sum: 16-bit words from the window's first byte (the
 // first byte of a word is its high byte), not folded.
@@ -126,23 +126,10 @@ class HeaderTb {
 };
 
 // The kept header memory: the frame's first bytes, then stale bytes.
-Bytes kept_of(const Bytes& f, std::mt19937& rng) {
-  Bytes k = vd::tb::random_frame(rng, kHBytes);
-  std::copy_n(f.begin(), std::min<std::size_t>(f.size(), kHBytes), k.begin());
-  return k;
-}
-
+// TCP two times in three, else UDP.
 GenOpts random_opts(std::mt19937& rng, std::size_t max_payload) {
-  auto u = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  GenOpts o;
-  o.v6 = u(0, 1) == 1;
-  o.vlan = u(0, 3) == 0;
-  o.proto = u(0, 2) == 0 ? 17 : 6;
-  if (o.v6) o.ext = std::size_t(u(0, 2)) * 8;
-  else o.ip_opt = std::size_t(u(0, 4)) * 4;
-  if (o.proto == 6) o.l4_opt = std::size_t(u(0, 5)) * 4;
-  o.payload = std::size_t(u(0, int(max_payload)));
-  return o;
+  const std::uint8_t proto = rng() % 3 == 0 ? 17 : 6;
+  return vd::tb::random_opts(rng, proto, 0, max_payload);
 }
 
 template <class M, unsigned DW>
@@ -164,7 +151,7 @@ void full_insertion(std::uint64_t seed) {
     c.desc.flags = flags;
     c.len = c.desc.len;
     c.sum = lay.ok() ? window_sum(f, 0, lay.layout.l3_end) : 0;
-    ASSERT_TRUE(tb.present(c, kept_of(f, rng))) << "frame " << n;
+    ASSERT_TRUE(tb.present(c, vd::tb::kept_header(f, rng))) << "frame " << n;
     const std::string at = "frame " + std::to_string(n) + " flags " + std::to_string(flags);
     EXPECT_EQ(m.b_status, vd::abi::ERR_OK) << at;
     EXPECT_TRUE(m.b_emit && m.b_cpl && m.b_patch) << at;
@@ -205,7 +192,7 @@ void check_tso_send(HeaderTb<M, DW>& tb, std::mt19937& rng, const Bytes& f, std:
   h.desc.mss = mss;
   h.len = static_cast<std::uint16_t>(std::min<std::size_t>(f.size(), kHBytes));
   const bool tso_seq = m.tso_seq;
-  ASSERT_TRUE(tb.present(h, kept_of(f, rng))) << at;
+  ASSERT_TRUE(tb.present(h, vd::tb::kept_header(f, rng))) << at;
   EXPECT_NE(bool(m.tso_seq), tso_seq) << at << ": one verdict per header context";
   ASSERT_EQ(bool(m.tso_ok), model.ok()) << at << ": " << vd::offload::to_string(model.error);
   EXPECT_FALSE(m.b_emit) << at;

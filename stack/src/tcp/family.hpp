@@ -43,8 +43,9 @@ struct TcpIp<Ipv4Addr> {
     const std::size_t mtu = r ? std::min(r->ifc->mtu(), im.path_mtu(*r)) : 576;
     return static_cast<std::uint32_t>(std::min<std::size_t>(peer, mtu - 40) - (ts ? 12 : 0));
   }
-  // Whether a segment of `bytes` (TCP header and payload) leaves unfragmented.
-  static bool fits(Stack::Impl&, const Route&, std::size_t) { return true; }
+  // Whether a segment with header h and len payload bytes leaves
+  // unfragmented: always (segments are sized to the path MTU, DF set).
+  static bool fits(Stack::Impl&, const Route&, const wire::TcpRepr&, std::size_t) { return true; }
   static constexpr bool kHeaderCsum = true;  // the IPv4 header checksum (TSO)
   static std::error_code output(Stack::Impl& im, Route& r, const Ipv4Addr& src, Packet&& p, bool df) {
     r.src = src;
@@ -74,8 +75,8 @@ struct TcpIp<Ipv6Addr> {
   }
   // A segment sized before a Packet Too Big lowered the path MTU leaves as
   // IPv6 fragments (copied, so the checksum cannot be left to the device).
-  static bool fits(Stack::Impl& im, const Route& r, std::size_t bytes) {
-    return wire::kIpv6HeaderLen + bytes <= im.ip6->path_mtu(r);
+  static bool fits(Stack::Impl& im, const Route& r, const wire::TcpRepr& h, std::size_t len) {
+    return wire::kIpv6HeaderLen + wire::tcp_header_len(h.opts) + len <= im.ip6->path_mtu(r);
   }
   static constexpr bool kHeaderCsum = false;  // IPv6 has no header checksum
   static std::error_code output(Stack::Impl& im, Route& r, const Ipv6Addr& src, Packet&& p, bool /*df*/) {

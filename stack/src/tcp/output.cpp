@@ -116,7 +116,7 @@ void TcpLayer::send_segment_as(Tcb& t, std::uint32_t seq, std::size_t len, std::
   if (!p) return impl.drop("tcp", why);
   wire::TcpRepr h;
   fill_header(t, h, seq, flags, Ip::syn_mss(impl, *r), len);
-  const bool offload = big || (t.csum_offload && Ip::fits(impl, *r, wire::tcp_header_len(h.opts) + len));
+  const bool offload = big || (t.csum_offload && Ip::fits(impl, *r, h, len));
   wire::emit_tcp(p, h, ad.laddr, ad.raddr, offload);
   if (big) {
     // TSO: the NIC cuts MSS-sized segments and fills every checksum.
