@@ -61,6 +61,7 @@ void TcpLayer::fill_header(Tcb& t, wire::TcpRepr& h, std::uint32_t seq, std::uin
 
 void TcpLayer::segment_sent(Tcb& t, std::size_t len, std::uint8_t flags, bool big, bool retransmit, std::size_t bytes) {
   impl.count_tx("tcp", bytes);
+  count_work(len == 0 && flags == f::ACK ? Work::tcp_ack : Work::tcp_tx);
   ++t.info.segs_out;
   if (big) ++t.info.tso_sends;
   if (retransmit) ++t.info.retransmits;
@@ -162,6 +163,7 @@ void TcpLayer::send_rst(const A& src, const A& dst, std::uint16_t sport, std::ui
   const std::size_t n = p.size();
   if (!Ip::output(impl, *r, src, std::move(p), false)) {
     impl.count_tx("tcp", n);
+    count_work(Work::tcp_tx);
     impl.event("tcp", "rst_sent");
   }
 }
@@ -244,9 +246,17 @@ void TcpLayer::output(Tcb& t, bool force_ack) {
             if (stuck_ok) arm_rto(t);
             break;
           }
-        } else if (!t.nodelay && flight > 0 && !t.fin_queued) {
-          break;  // Nagle (RFC 896): wait for the ACK of what is in flight
+        } else if (!t.nodelay && flight > 0 && !t.fin_queued && t.sml_sent && seq_gt(t.snd_sml, t.snd_una)) {
+          // Nagle (RFC 896) with Minshall's change: a small segment waits
+          // while an earlier small one is in flight. A short tail after
+          // full segments goes at once, so it never waits out the
+          // receiver's delayed ACK.
+          break;
         }
+      }
+      if (len < t.mss) {
+        t.snd_sml = t.snd_nxt + static_cast<std::uint32_t>(len);
+        t.sml_sent = true;
       }
       const std::uint8_t flags = static_cast<std::uint8_t>(f::ACK | (len == unsent ? f::PSH : 0));
       const bool rexmit = seq_lt(t.snd_nxt, t.snd_max);

@@ -96,6 +96,10 @@ struct Tcb {
   // Send side (RFC 9293 3.3.1). The send buffer holds the bytes from
   // buf_seq on: unacknowledged, then unsent.
   std::uint32_t iss = 0, snd_una = 0, snd_nxt = 0, snd_max = 0, snd_wl1 = 0, snd_wl2 = 0, buf_seq = 0;
+  // Nagle, Minshall's way (as Linux): the end of the last sub-MSS segment
+  // sent; another small one waits only while that one is unacknowledged.
+  std::uint32_t snd_sml = 0;
+  bool sml_sent = false;
   std::uint64_t snd_wnd = 0, max_snd_wnd = 0;
   SendQueue sndbuf;
   bool fin_queued = false, fin_sent = false;
