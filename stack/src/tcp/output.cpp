@@ -227,7 +227,10 @@ void TcpLayer::output(Tcb& t, bool force_ack) {
         if (left >= t.mss && left < maxseg) maxseg = left;
       }
       if (len > maxseg) len = maxseg;
-      if (t.tso && len < unsent && flight > 0) {
+      // (Only while two segments are in flight: the receiver ACKs every
+      // second segment at once, but one alone after its delayed-ACK
+      // timeout, which a deferred send would wait out.)
+      if (t.tso && len < unsent && flight >= 2 * t.mss) {
         // TSO deferral (as Linux's tcp_tso_should_defer): a window-limited
         // send that would end inside a pool chunk waits for the ACKs of what
         // is in flight until it can run to the chunk's end, when the window
