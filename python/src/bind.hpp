@@ -21,6 +21,8 @@ void bind_host(py::module_& m);       // bind_host.cpp: Host (addresses, routes,
 void bind_sim(py::module_& m);        // bind_sim.cpp: Link, TapBridge, Simulation
 void bind_topology(py::module_& m);   // bind_topology.cpp: faults, switches, multi-NIC cabling (after bind_sim)
 void bind_testbench(py::module_& m);  // bind_testbench.cpp: NicTestbench
+void bind_cpus(py::module_& m);       // bind_cpus.cpp: CpuConfig, cost tables (before bind_host)
+void bind_host_cpus(py::class_<sim::Host>& h);  // bind_cpus.cpp: Host.cpu_stats
 
 // A link's configuration; an argument left out keeps sim::LinkConfig's default.
 inline sim::LinkConfig link_config(std::optional<double> rate_gbps, std::optional<double> latency_ns) {

@@ -255,6 +255,7 @@ void bind_host(py::module_& m) {
   bind_routing(host);
   bind_nics(host);
   bind_host_sockets(host);
+  bind_host_cpus(host);
 }
 
 }  // namespace vd::python

@@ -94,7 +94,8 @@ void bind_sim(py::module_& m) {
       .def(py::init<std::uint64_t>(), py::arg("seed") = 1)
       .def("attach_tap", &attach_tap, py::return_value_policy::reference_internal)
       .def_property_readonly("realtime", &sim::Simulation::realtime)
-      .def("add_host", &sim::Simulation::add_host, py::return_value_policy::reference_internal)
+      .def("add_host", &sim::Simulation::add_host, py::arg("name"), py::arg("spec"),
+           py::arg("cpus") = std::nullopt, py::return_value_policy::reference_internal)
       // rate_gbps/latency_ns: None keeps sim::LinkConfig's default.
       .def("connect", [](sim::Simulation& s, sim::Host& a, sim::Host& b, std::optional<double> rate_gbps,
                          std::optional<double> latency_ns) -> sim::Link& {

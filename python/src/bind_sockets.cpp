@@ -47,6 +47,7 @@ void bind_udp(py::module_& m) {
         s.set_ttl(static_cast<std::uint8_t>(ttl));
       })
       .def_property("reuse_addr", &stack::UdpSocket::reuse_addr, &stack::UdpSocket::set_reuse_addr)
+      .def_property("cpu", &stack::UdpSocket::cpu, &stack::UdpSocket::set_cpu)
       .def_property("recv_timeout_ps", &stack::UdpSocket::recv_timeout, &stack::UdpSocket::set_recv_timeout)
       .def("close", &stack::UdpSocket::close);
 }
@@ -74,6 +75,7 @@ void bind_raw(py::module_& m) {
       .def_property_readonly("family", &stack::RawSocket::family)
       .def_property_readonly("protocol", &stack::RawSocket::protocol)
       .def_property_readonly("is_open", &stack::RawSocket::is_open)
+      .def_property("cpu", &stack::RawSocket::cpu, &stack::RawSocket::set_cpu)
       .def_property("ttl", &stack::RawSocket::ttl, [](stack::RawSocket& s, int ttl) {
         if (ttl < 0 || ttl > 255) throw py::value_error("ttl must be 0..255 (0 = the stack's default)");
         s.set_ttl(static_cast<std::uint8_t>(ttl));
@@ -195,6 +197,7 @@ void bind_tcp(py::module_& m) {
       .def_property("nodelay", &stack::TcpSocket::nodelay, &stack::TcpSocket::set_nodelay)
       .def("set_keepalive", &stack::TcpSocket::set_keepalive)
       .def_property("reuse_addr", &stack::TcpSocket::reuse_addr, &stack::TcpSocket::set_reuse_addr)
+      .def_property("cpu", &stack::TcpSocket::cpu, &stack::TcpSocket::set_cpu)
       .def_property("recv_timeout_ps", &stack::TcpSocket::recv_timeout, &stack::TcpSocket::set_recv_timeout)
       .def("set_buffers", [](stack::TcpSocket& s, std::size_t sndbuf, std::size_t rcvbuf) {
         if (sndbuf)

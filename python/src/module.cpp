@@ -36,6 +36,7 @@ PYBIND11_MODULE(_veridian, m) {
 
   python::bind_nic(m);
   python::bind_sockets(m);
+  python::bind_cpus(m);
   python::bind_host(m);
   python::bind_sim(m);
   python::bind_topology(m);  // after bind_sim: it adds methods to Link and Simulation

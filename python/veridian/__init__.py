@@ -18,7 +18,10 @@ clock, and no packet leaves the process, unless Simulation.attach_tap puts a
 host on a Linux TAP device (real-time mode, docs/tap.md). Long runs happen in C++: each call
 below is one step, never one clock cycle.
 
-The package is split by area: nics (RtlNic, SoftNic), sockets, host,
+Hosts made with cpus=vd.Cpus(cores=4, ghz=3.0) spend virtual time on their
+work (docs/cpu.md); host.cpu_stats() reports each core.
+
+The package is split by area: nics (RtlNic, SoftNic), cpus, sockets, host,
 topology (LinkFaults, Link, Switch), simulation and testbench; this file only
 re-exports them. Command-line tools are in veridian.tools (docs/python.md).
 """
@@ -27,6 +30,7 @@ from ._veridian import AbiMismatchError, DmaConfig
 from . import abi
 from .nics import RtlNic, SoftNic, rtl_widths
 from .sockets import BLOCKING_LIMIT_S, LocalSocket, RawSocket, TcpSocket, UdpSocket
+from .cpus import Cpus, default_cost_table
 from .host import Host
 from .topology import Link, LinkFaults, Switch
 from .simulation import Simulation
@@ -35,5 +39,5 @@ from .testbench import NicTestbench
 __all__ = [
     "Simulation", "Host", "RtlNic", "SoftNic", "Link", "UdpSocket", "TcpSocket", "RawSocket", "LocalSocket",
     "DmaConfig",
-    "AbiMismatchError", "abi", "rtl_widths", "NicTestbench", "LinkFaults", "Switch",
+    "AbiMismatchError", "abi", "rtl_widths", "NicTestbench", "LinkFaults", "Switch", "Cpus", "default_cost_table",
 ]

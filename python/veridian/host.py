@@ -78,6 +78,15 @@ class Host:
     def name(self) -> str:
         return self._h.name
 
+    def cpu_stats(self) -> Optional[dict]:
+        """Per-core statistics of a host made with cpus=vd.Cpus(...), None
+        otherwise: {"ghz", "cores": [{"core", "busy_ns", "busy_ns_by_use"
+        (irq/timer/app), "cycles_by_work", "work_done", "items", "waited",
+        "wait_total_ns", "wait_max_ns", "free_at_ns"}, ...]}. Counters since
+        the host was made; diff two snapshots for a window (see
+        veridian.cpus.utilisation)."""
+        return self._h.cpu_stats()
+
     @property
     def mac(self) -> str:
         return self._h.mac

@@ -88,6 +88,7 @@ class SoftNic:
     mtu: int = _SPEC.mtu
     tx_csum: bool = _SPEC.tx_csum         # finish UDP/TCP checksums with the offload/ software model
     tso: bool = _SPEC.tso                 # segment TCP sends with the offload/ model (needs tx_csum)
+    rx_csum: bool = _SPEC.rx_csum         # verify RX checksums with the offload/ model (else the stack does)
     irq_frames: int = _SPEC.irq_frames    # interrupt moderation: frames per receive burst
     irq_delay_ns: float = _SPEC.irq_delay_ns  # ... or this long after the first one (0: no timer)
 
@@ -106,6 +107,7 @@ class SoftNic:
         s.mtu = self.mtu
         s.tx_csum = bool(self.tx_csum)
         s.tso = bool(self.tso)
+        s.rx_csum = bool(self.rx_csum)
         s.irq_frames = int(self.irq_frames)
         s.irq_delay_ns = float(self.irq_delay_ns)
         return s

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from . import _veridian as _core
+from .cpus import Cpus
 from .host import Host
 from .nics import SoftNic, _check_nic
 from .topology import Link, LinkFaults, Switch
@@ -26,10 +27,15 @@ class Simulation:
         self.switches: dict[str, Switch] = {}
         self.links: list[Link] = []
 
-    def add_host(self, name: str, nic=None) -> Host:
+    def add_host(self, name: str, nic=None, cpus: Optional[Cpus] = None) -> Host:
+        """A host with one NIC (default SoftNic()). With cpus=vd.Cpus(...),
+        its work takes virtual time on its cores (docs/cpu.md); without,
+        host work takes none."""
         nic = nic if nic is not None else SoftNic()
         _check_nic(nic)
-        h = Host(self, self._s.add_host(name, nic._spec()))
+        if cpus is not None and not isinstance(cpus, Cpus):
+            raise TypeError(f"cpus must be a veridian.Cpus, not {type(cpus).__name__}")
+        h = Host(self, self._s.add_host(name, nic._spec(), None if cpus is None else cpus._config()))
         self.hosts[name] = h
         return h
 

@@ -87,6 +87,21 @@ class _InetOptions:
         self._s.reuse_addr = bool(on)
 
 
+class _OnCore:
+    """The host core this socket's calls run on when the host has CPUs
+    (vd.Cpus); -1 (the default) is the host's application core."""
+
+    @property
+    def cpu(self) -> int:
+        return self._s.cpu
+
+    @cpu.setter
+    def cpu(self, core: int) -> None:
+        if not isinstance(core, int) or core < -1:
+            raise ValueError(f"cpu must be a core number or -1, not {core!r}")
+        self._s.cpu = core
+
+
 class _Closing:
     """close() and the context-manager protocol, over the core socket."""
 
@@ -117,7 +132,7 @@ class _Datagrams:
         self._s.ttl = value
 
 
-class UdpSocket(_Timeouts, _InetOptions, _Datagrams, _Closing):
+class UdpSocket(_Timeouts, _InetOptions, _Datagrams, _OnCore, _Closing):
     """A UDP socket on a simulated host (datagram semantics like socket.SOCK_DGRAM)."""
 
     def __init__(self, sim: "Simulation", core):
@@ -149,7 +164,7 @@ class UdpSocket(_Timeouts, _InetOptions, _Datagrams, _Closing):
 
 
 
-class TcpSocket(_Timeouts, _InetOptions, _Closing):
+class TcpSocket(_Timeouts, _InetOptions, _OnCore, _Closing):
     """A TCP socket on a simulated host (stream semantics like socket.SOCK_STREAM).
 
     IPv4 or IPv6: bind(("::", 80)) or connect(("2001:db8::2", 80)) makes an
@@ -302,7 +317,7 @@ def _ip_of(addr) -> str:
     raise TypeError(f"address must be an ip string or an (ip, port) tuple, not {addr!r}")
 
 
-class RawSocket(_Timeouts, _Datagrams, _Closing):
+class RawSocket(_Timeouts, _Datagrams, _OnCore, _Closing):
     """A raw IP socket (socket.SOCK_RAW) for one IP protocol number.
 
     recvfrom() gives (data, (ip, 0)): a copy of every datagram of the

@@ -34,6 +34,7 @@ void Stack::Impl::arp_attach(Iface& ifc) {
 }
 
 void Stack::Impl::arp_input(Iface& ifc, Packet&& p) {
+  count_work(Work::neigh);
   const auto arp = wire::ArpView::parse(p.bytes());
   if (!arp) return drop("arp", arp.reason());
   if (bad_sender(*arp)) return drop("arp", "bad_sender");
@@ -76,6 +77,7 @@ void Stack::Impl::arp_input(Iface& ifc, Packet&& p) {
 }
 
 void Stack::Impl::arp_send(Iface& ifc, const MacAddr& eth_dst, const wire::ArpRepr& r) {
+  count_work(Work::neigh);
   Packet p = ifc.dev->pool().alloc();
   if (!p) return drop("arp", "no_buffer");
   wire::emit_arp(p, r);

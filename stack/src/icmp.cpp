@@ -19,6 +19,7 @@ bool is_icmp_informational(std::uint8_t type) {
 // ------------------------------------------------------------ input
 
 void Stack::Impl::icmp_input(Iface& ifc, const Ipv4Info& info, Packet&& p) {
+  count_work(Work::icmp);
   const auto icmp = wire::IcmpView::parse(p.bytes());
   if (!icmp) return drop("icmp", icmp.reason());
   if (!icmp->checksum_ok()) return drop("icmp", "bad_checksum");
@@ -66,6 +67,7 @@ void Stack::Impl::icmp_echo_reply(Iface& ifc, const Ipv4Info& info, Packet&& p) 
     r = Route{&ifc, info.dst, info.src, info.src, false};
   else
     r->src = info.dst;
+  count_work(Work::icmp);
   if (!ipv4_output(*r, wire::kIpProtoIcmp, std::move(p))) count_tx("icmp", n);
 }
 
@@ -168,6 +170,7 @@ void Stack::Impl::icmp_error(std::span<const std::uint8_t> orig, bool link_bcast
   const std::size_t n = p.size();
   if (!ipv4_output(*r, wire::kIpProtoIcmp, std::move(p))) {
     count_tx("icmp", n);
+    count_work(Work::icmp);
     event("icmp", "errors_sent");
   }
 }
@@ -200,6 +203,7 @@ std::error_code Stack::Impl::send_echo(Ipv4Addr dst, std::uint16_t id, std::uint
   const std::error_code ec = ipv4_output(*r, wire::kIpProtoIcmp, std::move(p), o);
   if (ec) return ec;
   count_tx("icmp", n);
+  count_work(Work::icmp);
   return {};
 }
 

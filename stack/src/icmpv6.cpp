@@ -7,6 +7,7 @@
 
 #include "ipv6_impl.hpp"
 #include "tcp/transport.hpp"
+#include "wire/sw_checksum.hpp"
 #include "veridian/offload/checksum.hpp"
 
 namespace vd::stack {
@@ -26,7 +27,7 @@ std::array<std::uint8_t, 8> icmp_header(const Ipv6Addr& src, const Ipv6Addr& dst
   const auto len = static_cast<std::uint32_t>(h.size() + body.size());
   std::uint32_t sum = offload::pseudo_header_v6(src.b, dst.b, wire::kIpProtoIcmpv6, len);
   sum = offload::csum_partial(h, sum);  // 8 bytes: the body chains on a word boundary
-  wire::store_be16(&h[2], offload::internet_checksum(body, sum));
+  wire::store_be16(&h[2], sw_csum::internet_checksum(body, sum));
   return h;
 }
 
@@ -43,6 +44,7 @@ const char* error_name(std::uint8_t type) {
 }  // namespace
 
 void Stack::Ip6::icmp_input(const Rx6& rx) {
+  count_work(Work::icmp);
   const auto v = wire::Icmpv6View::parse(rx.l4);
   if (!v) return drop("icmpv6", v.reason());
   if (!v->checksum_ok(rx.src, rx.dst)) return drop("icmpv6", "bad_checksum");
@@ -141,6 +143,7 @@ void Stack::Ip6::send_error_raw(int ifindex, std::span<const std::uint8_t> pkt, 
   const auto h = icmp_header(r->src, r->dst, type, code, rest, quote);
   if (output_bytes(*r, wire::kIpProtoIcmpv6, h, quote, 0)) return;
   im.count_tx("icmpv6", h.size() + quote.size());
+  count_work(Work::icmp);
   event("icmpv6", std::string("tx_") + error_name(type));
 }
 
@@ -153,6 +156,7 @@ void Stack::Ip6::echo_reply(const Rx6& rx, const wire::Icmpv6View& v) {
   const auto h = icmp_header(r->src, r->dst, wire::kIcmpv6EchoReply, 0, v.rest(), body);
   if (output_bytes(*r, wire::kIpProtoIcmpv6, h, body, 0)) return;
   im.count_tx("icmpv6", h.size() + body.size());
+  count_work(Work::icmp);
 }
 
 std::error_code Stack::Ip6::send_echo(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t len,
@@ -170,6 +174,7 @@ std::error_code Stack::Ip6::send_echo(const Ipv6Addr& dst, std::uint16_t id, std
     return ec;
   }
   im.count_tx("icmpv6", h.size() + body.size());
+  count_work(Work::icmp);
   return {};
 }
 
@@ -198,6 +203,7 @@ std::error_code Stack::Ip6::send_icmp(int ifindex, const Ipv6Addr& src, const Ip
   if (!ec) {
     im.count_tx("ipv6", total);
     im.count_tx("icmpv6", n);
+    count_work(Work::icmp);
   }
   return ec;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "stack_impl.hpp"
+#include "wire/sw_checksum.hpp"
 #include "tcp/transport.hpp"
 #include "veridian/offload/checksum.hpp"
 #include "veridian/offload/csum_offload.hpp"
@@ -75,6 +76,7 @@ bool Stack::Impl::ipv4_accepts(const Iface& ifc, Ipv4Addr dst) const {
 }
 
 void Stack::Impl::ipv4_input(Iface& ifc, Packet&& p, bool link_bcast) {
+  count_work(Work::ipv4_rx);
   const auto ip = wire::Ipv4View::parse(p.bytes());
   if (!ip) return drop("ipv4", ip.reason());
   if (!header_csum_ok(p.meta.rx_csum_ip, *ip)) return drop("ipv4", "bad_checksum");
@@ -131,6 +133,7 @@ void Stack::Impl::ipv4_local(Iface& ifc, Packet&& p, bool link_bcast) {
 // with an incremental checksum update, ICMP time exceeded / unreachable /
 // fragmentation needed as the case may be.
 void Stack::Impl::ipv4_forward(Iface& in, Packet&& p, bool link_bcast) {
+  count_work(Work::ipv4_tx);
   const auto ip = wire::Ipv4View::parse(p.bytes());
   if (link_bcast) return drop("ipv4", "forward_link_broadcast");
   const Ipv4Addr dst = ip->dst();
@@ -172,6 +175,7 @@ void Stack::Impl::ipv4_forward(Iface& in, Packet&& p, bool link_bcast) {
 // ------------------------------------------------------------ output
 
 std::error_code Stack::Impl::ipv4_output(const Route& r, std::uint8_t proto, Packet&& p, const Ipv4TxOpts& o) {
+  count_work(Work::ipv4_tx);
   // A TSO send is larger than the MTU on purpose: the NIC cuts it.
   const std::size_t mtu = p.meta.tso_mss ? wire::kIpv4MaxTotalLen : path_mtu(r);
   const std::size_t total = wire::kIpv4MinHeaderLen + p.size();
@@ -266,7 +270,7 @@ std::error_code Stack::Impl::ipv4_fragment(const Route& r, Packet&& p, std::size
                                                            ((!last || orig_mf) ? wire::kIpv4FlagMf : 0));
     wire::store_be16(d + 6, static_cast<std::uint16_t>(flags | ((base_off + off) / 8)));
     wire::store_be16(d + 10, 0);
-    wire::store_be16(d + 10, offload::internet_checksum({d, hlen}));
+    wire::store_be16(d + 10, sw_csum::internet_checksum({d, hlen}));
     f.meta.l3_offset = wire::kEthHeaderLen;
     if (const auto ec = ipv4_send_datagram(r, std::move(f))) return ec;
     ++sent;

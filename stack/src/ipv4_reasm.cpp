@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "stack_impl.hpp"
+#include "wire/sw_checksum.hpp"
 #include "veridian/offload/checksum.hpp"
 
 namespace vd::stack {
@@ -127,7 +128,7 @@ Packet Stack::Impl::ipv4_reassemble(Iface& ifc, Packet&& p) {
   wire::store_be16(d + 2, static_cast<std::uint16_t>(hl + covered));
   wire::store_be16(d + 6, static_cast<std::uint16_t>(wire::load_be16({d, hl}, 6) & wire::kIpv4FlagDf));
   wire::store_be16(d + 10, 0);
-  wire::store_be16(d + 10, offload::internet_checksum({d, hl}));
+  wire::store_be16(d + 10, sw_csum::internet_checksum({d, hl}));
   event("ipv4", "reassembled");
   reasm_erase(it);
   return out;

@@ -194,6 +194,7 @@ std::optional<Ipv6Addr> Stack::Ip6::source_for(int ifindex, const Ipv6Addr& dst)
 // ------------------------------------------------------------ input
 
 void Stack::Ip6::input(Iface& ifc, Packet&& p, bool link_multicast) {
+  count_work(Work::ipv6_rx);
   const If6* f = if6_or_null(ifc.index);
   if (!f || !f->enabled) return drop("ipv6", "disabled");
   const auto ip = wire::Ipv6View::parse(p.bytes());
@@ -303,6 +304,7 @@ void Stack::Ip6::deliver(const Rx6& rx, std::uint8_t proto) {
 // ------------------------------------------------------------ forwarding
 
 void Stack::Ip6::forward(Iface& in, Packet&& p, const wire::Ipv6View& ip, bool link_multicast) {
+  count_work(Work::ipv6_tx);
   const Ipv6Addr src = ip.src(), dst = ip.dst();
   if (link_multicast) return drop("ipv6", "fwd_link_multicast");
   if (src.is_unspecified()) return drop("ipv6", "fwd_bad_source");
@@ -391,6 +393,7 @@ std::uint8_t Stack::Ip6::hop_limit_for(int ifindex) const {
 }
 
 std::error_code Stack::Ip6::output(const Route6& r, std::uint8_t proto, Packet&& l4, std::uint8_t hop_limit) {
+  count_work(Work::ipv6_tx);
   // A TSO send (tso_mss) is larger than the MTU on purpose: the NIC cuts it.
   if ((!l4.meta.tso_mss && kHdr + l4.size() > path_mtu(r)) || l4.headroom() < kEth + kHdr) {
     Packet held = std::move(l4);  // kept alive while its bytes are copied
@@ -575,6 +578,7 @@ std::uint32_t Stack::path_mtu6(const Ipv6Addr& dst) const {
 
 std::error_code Stack::send_echo6(const Ipv6Addr& dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len,
                                   int ifindex, std::uint8_t hop_limit) {
+  AppWork work(work_hook_, -1);
   return impl_->ip6->send_echo(dst, id, seq, payload_len, ifindex, hop_limit);
 }
 

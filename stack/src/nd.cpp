@@ -20,6 +20,7 @@ Ipv6Addr all_routers() { return Ipv6Addr::parse("ff02::2").value(); }
 // ------------------------------------------------------------ input
 
 void Stack::Ip6::nd_input(const Rx6& rx, const wire::Icmpv6View& v) {
+  count_work(Work::neigh);
   // RFC 4861 6.1/7.1/8.1 validity: hop limit 255 (off-link senders cannot
   // forge it), code 0, the fixed part present, well-formed options.
   if (rx.hop_limit != kNdHopLimit) return drop("nd", "bad_hop_limit");
@@ -165,6 +166,7 @@ void Stack::Ip6::redirect_input(const Rx6& rx, const wire::Icmpv6View& v, const 
 // ------------------------------------------------------------ output
 
 void Stack::Ip6::send_ns(int ifindex, const Ipv6Addr& target, const MacAddr* unicast_mac, bool dad) {
+  count_work(Work::neigh);
   Ipv6Addr src{};
   if (!dad) {
     // The link-local address, or any usable one when that is not ready.
@@ -187,6 +189,7 @@ void Stack::Ip6::send_ns(int ifindex, const Ipv6Addr& target, const MacAddr* uni
 }
 
 void Stack::Ip6::send_na(int ifindex, const Ipv6Addr& target, const Ipv6Addr& dst, bool solicited, bool override) {
+  count_work(Work::neigh);
   const MacAddr mac = iface(ifindex).mac;
   const std::uint32_t flags =
       (forwarding ? wire::kNaRouter : 0) | (solicited ? wire::kNaSolicited : 0) | (override ? wire::kNaOverride : 0);
@@ -201,6 +204,7 @@ void Stack::Ip6::send_na(int ifindex, const Ipv6Addr& target, const Ipv6Addr& ds
 }
 
 void Stack::Ip6::send_rs(int ifindex) {
+  count_work(Work::neigh);
   const auto ll = link_local(ifindex);
   const Ipv6Addr src = ll.value_or(Ipv6Addr{});
   const MacAddr mac = iface(ifindex).mac;
@@ -214,6 +218,7 @@ void Stack::Ip6::send_rs(int ifindex) {
 }
 
 void Stack::Ip6::send_ra(int ifindex, const Ipv6Addr& dst) {
+  count_work(Work::neigh);
   If6& f = if6(ifindex);
   if (!f.ra) return;
   const auto ll = link_local(ifindex);

@@ -53,6 +53,7 @@ std::error_code RawSocket::sendto(std::span<const std::uint8_t> data, Ipv4Addr d
   if (family_ != 4) return make_err(std::errc::address_family_not_supported);
   if (dst.is_unspecified()) return make_err(std::errc::invalid_argument);
   if (data.size() > wire::kIpv4MaxTotalLen - wire::kIpv4MinHeaderLen) return make_err(std::errc::message_size);
+  AppWork work(stack_->work_hook(), cpu_);
   Stack::Impl& I = *stack_->impl_;
   auto r = I.route(dst);
   if (!r) return make_err(std::errc::network_unreachable);
@@ -74,6 +75,7 @@ std::error_code RawSocket::sendto(std::span<const std::uint8_t> data, const Ipv6
   if (family_ != 6) return make_err(std::errc::address_family_not_supported);
   if (dst.is_unspecified()) return make_err(std::errc::invalid_argument);
   if (data.size() > wire::kIpv6MaxPayload) return make_err(std::errc::message_size);
+  AppWork work(stack_->work_hook(), cpu_);
   Stack::Impl& I = *stack_->impl_;
   auto r = I.ip6->route(dst);
   if (!r) return make_err(std::errc::network_unreachable);
@@ -85,6 +87,7 @@ std::error_code RawSocket::sendto(std::span<const std::uint8_t> data, const Ipv6
 
 std::optional<Datagram> RawSocket::recvfrom() {
   if (!is_open() || rxq_.empty()) return std::nullopt;
+  AppWork work(stack_->work_hook(), cpu_);
   Datagram d = std::move(rxq_.front());
   rxq_.pop_front();
   return d;

@@ -191,6 +191,7 @@ std::shared_ptr<TcpSocket> Stack::tcp_socket() {
 
 std::error_code Stack::send_echo(Ipv4Addr dst, std::uint16_t id, std::uint16_t seq, std::size_t payload_len,
                                  std::uint8_t ttl) {
+  AppWork work(work_hook_, -1);
   return impl_->send_echo(dst, id, seq, payload_len, ttl);
 }
 
@@ -297,6 +298,7 @@ bool Stack::Impl::fits(const Packet& p, std::size_t payload) {
 void Stack::Impl::rx(int ifindex, Packet&& frame) noexcept {
   // The receive path must never throw into the device: a bug here becomes a
   // counted drop, not a crash of the whole simulation.
+  count_work(Work::rx_frame);
   try {
     Iface& ifc = *ifaces.at(static_cast<std::size_t>(ifindex));
     if (ifc.bursts) in_rx_burst = true;
@@ -364,6 +366,7 @@ std::error_code Stack::Impl::eth_output(Iface& ifc, const MacAddr& dst, std::uin
     if (p.meta.tx_csum_partial) p.meta.csum_start = static_cast<std::uint16_t>(p.meta.csum_start + wire::kVlanTagLen);
   }
   wire::pad_frame(p);
+  count_work(Work::tx_frame);
   const std::size_t n = p.size();
   if (!egress_xmit(ifc, std::move(p))) {
     drop("eth", "tx_queue_full");

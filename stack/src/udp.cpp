@@ -37,6 +37,7 @@ std::error_code UdpSocket::sendto(std::span<const std::uint8_t> data, Ipv4Addr d
   if (!bound_) {
     if (const auto ec = bind(Ipv4Addr{}, 0)) return ec;
   }
+  AppWork work(stack_->work_hook(), cpu_);
   return stack_->impl_->udp_output(*this, data, dst, port);
 }
 
@@ -54,11 +55,13 @@ std::error_code UdpSocket::sendto(std::span<const std::uint8_t> data, const Ipv6
   if (!bound_) {
     if (const auto ec = bind(Ipv6Addr{}, 0)) return ec;
   }
+  AppWork work(stack_->work_hook(), cpu_);
   return stack_->impl_->ip6->udp_output(*this, data, dst, port);
 }
 
 std::optional<Datagram> UdpSocket::recvfrom() {
   if (!is_open() || rxq_.empty()) return std::nullopt;
+  AppWork work(stack_->work_hook(), cpu_);
   Datagram d = std::move(rxq_.front());
   rxq_.pop_front();
   return d;
@@ -122,6 +125,7 @@ void Stack::Impl::udp_unbind(UdpSocket& s) {
 
 std::error_code Stack::Impl::udp_output(UdpSocket& s, std::span<const std::uint8_t> data, Ipv4Addr dst,
                                         std::uint16_t port) {
+  count_work(Work::udp_tx);
   auto r = route(dst);
   if (!r) return make_err(std::errc::network_unreachable);
   const std::size_t len = data.size();
@@ -150,6 +154,7 @@ std::error_code Stack::Impl::udp_output(UdpSocket& s, std::span<const std::uint8
 }
 
 void Stack::Impl::udp_input(Iface& /*ifc*/, const Ipv4Info& info, Packet&& p) {
+  count_work(Work::udp_rx);
   const auto udp = wire::UdpView::parse(p.bytes());
   if (!udp) return drop("udp", udp.reason());
   if (!udp_csum_ok(p.meta.rx_csum_l4, *udp, info)) return drop("udp", "bad_checksum");
@@ -175,6 +180,7 @@ void Stack::Impl::udp_input(Iface& /*ifc*/, const Ipv4Info& info, Packet&& p) {
 
 std::error_code Stack::Ip6::udp_output(UdpSocket& s, std::span<const std::uint8_t> data, const Ipv6Addr& dst,
                                        std::uint16_t port) {
+  count_work(Work::udp_tx);
   auto r = route(dst);
   if (!r) return make_err(std::errc::network_unreachable);
   if (!s.addr6_.is_unspecified()) r->src = s.addr6_;
@@ -195,6 +201,7 @@ std::error_code Stack::Ip6::udp_output(UdpSocket& s, std::span<const std::uint8_
 }
 
 void Stack::Ip6::udp_input(const Rx6& rx) {
+  count_work(Work::udp_rx);
   const auto udp = wire::UdpView::parse(rx.l4);
   if (!udp) return drop("udp", udp.reason());
   // RFC 8200 8.1: a zero checksum is not allowed over IPv6.

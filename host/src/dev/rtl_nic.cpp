@@ -48,9 +48,20 @@ RtlNic::RtlNic(Scheduler& sched, HostMemory& mem, MacAddr mac, RtlNicConfig cfg)
   });
   model_->on_irq([this](std::uint32_t mask, std::uint64_t cyc) {
     sched_.schedule_at(cycle_time(cyc) + cfg_.irq_latency, [this, mask] {
-      catch_up();
-      driver_.handle_irq(mask);
-      wake();
+      if (!dispatch_) {
+        catch_up();
+        driver_.handle_irq(mask);
+        wake();
+        return;
+      }
+      // With host CPUs, each queue's poll is work on that queue's core.
+      for (std::uint16_t q = 0; q < 32; ++q)
+        if (mask & (1u << q))
+          dispatch_(q, [this, q] {
+            catch_up();
+            driver_.handle_irq(1u << q);
+            wake();
+          });
     });
   });
   wake();

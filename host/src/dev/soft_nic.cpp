@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "veridian/abi.hpp"
 #include "veridian/offload/csum_offload.hpp"
@@ -53,15 +54,50 @@ bool SoftNic::set_rx_burst_end(std::function<void()> h) {
   return true;
 }
 
-// The interrupt: everything DMA'd so far goes up in one burst.
+// The interrupt: everything DMA'd so far goes up in one burst, or, with host
+// CPUs, to its queue's poll on that queue's core.
 void SoftNic::rx_poll() {
   sched_.cancel(irq_timer_);
   irq_timer_ = kNoTimer;
+  if (dispatch_) {
+    for (auto& p : rx_pending_) queued_[std::min<std::size_t>(p.meta.queue, queued_.size() - 1)].push_back(std::move(p));
+    rx_pending_.clear();
+    for (std::uint16_t q = 0; q < queued_.size(); ++q)
+      if (!queued_[q].empty()) raise(q);
+    return;
+  }
   std::vector<Packet> burst;
   burst.swap(rx_pending_);
   for (auto& p : burst)
     if (rx_) rx_(std::move(p));
   if (burst_end_) burst_end_();
+}
+
+bool SoftNic::set_irq_dispatch(IrqDispatch d) {
+  dispatch_ = std::move(d);
+  queued_.clear();
+  queued_.resize(features_.rx_queues);
+  poll_pending_.assign(features_.rx_queues, false);
+  return true;
+}
+
+void SoftNic::raise(std::uint16_t q) {
+  if (poll_pending_[q]) return;  // NAPI: no new interrupt while a poll is scheduled
+  poll_pending_[q] = true;
+  dispatch_(q, [this, q] { poll_queue(q); });
+}
+
+// One poll: up to kNapiBudget frames; more waiting means another poll.
+void SoftNic::poll_queue(std::uint16_t q) {
+  poll_pending_[q] = false;
+  auto& in = queued_[q];
+  const std::size_t n = std::min(in.size(), kNapiBudget);
+  std::vector<Packet> burst(std::make_move_iterator(in.begin()), std::make_move_iterator(in.begin() + static_cast<std::ptrdiff_t>(n)));
+  in.erase(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
+  for (auto& p : burst)
+    if (rx_) rx_(std::move(p));
+  if (burst_end_ && n) burst_end_();
+  if (!in.empty()) raise(q);
 }
 
 bool SoftNic::transmit(Packet&& frame, std::uint16_t /*queue*/) {

@@ -42,6 +42,7 @@ void TcpLayer::demux(const TcpRx<A>& a, const wire::TcpView& v, const wire::TcpO
 }
 
 void TcpLayer::input(const Ipv4Info& info, Packet&& p) {
+  count_work(Work::tcp_rx);
   const auto v = wire::TcpView::parse(p.bytes());
   if (!v) return impl.drop("tcp", v.reason());
   const bool csum_ok = p.meta.rx_csum_l4 == OffloadMeta::Csum::Good ||
@@ -55,6 +56,7 @@ void TcpLayer::input(const Ipv4Info& info, Packet&& p) {
 }
 
 void TcpLayer::input(const Rx6& rx) {
+  count_work(Work::tcp_rx);
   const auto v = wire::TcpView::parse(rx.l4);
   if (!v) return impl.drop("tcp", v.reason());
   // The checksum is over the IPv6 pseudo-header (RFC 8200 8.1); a NIC's

@@ -73,6 +73,7 @@ void TcpLayer::cookie_syn_ack(Tcb& l, const TcpRx<A>& a, const wire::TcpView& v,
   const std::size_t n = p.size();
   if (TcpIp<A>::output(impl, *r, a.dst, std::move(p), false)) return;
   impl.count_tx("tcp", n);
+  count_work(Work::tcp_tx);
   impl.event("tcp", "syncookies_sent");
 }
 

@@ -66,6 +66,7 @@ std::size_t TcpSocket::pending_accepts() const { return tcb_ && listening_ ? tcb
 
 std::shared_ptr<TcpSocket> TcpSocket::accept() {
   if (!is_open() || !tcb_ || !listening_ || tcb_->accept_q.empty()) return nullptr;
+  AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
   Tcb* c = tcb_->accept_q.front();
   tcb_->accept_q.pop_front();
   c->listener = nullptr;
@@ -82,6 +83,7 @@ std::shared_ptr<TcpSocket> TcpSocket::accept() {
   s->sndbuf_ = c->sndbuf.capacity();
   s->rcvbuf_ = c->rcvbuf.capacity();
   s->cc_ = c->cc;
+  s->cpu_ = cpu_;
   return s;
 }
 
@@ -97,12 +99,14 @@ std::error_code connect_busy(const Tcb& t) {
 std::error_code TcpSocket::connect(Ipv4Addr dst, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (tcb_) return connect_busy(*tcb_);
+  AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
   return stack_->impl_->tcp->connect(*this, dst, port);
 }
 
 std::error_code TcpSocket::connect(const Ipv6Addr& dst, std::uint16_t port) {
   if (!is_open()) return bad_fd();
   if (tcb_) return connect_busy(*tcb_);
+  AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
   return stack_->impl_->tcp->connect(*this, dst, port);
 }
 
@@ -128,10 +132,25 @@ std::size_t TcpSocket::send(std::span<const std::uint8_t> data, std::error_code&
       return ec = make_err(t.fin_queued ? std::errc::broken_pipe : std::errc::not_connected), 0;
   }
   if (t.fin_queued) return ec = make_err(std::errc::broken_pipe), 0;
+  if (data.empty() || t.sndbuf.space() == 0) return 0;  // would block: no work done
+  AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
   // The one copy on the way in: application bytes into the send buffer.
   // Into TSO-pool chunks when the connection uses TSO, each as large as one
   // TSO send, so sends go from there with no second copy.
   t.sndbuf.set_source(t.tso_pool, t.tso_pool ? tso_cap(t.v6, t.mss) : 0);
+  if (stack_->work_hook()) {
+    // With a CPU model, as Linux's tcp_sendmsg: what the window allows
+    // leaves after each 64 KiB copied, not after the whole call's copy.
+    constexpr std::size_t kPush = 64 << 10;
+    std::size_t n = 0;
+    while (n < data.size()) {
+      const std::size_t k = t.sndbuf.push(data.subspan(n, std::min(kPush, data.size() - n)));
+      if (k == 0) break;
+      n += k;
+      stack_->impl_->tcp->output(t);
+    }
+    return n;
+  }
   const std::size_t n = t.sndbuf.push(data);
   if (n) stack_->impl_->tcp->output(t);
   return n;
@@ -143,8 +162,10 @@ std::size_t TcpSocket::recv(std::span<std::uint8_t> out, std::error_code& ec) {
   if (!tcb_) {
     const std::size_t left = rx_left_.size() - rx_left_off_;
     if (left) {
+      AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
       const std::size_t n = std::min(out.size(), left);
       std::copy_n(rx_left_.begin() + static_cast<std::ptrdiff_t>(rx_left_off_), n, out.begin());
+      count_work(Work::copy_bytes, n);
       rx_left_off_ += n;
       return n;
     }
@@ -153,9 +174,11 @@ std::size_t TcpSocket::recv(std::span<std::uint8_t> out, std::error_code& ec) {
   }
   Tcb& t = *tcb_;
   const std::size_t n = std::min(out.size(), t.rcvbuf.size());
-  if (n == 0) return 0;
+  if (n == 0) return 0;  // would block: no work done
+  AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
   const std::uint32_t before = static_cast<std::uint32_t>(t.rcv_adv - t.rcv_nxt);
   t.rcvbuf.peek(0, out.data(), n);
+  count_work(Work::copy_bytes, n);
   t.rcvbuf.pop(n);
   // A window that opened by two segments or half the buffer is announced
   // now rather than with the next data (RFC 9293 3.8.6.2.2).
@@ -182,6 +205,7 @@ std::error_code TcpSocket::shutdown_write() {
   if (!is_open()) return bad_fd();
   if (!tcb_ || tcb_->state == TcpState::Listen) return make_err(std::errc::not_connected);
   if (!tcb_->fin_queued) {
+    AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
     tcb_->fin_queued = true;
     stack_->impl_->tcp->output(*tcb_);
   }
@@ -191,6 +215,7 @@ std::error_code TcpSocket::shutdown_write() {
 void TcpSocket::close() {
   if (!stack_ || closed_) return;
   closed_ = true;
+  AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
   TcpLayer& L = *stack_->impl_->tcp;
   if (tcb_) {
     Tcb* t = tcb_;
@@ -204,6 +229,7 @@ void TcpSocket::close() {
 
 void TcpSocket::abort() {
   if (!stack_ || !tcb_) return;
+  AppWork work(stack_->work_hook(), cpu_);  // an application call: CPU time on its core
   TcpLayer& L = *stack_->impl_->tcp;
   Tcb& t = *tcb_;
   if (t.state != TcpState::Listen && t.state != TcpState::SynSent && t.state != TcpState::Closed)

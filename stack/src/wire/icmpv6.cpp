@@ -1,10 +1,11 @@
 #include "veridian/stack/wire/icmpv6.hpp"
 
 #include "veridian/offload/checksum.hpp"
+#include "sw_checksum.hpp"
 
 namespace vd::stack::wire {
 
-namespace csum = vd::offload;
+namespace csum = vd::stack::sw_csum;
 
 Parsed<Icmpv6View> Icmpv6View::parse(std::span<const std::uint8_t> b) {
   if (b.size() < kIcmpv6HeaderLen) return ParseError::too_short;

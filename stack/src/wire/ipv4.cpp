@@ -4,10 +4,11 @@
 #include <stdexcept>
 
 #include "veridian/offload/checksum.hpp"
+#include "sw_checksum.hpp"
 
 namespace vd::stack::wire {
 
-namespace csum = vd::offload;
+namespace csum = vd::stack::sw_csum;
 
 Parsed<Ipv4View> Ipv4View::parse(std::span<const std::uint8_t> b) {
   if (b.size() < kIpv4MinHeaderLen) return ParseError::too_short;

@@ -3,10 +3,11 @@
 #include <stdexcept>
 
 #include "veridian/offload/checksum.hpp"
+#include "sw_checksum.hpp"
 
 namespace vd::stack::wire {
 
-namespace csum = vd::offload;
+namespace csum = vd::stack::sw_csum;
 
 Parsed<TcpView> TcpView::parse(std::span<const std::uint8_t> b) {
   if (b.size() < kTcpMinHeaderLen) return ParseError::too_short;

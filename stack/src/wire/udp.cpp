@@ -4,11 +4,12 @@
 #include <string>
 
 #include "veridian/offload/checksum.hpp"
+#include "sw_checksum.hpp"
 #include "veridian/stack/wire/ipv6.hpp"
 
 namespace vd::stack::wire {
 
-namespace csum = vd::offload;
+namespace csum = vd::stack::sw_csum;
 
 Parsed<UdpView> UdpView::parse(std::span<const std::uint8_t> ip_payload) {
   if (ip_payload.size() < kUdpHeaderLen) return ParseError::too_short;

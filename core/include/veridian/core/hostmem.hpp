@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "veridian/core/work.hpp"
+
 namespace vd {
 
 // A flat, bounds-checked region of "physical" memory starting at base().
@@ -151,8 +153,14 @@ class BufferPool {
   HostMemory& memory() { return mem_; }
 
   // Count copies so zero-copy is measured rather than claimed.
-  void count_copy_in(std::size_t n) { stats_.bytes_copied_in += n; }
-  void count_copy_out(std::size_t n) { stats_.bytes_copied_out += n; }
+  void count_copy_in(std::size_t n) {
+    stats_.bytes_copied_in += n;
+    count_work(Work::copy_bytes, n);  // every counted copy is CPU work
+  }
+  void count_copy_out(std::size_t n) {
+    stats_.bytes_copied_out += n;
+    count_work(Work::copy_bytes, n);
+  }
   const PoolStats& stats() const { return stats_; }
 
   static constexpr std::size_t kDefaultHeadroom = 128;

@@ -101,6 +101,13 @@ class NetDevice {
 
   virtual Counters stats() const = 0;
 
+  // The host CPU model's interrupt dispatch (sim/cpus.hpp): with one set,
+  // the device hands each queue's interrupt poll to it, to run on that
+  // queue's core when the core is free, instead of running it at once.
+  // Returns false if the device cannot.
+  using IrqDispatch = std::function<void(std::uint16_t queue, std::function<void()> poll)>;
+  virtual bool set_irq_dispatch(IrqDispatch /*d*/) { return false; }
+
   // Programs RSS; throws std::invalid_argument on a bad configuration and
   // std::runtime_error if the device has no RSS.
   virtual void set_rss(const RssConfig& c);

@@ -53,6 +53,10 @@ class RtlNic final : public WiredDevice {
   Counters stats() const override;
   void set_rss(const RssConfig& c) override;
   void frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) override;
+  bool set_irq_dispatch(IrqDispatch d) override {
+    dispatch_ = std::move(d);
+    return true;
+  }
 
   // MMIO read of a NIC register (costs NIC cycles, like a real read).
   std::uint32_t read_reg(std::uint32_t addr);
@@ -78,6 +82,7 @@ class RtlNic final : public WiredDevice {
   bool scheduled_ = false;
   TimerId timer_ = kNoTimer;
   RtlNicRunStats run_;
+  IrqDispatch dispatch_;  // the host CPU model's, if any
   Counters extra_;
 };
 

@@ -42,6 +42,9 @@ class SoftNic final : public WiredDevice {
   Counters stats() const override { return counters_.to_map(); }
   void set_rss(const RssConfig& c) override;
   void frame_arrived(std::vector<std::uint8_t>&& frame, bool fcs_error) override;
+  bool set_irq_dispatch(IrqDispatch d) override;
+  // With host CPUs: frames one poll of a queue hands up, as Linux's NAPI weight.
+  static constexpr std::size_t kNapiBudget = 64;
 
  private:
   Scheduler& sched_;
@@ -55,6 +58,12 @@ class SoftNic final : public WiredDevice {
   std::vector<Packet> rx_pending_;  // DMA done, interrupt not yet raised
   TimerId irq_timer_ = kNoTimer;
   void rx_poll();
+  // With host CPUs: frames per RX queue waiting for that queue's poll.
+  IrqDispatch dispatch_;
+  std::vector<std::vector<Packet>> queued_;
+  std::vector<bool> poll_pending_;
+  void raise(std::uint16_t q);
+  void poll_queue(std::uint16_t q);
   RssConfig rss_;
   enum Ctr : std::size_t {
     tx_packets, tx_bytes, rx_packets, rx_bytes, tx_drop_no_link, tx_drop_oversize, rx_drop_error, rx_drop_runt,

@@ -10,6 +10,7 @@
 
 #include "veridian/dev/rtl_nic.hpp"
 #include "veridian/dev/soft_nic.hpp"
+#include "veridian/sim/cpus.hpp"
 #include "veridian/sim/event_queue.hpp"
 #include "veridian/sim/link.hpp"
 #include "veridian/sim/pcap.hpp"
@@ -51,7 +52,10 @@ class Host {
  public:
   static constexpr std::size_t kMaxNics = 16;
 
-  Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec);
+  // With `cpus`, the host's work takes virtual time on its cores
+  // (cpus.hpp); without, it takes none, as before the model existed.
+  Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec,
+       std::optional<CpuConfig> cpus = std::nullopt);
   const std::string& name() const { return name_; }
   stack::Stack& stack() { return *stack_; }
   // NIC k (0 = the first one); throws std::out_of_range for a NIC the host lacks.
@@ -69,6 +73,8 @@ class Host {
   // it to the stack. Returns its ifindex. Throws std::length_error past
   // kMaxNics.
   int add_nic(const NicSpec& spec);
+  // The host's CPUs, or nullptr when the host has no CPU model.
+  HostCpus* cpus() { return cpus_.get(); }
 
  private:
   struct Nic {
@@ -84,7 +90,13 @@ class Host {
   std::size_t index_;
   std::unique_ptr<HostMemory> mem_;
   std::vector<Nic> nics_;  // before stack_: the stack holds references to them
+  // The CPU model and what the stack sees through it; before stack_ too.
+  std::unique_ptr<HostCpus> cpus_;
+  std::unique_ptr<CpuTimerScheduler> cpu_timers_;
+  std::vector<std::unique_ptr<CpuTxGate>> gates_;
   std::unique_ptr<stack::Stack> stack_;
+  unsigned queues_ = 0;  // RX queues of all NICs so far (for the default IRQ spread)
+  int attach(std::size_t k);
   std::uint16_t ping_id_ = 0;
 };
 
@@ -93,7 +105,7 @@ class Simulation {
   explicit Simulation(std::uint64_t seed = 1) : seed_(seed) {}
   ~Simulation();
 
-  Host& add_host(const std::string& name, const NicSpec& spec);
+  Host& add_host(const std::string& name, const NicSpec& spec, std::optional<CpuConfig> cpus = std::nullopt);
   Host& host(const std::string& name);
   const std::vector<std::unique_ptr<Host>>& hosts() const { return hosts_; }
   // Cables NIC a_nic of a to NIC b_nic of b (NIC numbers, not ifindexes). Throws std::logic_error if

@@ -119,6 +119,10 @@ class UdpSocket {
   // datagrams until it unbinds (then the previous one does again).
   void set_reuse_addr(bool on) { reuse_addr_ = on; }
   bool reuse_addr() const { return reuse_addr_; }
+  // The host core this socket's calls run on when the host has a CPU model
+  // (sim/cpus.hpp); -1: the host's application core.
+  void set_cpu(int core) { cpu_ = core; }
+  int cpu() const { return cpu_; }
   // SO_RCVTIMEO (0 = none): how long the Asio layer's async_receive_from
   // and the Python recvfrom wait before completing with timed_out. Measured
   // on the stack's clock (virtual time, or paced wall-clock time on a TAP).
@@ -156,6 +160,7 @@ class UdpSocket {
   std::uint8_t ttl_ = 0;
   bool reuse_addr_ = false;
   TimePs rcvtimeo_ = 0;
+  int cpu_ = -1;
 };
 
 // A raw IP socket (SOCK_RAW) for one IP protocol number, IPv4 or IPv6.
@@ -191,6 +196,10 @@ class RawSocket {
   std::size_t rx_queue_limit() const { return rxq_limit_; }
   void set_recv_timeout(TimePs t) { rcvtimeo_ = t; }
   TimePs recv_timeout() const { return rcvtimeo_; }
+  // The host core this socket's calls run on when the host has a CPU model
+  // (sim/cpus.hpp); -1: the host's application core.
+  void set_cpu(int core) { cpu_ = core; }
+  int cpu() const { return cpu_; }
   Scheduler* scheduler() const;
   bool is_open() const { return stack_ != nullptr && !closed_; }
   void close();
@@ -218,6 +227,7 @@ class RawSocket {
   std::function<void()> notify_;
   std::uint8_t ttl_ = 0;
   TimePs rcvtimeo_ = 0;
+  int cpu_ = -1;
 };
 
 struct StackConfig {
@@ -330,6 +340,10 @@ class Stack {
   const StackStats& stats() const { return stats_; }
   const std::string& name() const { return name_; }
   Scheduler& scheduler() { return sched_; }
+  // The host CPU model's hook (core/work.hpp): socket calls and pings are
+  // then application work on a core. nullptr (the default): no model.
+  void set_work_hook(WorkHook* h) { work_hook_ = h; }
+  WorkHook* work_hook() const { return work_hook_; }
 
  private:
   friend class UdpSocket;
@@ -346,6 +360,7 @@ class Stack {
   };
   Scheduler& sched_;
   std::string name_;
+  WorkHook* work_hook_ = nullptr;
   StackStats stats_;
   std::vector<EchoReply> echo_replies_;
   std::vector<IcmpErrorInfo> icmp_errors_;

@@ -160,6 +160,11 @@ class TcpSocket {
   // stack's clock without data.
   void set_recv_timeout(TimePs t) { rcvtimeo_ = t; }
   TimePs recv_timeout() const { return rcvtimeo_; }
+  // The host core this socket's calls run on when the host has a CPU model
+  // (sim/cpus.hpp); -1: the host's application core. Accepted sockets
+  // start on their listener's.
+  void set_cpu(int core) { cpu_ = core; }
+  int cpu() const { return cpu_; }
   Scheduler* scheduler() const;  // the owning stack's clock (nullptr once it is gone)
 
   // Called (from inside the stack, so it must not call back into it: post
@@ -203,6 +208,7 @@ class TcpSocket {
   std::function<void()> notify_;
   bool reuse_addr_ = false;
   TimePs rcvtimeo_ = 0;
+  int cpu_ = -1;
 };
 
 }  // namespace vd::stack
