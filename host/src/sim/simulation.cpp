@@ -8,15 +8,21 @@
 #include <stdexcept>
 
 #include "veridian/offload/rss.hpp"
+#include "veridian/sim/rng.hpp"
 
 namespace vd::sim {
 
 namespace {
-// The Toeplitz key of Microsoft's RSS verification suite, which many Linux
-// drivers also start from: a fixed key keeps runs repeatable.
-constexpr std::array<std::uint8_t, 40> kLinuxStyleRssKey = {
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
-    0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+// An RSS key as a Linux driver makes one (netdev_rss_key_fill: random bytes
+// at boot), but drawn from a generator seeded by the host's number, so runs
+// repeat. (The verification-suite key spreads sequential ephemeral ports
+// badly over the low hash bits: 8 flows landed on 2 of 4 queues.)
+std::array<std::uint8_t, 40> rss_key_for(std::size_t host_index) {
+  Rng rng(derive_seed(0x7273735f6b6579ull, {host_index}));  // "rss_key"
+  std::array<std::uint8_t, 40> k{};
+  for (auto& b : k) b = static_cast<std::uint8_t>(rng.next() >> 56);
+  return k;
+}
 MacAddr host_mac(std::size_t index, std::size_t nic) {
   // Locally administered unicast (0x02), NIC number in the third byte, host
   // index in the low bytes.
@@ -80,7 +86,7 @@ int Host::attach(std::size_t k) {
   });
   if (dev.features().rx_hash && dev.features().rx_queues > 1) {
     RssConfig r;
-    r.key = kLinuxStyleRssKey;
+    r.key = rss_key_for(index_);
     r.types = offload::kRssEnableAll;
     for (unsigned i = 0; i < 128; ++i) r.table.push_back(static_cast<std::uint16_t>(i % dev.features().rx_queues));
     dev.set_rss(r);
