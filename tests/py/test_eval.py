@@ -1,0 +1,200 @@
+"""The evaluation tool (python -m veridian; docs/evaluation.md): scenario
+validation, runs, sweeps in one process and in worker processes, resume,
+failed points, reports and the command's exit codes."""
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from veridian.eval import ScenarioError, parse, results, run
+from veridian.eval import report as vreport
+from veridian.eval import sweep as vsweep
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = """
+seed = 3
+[[host]]
+name = "a"
+address = "10.0.0.1/24"
+nic = { kind = "soft", queues = 2 }
+cpus = { cores = 2 }
+
+[[host]]
+name = "b"
+address = "10.0.0.2/24"
+nic = { kind = "soft", queues = 2 }
+cpus = { cores = 2 }
+
+[[link]]
+a = "a"
+b = "b"
+
+[[workload]]
+kind = "tcp_bulk"
+from = "a"
+to = "b"
+flows = 2
+bytes = 200_000
+
+[[workload]]
+kind = "tcp_rr"
+from = "a"
+to = "b"
+count = 20
+
+[[workload]]
+kind = "ping"
+from = "b"
+to = "a"
+count = 5
+"""
+
+
+def ln(text, needle, nth=1):
+    """The 1-based line of the nth line containing needle."""
+    hits = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
+    return hits[nth - 1]
+
+
+def err(text, **ov):
+    with pytest.raises(ScenarioError) as e:
+        parse(text, "s.toml", ov or None)
+    return str(e.value)
+
+
+def test_every_bad_key_type_or_value_is_named_with_its_line():
+    t = SMALL.replace('kind = "tcp_rr"', 'kind = "tcp_rrr"')
+    assert err(t) == f"s.toml:{ln(t, 'tcp_rrr')}: workload.1.kind: 'tcp_rrr' must be tcp_bulk, tcp_rr, udp or ping"
+    t = SMALL.replace("flows = 2", "flowz = 2")
+    assert err(t) == f"s.toml:{ln(t, 'flowz')}: workload.0.flowz: unknown key (did you mean 'flows'?)"
+    t = SMALL.replace("bytes = 200_000", 'bytes = "lots"')
+    assert err(t) == f"s.toml:{ln(t, 'lots')}: workload.0.bytes: must be int, not str 'lots'"
+    t = SMALL.replace('to = "b"\nflows', 'to = "c"\nflows')
+    to_c = 'to = "c"'
+    assert err(t) == f"s.toml:{ln(t, to_c)}: workload.0.to: no host named 'c' (hosts: a, b)"
+    t = SMALL.replace('name = "b"', 'name = "a"')
+    name_a = 'name = "a"'
+    assert err(t) == f"s.toml:{ln(t, name_a, 2)}: host.1.name: 'a' is used twice"
+    t = SMALL.replace('address = "10.0.0.2/24"\n', '')
+    assert err(t) == "s.toml:0: host.1.address: missing"  # a key that is not there has no line
+    t = SMALL.replace("queues = 2 }", "queues = 99 }", 1)
+    assert err(t) == f"s.toml:{ln(t, 'queues = 99')}: host.0.nic.queues: 99 must be 1..16"
+    assert err("seed = 1\nx = = 2\n").startswith("s.toml:2: not TOML")
+    assert err(SMALL, **{"host.*.cpus.ghz": -1.0}).endswith("host.0.cpus.ghz: -1.0 must be > 0")
+    with pytest.raises(ScenarioError, match="is not an index"):
+        parse(SMALL, "s.toml", {"host.7.nic.tso": False})
+
+
+def test_a_run_repeats_exactly_and_agrees_with_the_counters():
+    sc = parse(SMALL, "small.toml")
+    r1, r2 = run(sc), run(sc)
+    for r in (r1, r2):
+        r.pop("wall_s")
+    assert r1 == r2
+    bulk, rr, ping = r1["workloads"]
+    assert bulk["bytes"] == 400_000 and bulk["goodput_gbps"] == pytest.approx(400_000 * 8 / bulk["duration_ns"])
+    # b's NIC received at least every payload byte of the bulk transfer, in at least that many segments.
+    assert bulk["nic"]["b"]["rx_bytes"] > 400_000 and bulk["nic"]["b"]["rx_packets"] >= 400_000 // 1448
+    # The host CPU figures are the cores' own: cycles = busy ns x GHz.
+    cpu_b = bulk["cpu"]["b"]
+    assert cpu_b["cycles"] == pytest.approx(cpu_b["busy_cores"] * bulk["duration_ns"] * 3.0)
+    assert rr["transactions"] == 20 and len(rr["latency_samples_ns"]) == 20
+    assert rr["latency_ns"]["p50"] <= rr["latency_ns"]["p99"] <= rr["latency_ns"]["max"]
+    assert ping["received"] == 5
+    assert r1["scenario_sha256"] == sc.sha256 and r1["seed"] == 3
+
+
+def test_a_sweep_gives_the_same_points_in_one_process_and_in_workers_and_resumes(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    sets = [("host.*.nic.tso", [False, True]), ("workload.0.flows", [1, 2])]
+    serial = vsweep.sweep(str(path), sets, str(tmp_path / "serial"), jobs=1, progress=False)
+    par = vsweep.sweep(str(path), sets, str(tmp_path / "par"), jobs=2, progress=False)
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_s"} for r in rs]
+    assert len(serial) == 4 and strip(serial) == strip(par)
+    assert serial[0]["workloads"][0]["goodput_gbps"] != serial[1]["workloads"][0]["goodput_gbps"]
+    # Resume: only the missing point runs again.
+    pts = sorted((tmp_path / "serial" / "points").glob("*.json"))
+    stamps = {p: p.stat().st_mtime_ns for p in pts}
+    pts[0].unlink()
+    again = vsweep.sweep(str(path), sets, str(tmp_path / "serial"), jobs=1, progress=False)
+    assert strip(again) == strip(serial)
+    assert all(p.stat().st_mtime_ns == stamps[p] for p in pts[1:])
+    csv = (tmp_path / "serial" / "results.csv").read_text().splitlines()
+    assert csv[0].startswith("point,workload,kind,set.host.*.nic.tso,set.workload.0.flows") and len(csv) == 1 + 4 * 3
+
+
+def test_a_failed_point_is_kept_with_its_error_and_the_others_run(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    recs = vsweep.sweep(str(path), [("measure.max_ms", [1000.0, 0.001])], str(tmp_path / "out"), progress=False)
+    assert "error" not in recs[0]
+    assert recs[1]["error"].startswith("TimeoutError: connect") and recs[1]["overrides"] == {"measure.max_ms": 0.001}
+
+
+class _Images(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.pngs, self.figcaptions, self._cap = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img" and a.get("src", "").startswith("data:image/png;base64,"):
+            self.pngs.append(base64.b64decode(a["src"].split(",", 1)[1]))
+        self._cap = tag == "figcaption"
+
+    def handle_data(self, data):
+        if self._cap:
+            self.figcaptions.append(data)
+            self._cap = False
+
+
+def test_the_report_is_one_file_with_every_plot(tmp_path):
+    pytest.importorskip("matplotlib", reason="python3-matplotlib (scripts/setup.sh installs it)")
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    vsweep.sweep(str(path), [("host.*.nic.tso", [False, True])], str(tmp_path / "s"), progress=False)
+    page = vreport.render(results.load_all([str(tmp_path / "s")]))
+    p = _Images()
+    p.feed(page)
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in p.pngs)
+    assert p.figcaptions == ["ping: host CPU cycles per byte", "ping: latency CDF",
+                             "tcp_bulk: goodput_gbps", "tcp_bulk: host CPU cycles per byte",
+                             "tcp_rr: transactions_per_s", "tcp_rr: host CPU cycles per byte", "tcp_rr: latency CDF"]
+    assert "host.*.nic.tso=True" in page and "http" not in page.split("<body>")[1].replace("https://", "")
+
+
+def veridian(*args, cwd=ROOT):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "build" / "python"))
+    return subprocess.run([sys.executable, "-m", "veridian", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+def test_the_command_exit_codes_and_messages(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SMALL.replace("flows = 2", "flows = 0"))
+    r = veridian("run", str(bad))
+    assert r.returncode == 2 and f"{bad}:{ln(SMALL, 'flows = 2')}: workload.0.flows: 0 must be 1..256" in r.stderr
+    assert veridian("run", str(tmp_path / "missing.toml")).returncode == 2
+    assert veridian("--help").returncode == 0 and "sweep" in veridian("--help").stdout
+    assert veridian("linerate", "--help").returncode == 0
+    good = tmp_path / "good.toml"
+    good.write_text(SMALL)
+    r = veridian("run", str(good), "--set", "workload.0.bytes=100000", "--out", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((tmp_path / "r.json").read_text())
+    assert rec["workloads"][0]["bytes"] == 200_000 and rec["overrides"] == {"workload.0.bytes": 100000}
+    r = veridian("compare", str(tmp_path / "r.json"), str(tmp_path / "r.json"))
+    assert r.returncode == 0 and re.search(r"goodput_gbps .* 1\.000", r.stdout)
+
+
+def test_the_example_scenarios_are_valid():
+    from veridian.eval import load
+    for p in sorted((ROOT / "examples" / "scenarios").glob("*.toml")):
+        load(str(p))
