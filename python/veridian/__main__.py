@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-TOOLS = ("demo", "linerate", "tcpbench", "cpubench", "calibrate", "tap")
+TOOLS = ("evaluate", "demo", "linerate", "tcpbench", "cpubench", "calibrate", "tap")
 
 
 def _sets(items: list[str], many: bool) -> list[tuple[str, list]]:

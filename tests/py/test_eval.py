@@ -198,3 +198,16 @@ def test_the_example_scenarios_are_valid():
     from veridian.eval import load
     for p in sorted((ROOT / "examples" / "scenarios").glob("*.toml")):
         load(str(p))
+
+
+def test_the_main_jobs_evaluation_prints_what_each_offload_buys(tmp_path):
+    r = veridian("evaluate", "--out", str(tmp_path / "ev"))
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("|")[1:-1] for line in r.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    got = {(c[0].strip(), c[1].strip()): c for c in rows[1:]}
+    assert len(got) == 9
+    gbps = lambda off: float(got[(off, "tcp_bulk")][2].split()[0])
+    assert gbps("none") < gbps("checksums") < gbps("checksums + TSO")
+    sender_cpb = lambda off: float(got[(off, "tcp_bulk")][3])
+    assert sender_cpb("checksums + TSO") * 2 < sender_cpb("none")
+    assert (tmp_path / "ev" / "report.html").read_text().count("<img") >= 6

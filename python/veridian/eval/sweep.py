@@ -53,11 +53,13 @@ def _progress(total: int, enabled: bool):
 
 
 def sweep(path: str, sets: list[tuple[str, list]], out_dir: str, jobs: int = 1, dask: str | None = None,
-          progress: bool = True) -> list[dict]:
-    """Runs the points not yet in out_dir; returns every point's record in order."""
+          progress: bool = True, explicit: list[dict] | None = None) -> list[dict]:
+    """Runs the points not yet in out_dir; returns every point's record in
+    order. The points are the product of `sets`, or `explicit` (a list of
+    override dicts) when given."""
     text = Path(path).read_text()
     # Validate every point before running any, so a bad value fails at once.
-    pts = points(sets)
+    pts = explicit if explicit is not None else points(sets)
     for ov in pts:
         load(path, ov)
     out = Path(out_dir)
