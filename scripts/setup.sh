@@ -4,7 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 PKGS=(build-essential cmake ninja-build ccache verilator yosys tshark libboost-dev
-      pybind11-dev python3-pybind11 python3-dev python3-pytest python3-scapy python3-matplotlib python3-tqdm
+      pybind11-dev python3-pybind11 python3-dev python3-pytest python3-scapy python3-matplotlib python3-tqdm chromium python3-distributed
       libgtest-dev zlib1g-dev iproute2 iputils-ping netcat-openbsd iperf3 curl valgrind)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -211,3 +211,34 @@ def test_the_main_jobs_evaluation_prints_what_each_offload_buys(tmp_path):
     sender_cpb = lambda off: float(got[(off, "tcp_bulk")][3])
     assert sender_cpb("checksums + TSO") * 2 < sender_cpb("none")
     assert (tmp_path / "ev" / "report.html").read_text().count("<img") >= 6
+
+
+def test_the_report_renders_in_headless_chromium(tmp_path):
+    import shutil
+    exe = shutil.which("chromium")
+    if exe is None:
+        pytest.fail("chromium is not installed (scripts/setup.sh installs it)")
+    pytest.importorskip("matplotlib", reason="python3-matplotlib (scripts/setup.sh installs it)")
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    vsweep.sweep(str(path), [("host.*.nic.tso", [False, True])], str(tmp_path / "s"), progress=False)
+    page = tmp_path / "report.html"
+    page.write_text(vreport.render(results.load_all([str(tmp_path / "s")])))
+    r = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000",
+                        "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r'<body data-images="(\d+)" data-images-ok="(\d+)">', r.stdout)
+    assert m, r.stdout[:500]
+    assert int(m.group(1)) == 7 and m.group(1) == m.group(2)  # every plot decoded
+    assert "Uncaught" not in r.stderr
+
+
+def test_a_dask_local_cluster_gives_the_same_points(tmp_path):
+    pytest.importorskip("distributed", reason="python3-distributed (scripts/setup.sh installs it)")
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    sets = [("host.*.cpus.cores", [1, 2])]
+    local = vsweep.sweep(str(path), sets, str(tmp_path / "serial"), progress=False)
+    dask = vsweep.sweep(str(path), sets, str(tmp_path / "dask"), jobs=2, dask="local", progress=False)
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_s"} for r in rs]
+    assert strip(local) == strip(dask)

@@ -90,5 +90,13 @@ td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}figure{{display:i
 <h2>Results</h2>{table}
 <h2>Plots</h2>{plots}
 <h2>Runs</h2><ul>{meta}</ul>{'<h2>Failed points</h2><ul>' + errors + '</ul>' if errors else ''}
+<script>
+// Marks how many plots decoded, so a headless browser can check the page.
+window.addEventListener("load", () => {{
+  const imgs = [...document.images];
+  document.body.dataset.images = imgs.length;
+  document.body.dataset.imagesOk = imgs.filter(i => i.complete && i.naturalWidth > 0).length;
+}});
+</script>
 </body></html>
 """
