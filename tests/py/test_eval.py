@@ -242,3 +242,15 @@ def test_a_dask_local_cluster_gives_the_same_points(tmp_path):
     dask = vsweep.sweep(str(path), sets, str(tmp_path / "dask"), jobs=2, dask="local", progress=False)
     strip = lambda rs: [{k: v for k, v in r.items() if k != "wall_s"} for r in rs]
     assert strip(local) == strip(dask)
+
+
+def test_size_mixes_and_both_directions():
+    t = SMALL.replace("flows = 2\nbytes = 200_000", 'flows = 1\nbytes = 100_000\ndirection = "both"')
+    t = t.replace('kind = "ping"\nfrom = "b"\nto = "a"\ncount = 5', 'kind = "udp"\nfrom = "b"\nto = "a"\ncount = 6\nsize = [64, 1000, 1472]')
+    bulk, rr, udp = run(parse(t, "mix.toml"))["workloads"]
+    assert bulk["bytes"] == 200_000  # 100,000 each way, at once
+    assert bulk["nic"]["a"]["rx_bytes"] > 100_000 and bulk["nic"]["b"]["rx_bytes"] > 100_000
+    assert udp["datagrams_received"] == 6 and udp["bytes"] == 2 * (64 + 1000 + 1472)
+    assert err(SMALL.replace("count = 5", "count = 5\nsize = [64, 0]")).endswith("workload.2.size: [64, 0] must be sizes in 1..65507")
+    assert "must be an int or a list of ints" in err(SMALL.replace("count = 5", 'count = 5\nsize = "big"'))
+    assert "must be forward, reverse or both" in err(SMALL.replace("flows = 2", 'flows = 2\ndirection = "up"'))

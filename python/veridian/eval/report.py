@@ -39,6 +39,8 @@ def _plots(records: list[dict]) -> list[tuple[str, str]]:
             ax.set_xlabel(metric.replace("_", " "))
             ax.set_title(f"{kind}: {metric.replace('_', ' ')} per point")
             out.append((f"{kind}: {metric}", _plot_png(fig)))
+        if metric:
+            out += _against_numeric(plt, ok, ws, kind, metric)
         hosts = sorted({h for x in ws for w in x for h, c in (w.get("cpu") or {}).items() if c})
         if hosts:
             fig, ax = plt.subplots(figsize=(7, 0.4 * len(ok) + 1.5))
@@ -62,6 +64,32 @@ def _plots(records: list[dict]) -> list[tuple[str, str]]:
             ax.set_title(f"{kind}: latency CDF")
             ax.legend(fontsize=7)
             out.append((f"{kind}: latency CDF", _plot_png(fig)))
+    return out
+
+
+def _against_numeric(plt, recs: list[dict], ws: list[list[dict]], kind: str, metric: str) -> list[tuple[str, str]]:
+    """For each swept key with numeric values: the metric against it, one
+    line per combination of the other swept keys."""
+    out = []
+    ovs = [r.get("overrides") or {} for r in recs]
+    keys = sorted({k for ov in ovs for k in ov})
+    for key in keys:
+        vals = [ov.get(key) for ov in ovs]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals) or len(set(vals)) < 2:
+            continue
+        lines: dict[str, list] = {}
+        for ov, x in zip(ovs, ws):
+            rest = ", ".join(f"{k}={v}" for k, v in ov.items() if k != key) or kind
+            lines.setdefault(rest, []).append((ov[key], sum(w[metric] for w in x)))
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for name, pts in lines.items():
+            pts.sort()
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+        ax.set_xlabel(key)
+        ax.set_ylabel(metric.replace("_", " "))
+        ax.set_title(f"{kind}: {metric.replace('_', ' ')} against {key}")
+        ax.legend(fontsize=7)
+        out.append((f"{kind}: {metric} against {key}", _plot_png(fig)))
     return out
 
 

@@ -63,27 +63,37 @@ class _Run:
             raise RuntimeError(f"{what} did not finish within measure.max_ms = {self.deadline_ns / 1e6:g} ms")
 
     # ---------------------------------------------------------------- workloads
-    def tcp_bulk(self, w: dict) -> dict:
-        src, dst = self.hosts[w["from"]], self.hosts[w["to"]]
+    def _bulk_flows(self, w: dict, frm: str, to: str, port: int) -> tuple:
+        src, dst = self.hosts[frm], self.hosts[to]
         cores = lambda h: (h.cpu_stats() or {"cores": [0]})["cores"]
         # Default: what is in flight fits the receiver's RX buffers (a
         # 256-entry RTL ring, 1024 SoftNic buffers): an overrun drops, and
         # a lost tail waits for TCP's retransmit timeout (docs/cpu.md).
-        fit = (256 << 10) if self.sc.host(w["to"])["nic"]["kind"] == "rtl" else (1 << 20)
+        fit = (256 << 10) if self.sc.host(to)["nic"]["kind"] == "rtl" else (1 << 20)
         buf = w["buffer"] or fit // w["flows"]
         lst = dst.tcp_socket()
         lst.set_buffers(buf, buf)
-        lst.bind((self.addr(w["to"]), w["port"]))
+        lst.bind((self.addr(to), port))
         lst.listen(w["flows"] + 4)
         flows = []
         for k in range(w["flows"]):
             c = src.tcp_socket()
             c.set_buffers(buf, buf)
             c.cpu = k % len(cores(src))
-            c.connect((self.addr(w["to"]), w["port"]), timeout_ns=self.deadline_ns)
+            c.connect((self.addr(to), port), timeout_ns=self.deadline_ns)
             s, _ = lst.accept(timeout_ns=self.deadline_ns)
             s.cpu = k % len(cores(dst))
             flows.append([c, s, 0, 0])
+        return lst, flows
+
+    def tcp_bulk(self, w: dict) -> dict:
+        ends = {"forward": [(w["from"], w["to"])], "reverse": [(w["to"], w["from"])],
+                "both": [(w["from"], w["to"]), (w["to"], w["from"])]}[w["direction"]]
+        listeners, flows = [], []
+        for i, (frm, to) in enumerate(ends):
+            lst, fs = self._bulk_flows(w, frm, to, w["port"] + i)
+            listeners.append(lst)
+            flows += fs
         chunk = b"\x5a" * (64 << 10)
         n = w["bytes"]
         t0 = self.mark()
@@ -101,7 +111,8 @@ class _Run:
         for f in flows:
             f[0].close()
             f[1].close()
-        lst.close()
+        for lst in listeners:
+            lst.close()
         return {"bytes": n * len(flows), "duration_ns": dt, "goodput_gbps": n * len(flows) * 8 / dt,
                 "retransmits": sum(i["retransmits"] for i in info), "segments_out": sum(i["segs_out"] for i in info)}
 
@@ -115,10 +126,10 @@ class _Run:
         c.connect((self.addr(w["to"]), w["port"]), timeout_ns=self.deadline_ns)
         s, _ = lst.accept(timeout_ns=self.deadline_ns)
         s.nodelay = True
-        msg = b"\x42" * w["size"]
         lat = []
         t0 = self.mark()
-        for _ in range(w["count"]):
+        for i in range(w["count"]):
+            msg = b"\x42" * w["size"][i % len(w["size"])]
             t = self.sim.now_ns
             c._s.send(msg)
             self.sim.run_until(lambda: s._s.readable >= len(msg), timeout_ns=self.deadline_ns)
@@ -137,17 +148,18 @@ class _Run:
         s.close()
         lst.close()
         return {"transactions": w["count"], "duration_ns": dt, "transactions_per_s": w["count"] / dt * 1e9,
-                "latency_ns": _percentiles(lat), "latency_samples_ns": lat, "bytes": 2 * w["size"] * w["count"]}
+                "latency_ns": _percentiles(lat), "latency_samples_ns": lat,
+                "bytes": 2 * sum(w["size"][i % len(w["size"])] for i in range(w["count"]))}
 
     def udp(self, w: dict) -> dict:
         src, dst = self.hosts[w["from"]], self.hosts[w["to"]]
         rx = dst.udp_socket()
         rx.bind((self.addr(w["to"]), w["port"]))
         tx = src.udp_socket()
-        data = b"\x33" * w["size"]
-        got = sent = 0
+        got = sent = received = 0
         t0 = self.mark()
-        for _ in range(w["count"]):
+        for i in range(w["count"]):
+            data = b"\x33" * w["size"][i % len(w["size"])]
             try:
                 tx.sendto(data, (self.addr(w["to"]), w["port"]))
                 sent += 1
@@ -159,28 +171,33 @@ class _Run:
             self.sim.run_for(ns=max(wait, 0))
             while rx._s.pending:
                 got += len(rx._s.recvfrom()[0])
+                received += 1
             self.check_time(t0, "udp")
         self.sim.run_for(us=100)
         while rx._s.pending:
             got += len(rx._s.recvfrom()[0])
+            received += 1
         dt = self.sim.now_ns - t0
         rx.close()
         tx.close()
-        return {"datagrams_sent": sent, "datagrams_received": got // w["size"], "bytes": got, "duration_ns": dt,
-                "goodput_gbps": got * 8 / dt, "loss": 1 - (got // w["size"]) / max(w["count"], 1)}
+        return {"datagrams_sent": sent, "datagrams_received": received, "bytes": got, "duration_ns": dt,
+                "goodput_gbps": got * 8 / dt, "packets_per_s": received / dt * 1e9,
+                "loss": 1 - received / max(w["count"], 1)}
 
     def ping(self, w: dict) -> dict:
         src = self.hosts[w["from"]]
         t0 = self.mark()
         rtts = []
-        for _ in range(w["count"]):
-            r = src.ping(self.addr(w["to"]), count=1, size=w["size"], timeout_ms=self.deadline_ns / 1e6)
+        for i in range(w["count"]):
+            r = src.ping(self.addr(w["to"]), count=1, size=w["size"][i % len(w["size"])],
+                         timeout_ms=self.deadline_ns / 1e6)
             rtts += r
             if w["interval_us"]:
                 self.sim.run_for(us=w["interval_us"])
         ok = [r for r in rtts if r is not None]
         return {"sent": len(rtts), "received": len(ok), "latency_ns": _percentiles(ok), "latency_samples_ns": ok,
-                "duration_ns": self.sim.now_ns - t0, "bytes": len(ok) * w["size"]}
+                "duration_ns": self.sim.now_ns - t0,
+                "bytes": sum(w["size"][i % len(w["size"])] for i, r in enumerate(rtts) if r is not None)}
 
     # ---------------------------------------------------------------- whole run
     def host_counters(self) -> dict:

@@ -43,6 +43,10 @@ class ScenarioError(ValueError):
 
 # field: (type, default, check) -- a default of REQUIRED must be given.
 REQUIRED = object()
+
+
+class Sizes:
+    """A size or a list of sizes, used in turn (a deterministic mix)."""
 _POS = (lambda v: v > 0, "must be > 0")
 _NONNEG = (lambda v: v >= 0, "must be >= 0")
 _PROB = (lambda v: 0 <= v <= 1, "must be a probability in [0, 1]")
@@ -92,7 +96,10 @@ WORKLOAD = {
     "flows": (int, 1, (lambda v: 1 <= v <= 256, "must be 1..256")),   # tcp_bulk
     "bytes": (int, 4_000_000, _POS),                                   # tcp_bulk, per flow
     "buffer": (int, 0, _NONNEG),      # tcp socket buffers (0: what the receiver's RX buffers hold, shared)
-    "size": (int, 64, (lambda v: 1 <= v <= 65507, "must be 1..65507")),  # tcp_rr message, udp datagram, ping payload
+    # tcp_rr message, udp datagram, ping payload: one size, or a list used in turn (a mix)
+    "size": (Sizes, [64], (lambda v: all(1 <= x <= 65507 for x in v), "must be sizes in 1..65507")),
+    "direction": (str, "forward", (lambda v: v in ("forward", "reverse", "both"),
+                                   "must be forward, reverse or both")),  # tcp_bulk: from->to, to->from, or both at once
     "count": (int, 200, _POS),        # tcp_rr transactions, udp datagrams, pings
     "interval_us": (float, 0.0, _NONNEG),  # udp/ping: between sends (0: back to back / as replies come)
     "port": (int, 5001, (lambda v: 1 <= v <= 65535, "must be 1..65535")),
@@ -192,6 +199,14 @@ def _check(obj: Any, schema: dict, path: tuple, where, lines: _Lines) -> dict:
             continue
         if typ is dict:
             out[k] = _check(v, check, p, where, lines)
+            continue
+        if typ is Sizes:
+            v = [v] if isinstance(v, int) and not isinstance(v, bool) else v
+            if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+                err(p, f"must be an int or a list of ints, not {v!r}")
+            if not check[0](v):
+                err(p, f"{v!r} {check[1]}")
+            out[k] = v
             continue
         if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
             err(p, f"must be {typ.__name__}, not {type(v).__name__} {v!r}")
