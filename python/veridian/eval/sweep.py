@@ -57,6 +57,7 @@ def sweep(path: str, sets: list[tuple[str, list]], out_dir: str, jobs: int = 1, 
     """Runs the points not yet in out_dir; returns every point's record in
     order. The points are the product of `sets`, or `explicit` (a list of
     override dicts) when given."""
+    path = str(Path(path).resolve())  # every executor records the same origin
     text = Path(path).read_text()
     # Validate every point before running any, so a bad value fails at once.
     pts = explicit if explicit is not None else points(sets)
@@ -84,7 +85,7 @@ def sweep(path: str, sets: list[tuple[str, list]], out_dir: str, jobs: int = 1, 
         cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True) if dask == "local" else None
         client = Client(cluster if cluster else dask)
         try:
-            futs = {client.submit(run_point, str(Path(path).resolve()), ov, pure=False): i for i, ov in todo}
+            futs = {client.submit(run_point, path, ov, pure=False): i for i, ov in todo}
             from distributed import as_completed as dask_completed
             for f in dask_completed(futs):
                 keep(futs[f], f.result())
@@ -94,7 +95,7 @@ def sweep(path: str, sets: list[tuple[str, list]], out_dir: str, jobs: int = 1, 
                 cluster.close()
     elif jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = {ex.submit(run_point, str(Path(path).resolve()), ov): i for i, ov in todo}
+            futs = {ex.submit(run_point, path, ov): i for i, ov in todo}
             for f in as_completed(futs):
                 keep(futs[f], f.result())
     else:
