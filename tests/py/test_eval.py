@@ -254,3 +254,51 @@ def test_size_mixes_and_both_directions():
     assert err(SMALL.replace("count = 5", "count = 5\nsize = [64, 0]")).endswith("workload.2.size: [64, 0] must be sizes in 1..65507")
     assert "must be an int or a list of ints" in err(SMALL.replace("count = 5", 'count = 5\nsize = "big"'))
     assert "must be forward, reverse or both" in err(SMALL.replace("flows = 2", 'flows = 2\ndirection = "up"'))
+
+
+SWITCHED = """
+[[host]]
+name = "a"
+address = "10.0.0.1/24"
+[[host]]
+name = "b"
+address = "10.0.0.2/24"
+[[host]]
+name = "c"
+address = "10.0.0.3/24"
+[[switch]]
+name = "sw"
+ports = 4
+[[link]]
+a = "a"
+b = "sw"
+[[link]]
+a = "b"
+b = "sw"
+[[link]]
+a = "c"
+b = "sw"
+[[workload]]
+kind = "tcp_bulk"
+from = "a"
+to = "b"
+bytes = 1_000_000
+warmup_us = 100
+[[workload]]
+kind = "ping"
+from = "c"
+to = "a"
+count = 3
+"""
+
+
+def test_switched_topologies_and_a_warm_up_window():
+    bulk, ping = run(parse(SWITCHED, "sw.toml"))["workloads"]
+    assert 0 < bulk["bytes"] < 1_000_000  # what arrived after the first 100 us
+    assert bulk["goodput_gbps"] == pytest.approx(bulk["bytes"] * 8 / bulk["duration_ns"])
+    assert ping["received"] == 3
+    bad = SWITCHED.replace('b = "sw"\n[[link]]\na = "c"', 'b = "sx"\n[[link]]\na = "c"')
+    assert err(bad).endswith("link.1.b: no host or switch named 'sx' (hosts or switches: a, b, c, sw)")
+    assert "switch.0.name: 'a' is used twice" in err(SWITCHED.replace('name = "sw"', 'name = "a"'))
+    with pytest.raises(RuntimeError, match="ended before its warm-up"):
+        run(parse(SWITCHED.replace("warmup_us = 100", "warmup_us = 100000"), "sw.toml"))

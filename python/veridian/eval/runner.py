@@ -42,9 +42,12 @@ class _Run:
             host = self.sim.add_host(h["name"], nic=_nic(h["nic"]), cpus=cpus)
             host.add_address(h["address"])
             self.hosts[h["name"]] = host
+        ends = dict(self.hosts)
+        for sw in d["switch"]:
+            ends[sw["name"]] = self.sim.add_switch(sw["name"], ports=sw["ports"], latency_ns=sw["latency_ns"])
         for ln in d["link"]:
             faults = vd.LinkFaults(**ln["faults"]) if ln["faults"] else None
-            self.sim.connect(self.hosts[ln["a"]], self.hosts[ln["b"]], rate_gbps=ln["rate_gbps"],
+            self.sim.connect(ends[ln["a"]], ends[ln["b"]], rate_gbps=ln["rate_gbps"],
                              latency_ns=ln["latency_ns"], faults=faults)
         self.deadline_ns = d["measure"]["max_ms"] * 1e6
 
@@ -97,7 +100,11 @@ class _Run:
         chunk = b"\x5a" * (64 << 10)
         n = w["bytes"]
         t0 = self.mark()
+        start, warm, base = t0, w["warmup_us"] > 0, 0
         while any(f[3] < n for f in flows):
+            if warm and self.sim.now_ns - start >= w["warmup_us"] * 1e3:
+                warm = False  # the measured window starts here
+                t0, base = self.mark(), sum(f[3] for f in flows)
             for f in flows:
                 while f[2] < n and f[0]._s.writable > 0:
                     f[2] += f[0]._s.send(chunk[:n - f[2]])
@@ -106,14 +113,17 @@ class _Run:
                 while f[1]._s.readable > 0:
                     f[3] += len(f[1]._s.recv(1 << 20))
             self.check_time(t0, "tcp_bulk")
+        if warm:
+            raise RuntimeError(f"tcp_bulk ended before its warm-up of {w['warmup_us']:g} us")
         dt = self.sim.now_ns - t0
+        measured = n * len(flows) - base
         info = [f[0].info() for f in flows]
         for f in flows:
             f[0].close()
             f[1].close()
         for lst in listeners:
             lst.close()
-        return {"bytes": n * len(flows), "duration_ns": dt, "goodput_gbps": n * len(flows) * 8 / dt,
+        return {"bytes": measured, "duration_ns": dt, "goodput_gbps": measured * 8 / dt,
                 "retransmits": sum(i["retransmits"] for i in info), "segments_out": sum(i["segs_out"] for i in info)}
 
     def tcp_rr(self, w: dict) -> dict:

@@ -73,6 +73,11 @@ HOST = {
     "nic": (dict, {}, NIC),
     "cpus": (dict, None, CPUS),  # absent: host work takes no time
 }
+SWITCH = {
+    "name": (str, REQUIRED, (lambda v: re.fullmatch(r"[A-Za-z][\w-]*", v) is not None, "must be a name")),
+    "ports": (int, 8, (lambda v: 2 <= v <= 256, "must be 2..256")),
+    "latency_ns": (float, 0.0, _NONNEG),
+}
 FAULTS = {
     "loss": (float, 0.0, _PROB),
     "duplicate": (float, 0.0, _PROB),
@@ -82,7 +87,7 @@ FAULTS = {
     "cap_gbps": (float, 0.0, _NONNEG),
 }
 LINK = {
-    "a": (str, REQUIRED, None),
+    "a": (str, REQUIRED, None),  # a host or a switch
     "b": (str, REQUIRED, None),
     "rate_gbps": (float, 100.0, _POS),
     "latency_ns": (float, 500.0, _NONNEG),
@@ -103,6 +108,7 @@ WORKLOAD = {
     "count": (int, 200, _POS),        # tcp_rr transactions, udp datagrams, pings
     "interval_us": (float, 0.0, _NONNEG),  # udp/ping: between sends (0: back to back / as replies come)
     "port": (int, 5001, (lambda v: 1 <= v <= 65535, "must be 1..65535")),
+    "warmup_us": (float, 0.0, _NONNEG),  # tcp_bulk: measured from this long after the first send
 }
 MEASURE = {
     "max_ms": (float, 1000.0, _POS),
@@ -112,6 +118,7 @@ TOP = {
     "description": (str, "", None),
     "measure": (dict, {}, MEASURE),
     "host": (list, REQUIRED, HOST),
+    "switch": (list, [], SWITCH),
     "link": (list, REQUIRED, LINK),
     "workload": (list, REQUIRED, WORKLOAD),
 }
@@ -193,7 +200,7 @@ def _check(obj: Any, schema: dict, path: tuple, where, lines: _Lines) -> dict:
         if typ is float and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
         if typ is list:
-            if not isinstance(v, list) or not v:
+            if not isinstance(v, list) or (not v and default is REQUIRED):
                 err(p, "must be one or more [[" + k + "]] tables")
             out[k] = [_check(e, check, p + (i,), where, lines) for i, e in enumerate(v)]
             continue
@@ -218,15 +225,18 @@ def _check(obj: Any, schema: dict, path: tuple, where, lines: _Lines) -> dict:
 
 def _check_references(d: dict, where: str, lines: _Lines) -> None:
     names = [h["name"] for h in d["host"]]
-    for i, n in enumerate(names):
-        if names.index(n) != i:
-            raise ScenarioError(f"{where}:{lines.find(('host', i, 'name'))}", f"host.{i}.name", f"{n!r} is used twice")
-    for table, keys in (("link", ("a", "b")), ("workload", ("from", "to"))):
+    ends = names + [w["name"] for w in d["switch"]]
+    for i, n in enumerate(ends):
+        if ends.index(n) != i:
+            table, j = ("host", i) if i < len(names) else ("switch", i - len(names))
+            raise ScenarioError(f"{where}:{lines.find((table, j, 'name'))}", f"{table}.{j}.name", f"{n!r} is used twice")
+    for table, keys, known, what, whats in (("link", ("a", "b"), ends, "host or switch", "hosts or switches"),
+                                            ("workload", ("from", "to"), names, "host", "hosts")):
         for i, e in enumerate(d[table]):
             for k in keys:
-                if e[k] not in names:
+                if e[k] not in known:
                     raise ScenarioError(f"{where}:{lines.find((table, i, k))}", f"{table}.{i}.{k}",
-                                        f"no host named {e[k]!r} (hosts: {', '.join(names)})")
+                                        f"no {what} named {e[k]!r} ({whats}: {', '.join(known)})")
     for i, w in enumerate(d["workload"]):
         if w["from"] == w["to"]:
             raise ScenarioError(f"{where}:{lines.find(('workload', i, 'to'))}", f"workload.{i}.to",
