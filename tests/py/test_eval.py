@@ -104,6 +104,9 @@ def test_a_run_repeats_exactly_and_agrees_with_the_counters():
     # The host CPU figures are the cores' own: cycles = busy ns x GHz.
     cpu_b = bulk["cpu"]["b"]
     assert cpu_b["cycles"] == pytest.approx(cpu_b["busy_cores"] * bulk["duration_ns"] * 3.0)
+    # The wire from a to b was busy for the goodput's share of 100 Gb/s, and then some (headers, gaps).
+    assert bulk["goodput_gbps"] / 100 < bulk["link_utilisation"]["a->b"] < 1
+    assert bulk["link_utilisation"]["b->a"] < bulk["link_utilisation"]["a->b"] / 5  # ACKs
     assert rr["transactions"] == 20 and len(rr["latency_samples_ns"]) == 20
     assert rr["latency_ns"]["p50"] <= rr["latency_ns"]["p99"] <= rr["latency_ns"]["max"]
     assert ping["received"] == 5

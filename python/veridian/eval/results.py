@@ -56,6 +56,8 @@ def rows(rec: dict) -> list[dict]:
             if c:
                 row[f"{host}.cpu_cores_busy"] = c["busy_cores"]
                 row[f"{host}.cycles_per_byte"] = c["cycles_per_byte"]
+        for d, u in (w.get("link_utilisation") or {}).items():
+            row[f"link.{d}.utilisation"] = u
         for host, n in (w.get("nic") or {}).items():
             for k in ("tx_packets", "rx_packets", "dma_read_bytes", "dma_write_bytes", "cycles_evaluated", "irqs",
                       "rx_drop_no_desc", "rx_drop_no_buffer"):

@@ -45,10 +45,11 @@ class _Run:
         ends = dict(self.hosts)
         for sw in d["switch"]:
             ends[sw["name"]] = self.sim.add_switch(sw["name"], ports=sw["ports"], latency_ns=sw["latency_ns"])
+        self.links = []
         for ln in d["link"]:
             faults = vd.LinkFaults(**ln["faults"]) if ln["faults"] else None
-            self.sim.connect(ends[ln["a"]], ends[ln["b"]], rate_gbps=ln["rate_gbps"],
-                             latency_ns=ln["latency_ns"], faults=faults)
+            self.links.append(self.sim.connect(ends[ln["a"]], ends[ln["b"]], rate_gbps=ln["rate_gbps"],
+                                               latency_ns=ln["latency_ns"], faults=faults))
         self.deadline_ns = d["measure"]["max_ms"] * 1e6
 
     def addr(self, name: str) -> str:
@@ -58,7 +59,7 @@ class _Run:
         """The start of a workload's measured phase (after its set-up):
         counters are taken from here."""
         self.marked = (self.sim.now_ns, {n: h.cpu_stats() for n, h in self.hosts.items()},
-                       {n: h.nic.stats() for n, h in self.hosts.items()})
+                       {n: h.nic.stats() for n, h in self.hosts.items()}, self.link_busy())
         return self.sim.now_ns
 
     def check_time(self, t0: float, what: str) -> None:
@@ -209,6 +210,9 @@ class _Run:
                 "duration_ns": self.sim.now_ns - t0,
                 "bytes": sum(w["size"][i % len(w["size"])] for i, r in enumerate(rtts) if r is not None)}
 
+    def link_busy(self) -> dict:
+        return {d: st["busy_ns"] for ln in self.links for d, st in ln.stats().items()}
+
     # ---------------------------------------------------------------- whole run
     def host_counters(self) -> dict:
         out = {}
@@ -249,11 +253,13 @@ def run(sc: Scenario) -> dict:
     workloads = []
     for i, w in enumerate(sc.data["workload"]):
         m = getattr(r, w["kind"])(w)
-        t0, cpu0, nic0 = r.marked
+        t0, cpu0, nic0, links0 = r.marked
         window = r.sim.now_ns - t0
         m["kind"], m["index"] = w["kind"], i
         m["cpu"] = {n: _cpu_delta(cpu0[n], h.cpu_stats(), window, m.get("bytes", 0)) for n, h in r.hosts.items()}
         m["nic"] = {n: {k: v - nic0[n].get(k, 0) for k, v in h.nic.stats().items()} for n, h in r.hosts.items()}
+        # Wire busy share per direction (frames, preamble and gaps counted).
+        m["link_utilisation"] = {k: (v - links0[k]) / window for k, v in r.link_busy().items()}
         workloads.append(m)
     return {"schema": SCHEMA, "scenario": sc.data, "scenario_sha256": sc.sha256, "origin": sc.origin,
             "seed": sc.data["seed"], "git_commit": _git_commit(), "virtual_ns": r.sim.now_ns,
