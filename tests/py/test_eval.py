@@ -257,6 +257,14 @@ def test_size_mixes_and_both_directions():
     assert err(SMALL.replace("count = 5", "count = 5\nsize = [64, 0]")).endswith("workload.2.size: [64, 0] must be sizes in 1..65507")
     assert "must be an int or a list of ints" in err(SMALL.replace("count = 5", 'count = 5\nsize = "big"'))
     assert "must be forward, reverse or both" in err(SMALL.replace("flows = 2", 'flows = 2\ndirection = "up"'))
+    # Seeded distributions: the same seed draws the same sizes, another seed others.
+    u = SMALL.replace("count = 20", "count = 20\nsize = { uniform = [64, 9000] }")
+    a, b = parse(u).data["workload"][1]["size"], parse(u).data["workload"][1]["size"]
+    c = parse(u.replace("seed = 3", "seed = 4")).data["workload"][1]["size"]
+    assert a == b != c and len(a) == 20 and all(64 <= x <= 9000 for x in a)
+    ch = parse(SMALL.replace("count = 20", "count = 20\nsize = { choice = [64, 1500], weights = [1, 0] }"))
+    assert ch.data["workload"][1]["size"] == [64] * 20
+    assert "is not a distribution" in err(SMALL.replace("count = 20", "count = 20\nsize = { uniform = [9, 2] }"))
 
 
 SWITCHED = """

@@ -46,7 +46,10 @@ REQUIRED = object()
 
 
 class Sizes:
-    """A size or a list of sizes, used in turn (a deterministic mix)."""
+    """A size, a list of sizes used in turn, or a seeded distribution:
+    {uniform = [lo, hi]} or {choice = [a, b, ...], weights = [...]}, drawn
+    once per message/datagram from the scenario's seed and the workload's
+    index (so a run repeats)."""
 _POS = (lambda v: v > 0, "must be > 0")
 _NONNEG = (lambda v: v >= 0, "must be >= 0")
 _PROB = (lambda v: 0 <= v <= 1, "must be a probability in [0, 1]")
@@ -209,6 +212,9 @@ def _check(obj: Any, schema: dict, path: tuple, where, lines: _Lines) -> dict:
             continue
         if typ is Sizes:
             v = [v] if isinstance(v, int) and not isinstance(v, bool) else v
+            if isinstance(v, dict):
+                out[k] = _check_distribution(v, p, err)
+                continue
             if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
                 err(p, f"must be an int or a list of ints, not {v!r}")
             if not check[0](v):
@@ -221,6 +227,35 @@ def _check(obj: Any, schema: dict, path: tuple, where, lines: _Lines) -> dict:
             err(p, f"{v!r} {check[1]}")
         out[k] = v
     return out
+
+
+def _check_distribution(v: dict, p: tuple, err) -> dict:
+    ints = lambda x: isinstance(x, list) and x and all(isinstance(i, int) and not isinstance(i, bool) for i in x)
+    if set(v) == {"uniform"} and ints(v["uniform"]) and len(v["uniform"]) == 2 and 1 <= v["uniform"][0] <= v["uniform"][1] <= 65507:
+        return dict(v)
+    if "choice" in v and set(v) <= {"choice", "weights"} and ints(v["choice"]) and all(1 <= x <= 65507 for x in v["choice"]):
+        w = v.get("weights")
+        if w is None or (isinstance(w, list) and len(w) == len(v["choice"]) and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in w) and sum(w) > 0):
+            return dict(v)
+    err(p, f"{v!r} is not a distribution: {{uniform = [lo, hi]}} with 1 <= lo <= hi <= 65507, or "
+           "{choice = [sizes], weights = [one per size]}")
+
+
+def _draw_sizes(d: dict) -> None:
+    """Distributions become the list of sizes they draw (seeded)."""
+    import random
+    for i, w in enumerate(d["workload"]):
+        dist = w["size"]
+        if not isinstance(dist, dict):
+            continue
+        rng = random.Random(f"{d['seed']}/workload/{i}")
+        if "uniform" in dist:
+            lo, hi = dist["uniform"]
+            w["size"] = [rng.randint(lo, hi) for _ in range(w["count"])]
+        else:
+            w["size"] = rng.choices(dist["choice"], weights=dist.get("weights"), k=w["count"])
+        w["size_distribution"] = dist
 
 
 def _check_references(d: dict, where: str, lines: _Lines) -> None:
@@ -254,6 +289,7 @@ def parse(text: str, origin: str = "<scenario>", overrides: dict | None = None) 
     lines = _Lines(text)
     d = _check(raw, TOP, (), origin, lines)
     _check_references(d, origin, lines)
+    _draw_sizes(d)
     return Scenario(d, origin)
 
 
