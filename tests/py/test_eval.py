@@ -111,6 +111,8 @@ def test_a_run_repeats_exactly_and_agrees_with_the_counters():
     assert rr["latency_ns"]["p50"] <= rr["latency_ns"]["p99"] <= rr["latency_ns"]["max"]
     assert ping["received"] == 5
     assert r1["scenario_sha256"] == sc.sha256 and r1["seed"] == 3
+    assert r1["build"]["build_type"] and r1["build"]["compiler"].startswith("GNU")
+    assert r1["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", r1["git_commit"])
 
 
 def test_a_sweep_gives_the_same_points_in_one_process_and_in_workers_and_resumes(tmp_path):

@@ -2,6 +2,7 @@
 docs/evaluation.md describes (schema "veridian.result/1")."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -233,16 +234,23 @@ def _cpu_delta(before: dict | None, after: dict | None, window_ns: float, nbytes
             "busy_ns_by_use": by_use, "cycles": cycles, "cycles_per_byte": cycles / nbytes if nbytes else None}
 
 
+def build_info() -> dict:
+    """The build (written by CMake next to the package), or {} outside one."""
+    f = Path(vd.__file__).resolve().parent / "build_info.json"
+    try:
+        return json.loads(f.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _git_commit() -> str | None:
+    """The commit of the sources the package was built from."""
     here = Path(__file__).resolve()
-    for p in here.parents:
-        if (p / ".git").exists():
-            r = subprocess.run(["git", "-C", str(p), "rev-parse", "HEAD"], capture_output=True, text=True)
+    candidates = [build_info().get("source_dir"), os.environ.get("VD_SOURCE_DIR")] + [str(p) for p in here.parents]
+    for c in candidates:
+        if c and (Path(c) / ".git").exists():
+            r = subprocess.run(["git", "-C", c, "rev-parse", "HEAD"], capture_output=True, text=True)
             return r.stdout.strip() or None
-    src = os.environ.get("VD_SOURCE_DIR")
-    if src:
-        r = subprocess.run(["git", "-C", src, "rev-parse", "HEAD"], capture_output=True, text=True)
-        return r.stdout.strip() or None
     return None
 
 
@@ -262,5 +270,5 @@ def run(sc: Scenario) -> dict:
         m["link_utilisation"] = {k: (v - links0[k]) / window for k, v in r.link_busy().items()}
         workloads.append(m)
     return {"schema": SCHEMA, "scenario": sc.data, "scenario_sha256": sc.sha256, "origin": sc.origin,
-            "seed": sc.data["seed"], "git_commit": _git_commit(), "virtual_ns": r.sim.now_ns,
+            "seed": sc.data["seed"], "git_commit": _git_commit(), "build": build_info(), "virtual_ns": r.sim.now_ns,
             "wall_s": time.monotonic() - wall0, "workloads": workloads, "hosts": r.host_counters()}
