@@ -305,6 +305,15 @@ count = 3
 """
 
 
+def test_request_response_in_a_time_window():
+    t = SMALL.replace("count = 20", "warmup_us = 200\nduration_us = 1000")
+    rr = run(parse(t, "rr.toml"))["workloads"][1]
+    # Transactions that start inside the 1 ms window after a 200 us warm-up.
+    assert 950_000 <= rr["duration_ns"] <= 1_050_000 and rr["transactions"] == len(rr["latency_samples_ns"]) > 10
+    assert rr["transactions"] * 2 * 64 == rr["bytes"]
+    assert rr["transactions_per_s"] == pytest.approx(rr["transactions"] / rr["duration_ns"] * 1e9)
+
+
 def test_switched_topologies_and_a_warm_up_window():
     bulk, ping = run(parse(SWITCHED, "sw.toml"))["workloads"]
     assert 0 < bulk["bytes"] < 1_000_000  # what arrived after the first 100 us

@@ -138,10 +138,15 @@ class _Run:
         c.connect((self.addr(w["to"]), w["port"]), timeout_ns=self.deadline_ns)
         s, _ = lst.accept(timeout_ns=self.deadline_ns)
         s.nodelay = True
-        lat = []
-        t0 = self.mark()
-        for i in range(w["count"]):
+        lat, nbytes = [], 0
+        t0 = start = self.mark()
+        warm = w["warmup_us"] > 0
+        for i in self._turns(w, start):
+            if warm and self.sim.now_ns - start >= w["warmup_us"] * 1e3:
+                warm = False  # the measured window starts here
+                t0, lat, nbytes = self.mark(), [], 0
             msg = b"\x42" * w["size"][i % len(w["size"])]
+            nbytes += 2 * len(msg)
             t = self.sim.now_ns
             c._s.send(msg)
             self.sim.run_until(lambda: s._s.readable >= len(msg), timeout_ns=self.deadline_ns)
@@ -154,14 +159,26 @@ class _Run:
             while len(got) < len(msg):
                 got += c._s.recv(len(msg) - len(got))
             lat.append(self.sim.now_ns - t)
-            self.check_time(t0, "tcp_rr")
+            self.check_time(start, "tcp_rr")
+        if warm:
+            raise RuntimeError(f"tcp_rr ended before its warm-up of {w['warmup_us']:g} us")
         dt = self.sim.now_ns - t0
         c.close()
         s.close()
         lst.close()
-        return {"transactions": w["count"], "duration_ns": dt, "transactions_per_s": w["count"] / dt * 1e9,
-                "latency_ns": _percentiles(lat), "latency_samples_ns": lat,
-                "bytes": 2 * sum(w["size"][i % len(w["size"])] for i in range(w["count"]))}
+        return {"transactions": len(lat), "duration_ns": dt, "transactions_per_s": len(lat) / dt * 1e9,
+                "latency_ns": _percentiles(lat), "latency_samples_ns": lat, "bytes": nbytes}
+
+    def _turns(self, w: dict, start: float):
+        """Transaction numbers: `count` of them, or (with duration_us) as
+        many as start before warm-up plus duration has passed."""
+        i = 0
+        if not w["duration_us"]:
+            yield from range(w["count"])
+            return
+        while self.sim.now_ns - start < (w["warmup_us"] + w["duration_us"]) * 1e3:
+            yield i
+            i += 1
 
     def udp(self, w: dict) -> dict:
         src, dst = self.hosts[w["from"]], self.hosts[w["to"]]
