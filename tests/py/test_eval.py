@@ -99,6 +99,8 @@ def test_a_run_repeats_exactly_and_agrees_with_the_counters():
     assert r1 == r2
     bulk, rr, ping = r1["workloads"]
     assert bulk["bytes"] == 400_000 and bulk["goodput_gbps"] == pytest.approx(400_000 * 8 / bulk["duration_ns"])
+    # SoftNics have no cycles; an RTL NIC would report busy_share.
+    assert "busy_share" not in bulk["nic"]["b"]
     # b's NIC received at least every payload byte of the bulk transfer, in at least that many segments.
     assert bulk["nic"]["b"]["rx_bytes"] > 400_000 and bulk["nic"]["b"]["rx_packets"] >= 400_000 // 1448
     # The host CPU figures are the cores' own: cycles = busy ns x GHz.
@@ -312,6 +314,10 @@ def test_request_response_in_a_time_window():
     assert 950_000 <= rr["duration_ns"] <= 1_050_000 and rr["transactions"] == len(rr["latency_samples_ns"]) > 10
     assert rr["transactions"] * 2 * 64 == rr["bytes"]
     assert rr["transactions_per_s"] == pytest.approx(rr["transactions"] / rr["duration_ns"] * 1e9)
+    t = SMALL.replace("count = 5", "warmup_us = 50\nduration_us = 200\ninterval_us = 10")
+    ping = run(parse(t, "ping.toml"))["workloads"][2]
+    assert 5 <= ping["received"] == ping["sent"] == len(ping["latency_samples_ns"]) <= 20
+    assert ping["bytes"] == 64 * ping["received"]
 
 
 def test_switched_topologies_and_a_warm_up_window():

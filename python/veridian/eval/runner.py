@@ -186,8 +186,12 @@ class _Run:
         rx.bind((self.addr(w["to"]), w["port"]))
         tx = src.udp_socket()
         got = sent = received = 0
-        t0 = self.mark()
-        for i in range(w["count"]):
+        t0 = start = self.mark()
+        warm = w["warmup_us"] > 0
+        for i in self._turns(w, start):
+            if warm and self.sim.now_ns - start >= w["warmup_us"] * 1e3:
+                warm = False  # the measured window starts here (datagrams in flight count in it)
+                t0, got, sent, received = self.mark(), 0, 0, 0
             data = b"\x33" * w["size"][i % len(w["size"])]
             try:
                 tx.sendto(data, (self.addr(w["to"]), w["port"]))
@@ -201,32 +205,40 @@ class _Run:
             while rx._s.pending:
                 got += len(rx._s.recvfrom()[0])
                 received += 1
-            self.check_time(t0, "udp")
+            self.check_time(start, "udp")
         self.sim.run_for(us=100)
         while rx._s.pending:
             got += len(rx._s.recvfrom()[0])
             received += 1
+        if warm:
+            raise RuntimeError(f"udp ended before its warm-up of {w['warmup_us']:g} us")
         dt = self.sim.now_ns - t0
         rx.close()
         tx.close()
         return {"datagrams_sent": sent, "datagrams_received": received, "bytes": got, "duration_ns": dt,
                 "goodput_gbps": got * 8 / dt, "packets_per_s": received / dt * 1e9,
-                "loss": 1 - received / max(w["count"], 1)}
+                "loss": max(0.0, 1 - received / max(sent, 1))}
 
     def ping(self, w: dict) -> dict:
         src = self.hosts[w["from"]]
-        t0 = self.mark()
-        rtts = []
-        for i in range(w["count"]):
-            r = src.ping(self.addr(w["to"]), count=1, size=w["size"][i % len(w["size"])],
-                         timeout_ms=self.deadline_ns / 1e6)
+        t0 = start = self.mark()
+        warm = w["warmup_us"] > 0
+        rtts, nbytes = [], 0
+        for i in self._turns(w, start):
+            if warm and self.sim.now_ns - start >= w["warmup_us"] * 1e3:
+                warm = False
+                t0, rtts, nbytes = self.mark(), [], 0
+            size = w["size"][i % len(w["size"])]
+            r = src.ping(self.addr(w["to"]), count=1, size=size, timeout_ms=self.deadline_ns / 1e6)
             rtts += r
+            nbytes += size * sum(x is not None for x in r)
             if w["interval_us"]:
                 self.sim.run_for(us=w["interval_us"])
+        if warm:
+            raise RuntimeError(f"ping ended before its warm-up of {w['warmup_us']:g} us")
         ok = [r for r in rtts if r is not None]
         return {"sent": len(rtts), "received": len(ok), "latency_ns": _percentiles(ok), "latency_samples_ns": ok,
-                "duration_ns": self.sim.now_ns - t0,
-                "bytes": sum(w["size"][i % len(w["size"])] for i, r in enumerate(rtts) if r is not None)}
+                "duration_ns": self.sim.now_ns - t0, "bytes": nbytes}
 
     def link_busy(self) -> dict:
         return {d: st["busy_ns"] for ln in self.links for d, st in ln.stats().items()}
@@ -283,6 +295,10 @@ def run(sc: Scenario) -> dict:
         m["kind"], m["index"] = w["kind"], i
         m["cpu"] = {n: _cpu_delta(cpu0[n], h.cpu_stats(), window, m.get("bytes", 0)) for n, h in r.hosts.items()}
         m["nic"] = {n: {k: v - nic0[n].get(k, 0) for k, v in h.nic.stats().items()} for n, h in r.hosts.items()}
+        for n in m["nic"].values():  # an RTL NIC's share of cycles with work (the rest were skipped idle)
+            if "cycles_evaluated" in n:
+                total = n["cycles_evaluated"] + n["cycles_skipped"]
+                n["busy_share"] = n["cycles_evaluated"] / total if total else 0.0
         # Wire busy share per direction (frames, preamble and gaps counted).
         m["link_utilisation"] = {k: (v - links0[k]) / window for k, v in r.link_busy().items()}
         workloads.append(m)

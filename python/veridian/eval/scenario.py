@@ -111,8 +111,8 @@ WORKLOAD = {
     "count": (int, 200, _POS),        # tcp_rr transactions, udp datagrams, pings
     "interval_us": (float, 0.0, _NONNEG),  # udp/ping: between sends (0: back to back / as replies come)
     "port": (int, 5001, (lambda v: 1 <= v <= 65535, "must be 1..65535")),
-    "warmup_us": (float, 0.0, _NONNEG),  # tcp_bulk, tcp_rr: measured from this long after the first send
-    "duration_us": (float, 0.0, _NONNEG),  # tcp_rr: transactions for this long after warm-up (0: count of them)
+    "warmup_us": (float, 0.0, _NONNEG),  # measured from this long after the first send
+    "duration_us": (float, 0.0, _NONNEG),  # tcp_rr, udp, ping: send for this long after warm-up (0: `count`)
 }
 MEASURE = {
     "max_ms": (float, 1000.0, _POS),
