@@ -218,6 +218,11 @@ def test_the_main_jobs_evaluation_prints_what_each_offload_buys(tmp_path):
     sender_cpb = lambda off: float(got[(off, "tcp_bulk")][3])
     assert sender_cpb("checksums + TSO") * 2 < sender_cpb("none")
     assert (tmp_path / "ev" / "report.html").read_text().count("<img") >= 6
+    # The RTL NICs' own figures: busy share, and DMA reads that take at least
+    # the PCIe Gen4 model's 500 ns (125 cycles at 250 MHz).
+    rec = results.load_all([str(tmp_path / "ev")])[2]
+    nic = rec["workloads"][0]["nic"]["a"]
+    assert 0 < nic["busy_share"] < 1 and nic["dma_read_latency_cycles_mean"] >= 125
 
 
 def test_the_report_renders_in_headless_chromium(tmp_path):

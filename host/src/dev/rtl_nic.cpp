@@ -175,6 +175,7 @@ Counters RtlNic::stats() const {
   c["dma_reads"] = m.dma_reads;
   c["dma_read_bytes"] = m.dma_read_bytes;
   c["dma_read_errors"] = m.dma_read_errors;
+  c["dma_read_latency_cycles"] = m.dma_read_latency_cycles;
   c["dma_writes"] = m.dma_writes;
   c["dma_write_bytes"] = m.dma_write_bytes;
   c["dma_write_errors"] = m.dma_write_errors;

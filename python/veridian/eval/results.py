@@ -60,7 +60,7 @@ def rows(rec: dict) -> list[dict]:
             row[f"link.{d}.utilisation"] = u
         for host, n in (w.get("nic") or {}).items():
             for k in ("tx_packets", "rx_packets", "dma_read_bytes", "dma_write_bytes", "cycles_evaluated", "irqs",
-                      "rx_drop_no_desc", "rx_drop_no_buffer"):
+                      "rx_drop_no_desc", "rx_drop_no_buffer", "busy_share", "dma_read_latency_cycles_mean"):
                 if k in n:
                     row[f"{host}.nic.{k}"] = n[k]
         out.append(row)

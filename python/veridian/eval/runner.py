@@ -299,6 +299,8 @@ def run(sc: Scenario) -> dict:
             if "cycles_evaluated" in n:
                 total = n["cycles_evaluated"] + n["cycles_skipped"]
                 n["busy_share"] = n["cycles_evaluated"] / total if total else 0.0
+            if n.get("dma_reads"):  # mean read latency, request to last completion beat
+                n["dma_read_latency_cycles_mean"] = n["dma_read_latency_cycles"] / n["dma_reads"]
         # Wire busy share per direction (frames, preamble and gaps counted).
         m["link_utilisation"] = {k: (v - links0[k]) / window for k, v in r.link_busy().items()}
         workloads.append(m)

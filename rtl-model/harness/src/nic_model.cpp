@@ -286,6 +286,7 @@ class NicModelImpl final : public NicModel {
     const double start = std::max(double(cycle_ + lat_cycles_), rd_link_free_);
     const double dur = link_cycles(len);
     rd_link_free_ = start + dur;
+    stats_.dma_read_latency_cycles += static_cast<std::uint64_t>(std::ceil(start + dur)) - cycle_;
     const std::size_t nbeats = std::max<std::size_t>(1, (len + bb_ - 1) / bb_);
     for (std::size_t i = 0; i < nbeats; ++i) {
       RspBeat b;

@@ -39,6 +39,9 @@ struct NicModelConfig {
 struct NicModelStats {
   std::uint64_t cycles = 0;            // cycles evaluated
   std::uint64_t dma_reads = 0, dma_read_bytes = 0, dma_read_errors = 0;
+  // Request to last completion beat, summed over reads (the PCIe latency
+  // plus queueing behind earlier completions on the link, plus transfer).
+  std::uint64_t dma_read_latency_cycles = 0;
   std::uint64_t dma_writes = 0, dma_write_bytes = 0, dma_write_errors = 0;
   std::uint64_t mmio_writes = 0, mmio_reads = 0;
   std::uint64_t tx_frames = 0, rx_frames = 0;
