@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import results
-from .runner import SCHEMA, run
+from .runner import SCHEMA, _git_commit, run
 from .scenario import ScenarioError, load
 
 
@@ -25,8 +25,11 @@ def points(sets: list[tuple[str, list]]) -> list[dict]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*(v for _, v in sets))]
 
 
-def point_id(scenario_text: str, overrides: dict) -> str:
-    h = hashlib.sha256(scenario_text.encode() + json.dumps(overrides, sort_keys=True).encode())
+def point_id(scenario_text: str, overrides: dict, commit: str | None = None) -> str:
+    """Names a point by its scenario, its overrides and the code's commit,
+    so a resumed sweep never reuses a result another build made."""
+    h = hashlib.sha256(scenario_text.encode() + json.dumps(overrides, sort_keys=True).encode() +
+                       (commit or "").encode())
     return h.hexdigest()[:16]
 
 
@@ -65,7 +68,8 @@ def sweep(path: str, sets: list[tuple[str, list]], out_dir: str, jobs: int = 1, 
         load(path, ov)
     out = Path(out_dir)
     (out / "points").mkdir(parents=True, exist_ok=True)
-    ids = [point_id(text, ov) for ov in pts]
+    commit = _git_commit()
+    ids = [point_id(text, ov, commit) for ov in pts]
     todo = [(i, ov) for i, (pid, ov) in enumerate(zip(ids, pts)) if not (out / "points" / f"{pid}.json").exists()]
     bar = _progress(len(pts), progress)
     if bar:
