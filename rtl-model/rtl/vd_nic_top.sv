@@ -68,7 +68,12 @@ module vd_nic_top #(
   // the harness samples without an MMIO read (which would clock the NIC)
   output logic      [31:0]     stat_rx_drop_nodesc,
   output logic      [31:0]     stat_rx_drop_err,
-  output logic      [31:0]     stat_rx_drop_full
+  output logic      [31:0]     stat_rx_drop_full,
+  // per-engine activity, sampled by the harness each clocked cycle for
+  // utilisation (bit order: see vd_tx_engine's and vd_rx_engine's eng_busy):
+  // [4:0] TX fetch, TX reads, TX header, TX emit, TX completions;
+  // [7:5] RX MAC, RX RSS, RX processing
+  output logic      [7:0]      eng_busy
 );
   localparam int QW = $clog2(NQ);
 
@@ -182,7 +187,7 @@ module vd_nic_top #(
     .wr_data(tx_wr_data), .wr_last(tx_wr_last),
     .tx_tvalid(mac_tx_tvalid), .tx_tready(mac_tx_tready), .tx_tdata(mac_tx_tdata),
     .tx_tkeep(mac_tx_tkeep), .tx_tlast(mac_tx_tlast),
-    .ev_tx_pkt, .ev_tx_len, .ev_desc_err(ev_tx_desc_err), .busy(tx_busy));
+    .ev_tx_pkt, .ev_tx_len, .ev_desc_err(ev_tx_desc_err), .busy(tx_busy), .eng_busy(eng_busy[4:0]));
   assign mac_tx_tuser = 1'b0;
 
   vd_rx_engine #(.DW(DW), .NQ(NQ), .TAGW(TAGW)) u_rx (
@@ -200,7 +205,7 @@ module vd_nic_top #(
     .rx_tvalid(mac_rx_tvalid), .rx_tready(mac_rx_tready), .rx_tdata(mac_rx_tdata),
     .rx_tkeep(mac_rx_tkeep), .rx_tlast(mac_rx_tlast), .rx_tuser(mac_rx_tuser),
     .ev_rx_pkt, .ev_rx_len, .ev_drop_nodesc, .ev_drop_err, .ev_drop_full,
-    .ev_desc_err(ev_rx_desc_err), .busy(rx_busy));
+    .ev_desc_err(ev_rx_desc_err), .busy(rx_busy), .eng_busy(eng_busy[7:5]));
 
   assign irq = tx_irq | rx_irq;
 

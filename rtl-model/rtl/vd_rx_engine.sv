@@ -61,7 +61,11 @@ module vd_rx_engine #(
   output logic               ev_drop_err,
   output logic               ev_drop_full,
   output logic               ev_desc_err,
-  output logic               busy
+  output logic               busy,
+  // per-engine activity for utilisation counters, one bit each:
+  // [0] MAC into the packet buffer, [1] RSS classify/hash waiting or working,
+  // [2] frame processing (descriptor, DMA write, completion)
+  output logic [2:0]         eng_busy
 );
   localparam int BB    = DW / 8;
   localparam int DEPTH = vd_abi_pkg::MAX_FRAME / BB;
@@ -542,6 +546,7 @@ module vd_rx_engine #(
   assign ev_drop_err    = rx_tvalid && rx_tlast && !cur_drop && (oversize_now || rx_tuser || rx_len_now < 16'(MIN_FRAME));
   assign ev_drop_full   = rx_tvalid && rx_tlast && cur_drop;
   assign ev_desc_err    = cpl_done && status != 16'(vd_abi_pkg::ERR_OK);
+  assign eng_busy       = {ps != P_IDLE, (full & ~hashed) != '0, in_frame};
   // Prefetch work counts as busy, so skipping idle cycles never skips it.
   assign busy           = (ps != P_IDLE) || in_frame || (full != '0) || pf_busy || tmr_busy ||
                           (enable && (pf_want || refill_found));

@@ -75,7 +75,11 @@ module vd_tx_engine #(
   output logic               ev_tx_pkt,
   output logic      [15:0]   ev_tx_len,
   output logic               ev_desc_err,
-  output logic               busy        // work anywhere in the pipeline, or descriptors posted and the NIC enabled
+  output logic               busy,       // work anywhere in the pipeline, or descriptors posted and the NIC enabled
+  // per-engine activity for utilisation counters, one bit each:
+  // [0] descriptor fetch and read issue, [1] frame reads in flight,
+  // [2] header/checksum/TSO unit, [3] emit to the MAC, [4] completion writer
+  output logic [4:0]         eng_busy
 );
   localparam int BB    = DW / 8;                         // bytes per beat
   localparam int IW    = $clog2(BB) + 1;                 // byte index within a beat, plus one bit
@@ -553,6 +557,7 @@ module vd_tx_engine #(
   assign ev_tx_pkt   = out_done;
   assign ev_tx_len   = o_len;
   assign ev_desc_err = cpl_err;
+  assign eng_busy    = {cf_ne, e_busy, h_busy, rd_fly != '0, fs != F_PICK || (|pfs_busy)};
   assign busy        = fs != F_PICK || c_alloc != c_h || h_busy || e_busy || cf_ne || (|pfs_busy) ||
                        (enable && |pending) || tmr_busy;
 endmodule

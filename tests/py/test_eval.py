@@ -223,6 +223,22 @@ def test_the_main_jobs_evaluation_prints_what_each_offload_buys(tmp_path):
     rec = results.load_all([str(tmp_path / "ev")])[2]
     nic = rec["workloads"][0]["nic"]["a"]
     assert 0 < nic["busy_share"] < 1 and nic["dma_read_latency_cycles_mean"] >= 125
+    # Engines and PCIe: the sender's NIC read every payload byte down and kept
+    # its TX engines busy; the receiver's wrote every byte up through its RX
+    # engines. TLP bytes are payload plus 24 bytes of overhead each.
+    bulk = rec["workloads"][0]
+    a, b = bulk["nic"]["a"], bulk["nic"]["b"]
+    assert a["pcie"]["down"]["payload_bytes"] >= bulk["bytes"] and b["pcie"]["up"]["payload_bytes"] >= bulk["bytes"]
+    for n in (a, b):
+        for d in ("up", "down"):
+            assert n["pcie"][d]["bytes"] == n["pcie"][d]["payload_bytes"] + 24 * n["pcie"][d]["tlps"]
+            assert 0 <= n["pcie"][d]["utilisation"] < 1
+    ea, eb = a["engine_utilisation"], b["engine_utilisation"]
+    assert set(ea) == {"tx_fetch", "tx_read", "tx_header", "tx_emit", "tx_cpl", "rx_mac", "rx_rss", "rx_proc"}
+    assert ea["tx_emit"] > eb["tx_emit"] and eb["rx_mac"] > ea["rx_mac"] and eb["rx_proc"] > ea["rx_proc"]
+    # 10 Gb/s on a 128 Gb/s datapath keeps emit busy at least that share of cycles.
+    assert ea["tx_emit"] >= bulk["goodput_gbps"] / 128
+    assert "NIC engine utilisation" in (tmp_path / "ev" / "report.html").read_text()
 
 
 def test_the_report_renders_in_headless_chromium(tmp_path):

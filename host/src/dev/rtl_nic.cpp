@@ -184,6 +184,15 @@ Counters RtlNic::stats() const {
   c["mmio_writes"] = m.mmio_writes;
   c["mmio_reads"] = m.mmio_reads;
   c["irq_pulses"] = m.irqs;
+  for (std::size_t e = 0; e < rtl::kNicEngines.size(); ++e)
+    c[std::string("busy_cycles_") + rtl::kNicEngines[e]] = m.engine_busy_cycles[e];
+  for (const auto& [dir, d] : {std::pair{"up", &m.pcie_up}, std::pair{"down", &m.pcie_down}}) {
+    const std::string p = std::string("pcie_") + dir + "_";
+    c[p + "tlps"] = d->tlps;
+    c[p + "bytes"] = d->bytes;
+    c[p + "payload_bytes"] = d->payload_bytes;
+    c[p + "busy_cycles"] = static_cast<std::uint64_t>(d->busy_cycles + 0.5);
+  }
   // Frames the NIC itself dropped, which the driver never sees.
   const rtl::NicRxDrops d = model_->rx_drops();
   c["rx_drop_no_desc"] = d.no_desc;

@@ -53,6 +53,7 @@ def _plots(records: list[dict]) -> list[tuple[str, str]]:
             ax.legend()
             ax.set_title(f"{kind}: host CPU per byte")
             out.append((f"{kind}: host CPU cycles per byte", _plot_png(fig)))
+        out += _engine_plot(plt, labels, ws, kind)
         samples = [(lab, s) for lab, x in zip(labels, ws) for w in x if (s := w.get("latency_samples_ns"))]
         if samples:
             fig, ax = plt.subplots(figsize=(7, 4))
@@ -65,6 +66,26 @@ def _plots(records: list[dict]) -> list[tuple[str, str]]:
             ax.legend(fontsize=7)
             out.append((f"{kind}: latency CDF", _plot_png(fig)))
     return out
+
+
+def _engine_plot(plt, labels: list[str], ws: list[list[dict]], kind: str) -> list[tuple[str, str]]:
+    """Each RTL NIC engine's busy share (host:engine rows), one bar per point."""
+    rows = sorted({(h, e) for x in ws for w in x for h, n in (w.get("nic") or {}).items()
+                   for e in (n.get("engine_utilisation") or {})})
+    if not rows:
+        return []
+    fig, ax = plt.subplots(figsize=(7, 0.25 * len(rows) * max(1, len(labels)) / 2 + 1.5))
+    height = 0.8 / len(labels)
+    for j, (lab, x) in enumerate(zip(labels, ws)):
+        vals = [max((((w.get("nic") or {}).get(h) or {}).get("engine_utilisation") or {}).get(e, 0.0) for w in x)
+                if x else 0.0 for h, e in rows]
+        ax.barh([i + j * height for i in range(len(rows))], vals, height=height, label=lab)
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(rows))], [f"{h}: {e}" for h, e in rows], fontsize=7)
+    ax.set_xlabel("share of NIC cycles busy")
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{kind}: NIC engine utilisation")
+    return [(f"{kind}: NIC engine utilisation", _plot_png(fig))]
 
 
 def _against_numeric(plt, recs: list[dict], ws: list[list[dict]], kind: str, metric: str) -> list[tuple[str, str]]:

@@ -63,6 +63,11 @@ def rows(rec: dict) -> list[dict]:
                       "rx_drop_no_desc", "rx_drop_no_buffer", "busy_share", "dma_read_latency_cycles_mean"):
                 if k in n:
                     row[f"{host}.nic.{k}"] = n[k]
+            for e, u in (n.get("engine_utilisation") or {}).items():
+                row[f"{host}.nic.engine.{e}"] = u
+            for d, p in (n.get("pcie") or {}).items():
+                row[f"{host}.nic.pcie_{d}_tlps"] = p["tlps"]
+                row[f"{host}.nic.pcie_{d}_utilisation"] = p["utilisation"]
         out.append(row)
     if "error" in rec:
         out.append({"point": label(rec), "error": rec["error"]})

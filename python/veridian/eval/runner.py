@@ -283,6 +283,24 @@ def _git_commit() -> str | None:
     return None
 
 
+def _rtl_shares(n: dict) -> None:
+    """Adds an RTL NIC's utilisation figures to its counter deltas: the share of
+    cycles it was evaluated (the rest were skipped idle), each engine's busy
+    share, PCIe use per direction, and the mean DMA read latency."""
+    if "cycles_evaluated" not in n:
+        return
+    total = n["cycles_evaluated"] + n["cycles_skipped"]
+    n["busy_share"] = n["cycles_evaluated"] / total if total else 0.0
+    n["engine_utilisation"] = {k[len("busy_cycles_"):]: (v / total if total else 0.0)
+                               for k, v in n.items() if k.startswith("busy_cycles_")}
+    n["pcie"] = {d: {"tlps": n[f"pcie_{d}_tlps"], "bytes": n[f"pcie_{d}_bytes"],
+                     "payload_bytes": n[f"pcie_{d}_payload_bytes"],
+                     "utilisation": n[f"pcie_{d}_busy_cycles"] / total if total else 0.0}
+                 for d in ("up", "down")}
+    if n.get("dma_reads"):  # mean read latency, request to last completion beat
+        n["dma_read_latency_cycles_mean"] = n["dma_read_latency_cycles"] / n["dma_reads"]
+
+
 def run(sc: Scenario) -> dict:
     """Runs every workload in order; returns the result record."""
     wall0 = time.monotonic()
@@ -295,12 +313,8 @@ def run(sc: Scenario) -> dict:
         m["kind"], m["index"] = w["kind"], i
         m["cpu"] = {n: _cpu_delta(cpu0[n], h.cpu_stats(), window, m.get("bytes", 0)) for n, h in r.hosts.items()}
         m["nic"] = {n: {k: v - nic0[n].get(k, 0) for k, v in h.nic.stats().items()} for n, h in r.hosts.items()}
-        for n in m["nic"].values():  # an RTL NIC's share of cycles with work (the rest were skipped idle)
-            if "cycles_evaluated" in n:
-                total = n["cycles_evaluated"] + n["cycles_skipped"]
-                n["busy_share"] = n["cycles_evaluated"] / total if total else 0.0
-            if n.get("dma_reads"):  # mean read latency, request to last completion beat
-                n["dma_read_latency_cycles_mean"] = n["dma_read_latency_cycles"] / n["dma_reads"]
+        for n in m["nic"].values():
+            _rtl_shares(n)
         # Wire busy share per direction (frames, preamble and gaps counted).
         m["link_utilisation"] = {k: (v - links0[k]) / window for k, v in r.link_busy().items()}
         workloads.append(m)

@@ -6,7 +6,7 @@ buys two hosts with 512-bit RTL NICs and one 3 GHz core each on 100 GbE.
 Runs examples/scenarios/offloads.toml (TCP bulk, TCP request/response and
 64-byte UDP) with no offloads, with checksum offload, and with checksum
 offload and TSO; prints what each buys (throughput, host CPU cycles per
-byte, NIC cycles, PCIe bytes and DMA operations) and writes the HTML report.
+byte, NIC cycles, PCIe bytes and TLPs each way, TLP overhead included) and writes the HTML report.
 Results are kept per point, so a second run only reports.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _source_root() -> Path:
 
 def table(recs: list[dict]) -> str:
     lines = ["| offloads | workload | throughput | sender cycles/byte | receiver cycles/byte | NIC cycles | "
-             "PCIe bytes | DMA reads + writes |", "|---|---|---|---|---|---|---|---|"]
+             "PCIe bytes up / down | PCIe TLPs up / down |", "|---|---|---|---|---|---|---|---|"]
     for (name, _), rec in zip(POINTS, recs):
         if "error" in rec:
             lines.append(f"| {name} | failed: {rec['error']} | | | | | | |")
@@ -46,7 +46,8 @@ def table(recs: list[dict]) -> str:
             cpb = lambda h: f"{w['cpu'][h]['cycles_per_byte']:.2f}" if w["cpu"].get(h) else "-"
             nic = lambda k: sum(n.get(k, 0) for n in w["nic"].values())
             lines.append(f"| {name} | {w['kind']} | {thr} | {cpb(src)} | {cpb(dst)} | {nic('cycles_evaluated'):,} | "
-                         f"{nic('dma_read_bytes') + nic('dma_write_bytes'):,} | {nic('dma_reads') + nic('dma_writes'):,} |")
+                         f"{nic('pcie_up_bytes'):,} / {nic('pcie_down_bytes'):,} | "
+                         f"{nic('pcie_up_tlps'):,} / {nic('pcie_down_tlps'):,} |")
     return "\n".join(lines)
 
 

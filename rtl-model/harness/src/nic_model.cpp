@@ -96,6 +96,8 @@ class NicModelImpl final : public NicModel {
   std::uint32_t mmio_read(std::uint32_t addr) override {
     while (!mmio_q_.empty()) step();
     ++stats_.mmio_reads;
+    count_tlp(stats_.pcie_down, 0);  // the read request
+    count_tlp(stats_.pcie_up, 4);    // its completion
     rd_pending_ = true;
     rd_addr_ = addr;
     step();  // request cycle
@@ -181,10 +183,27 @@ class NicModelImpl final : public NicModel {
     if (fst_) fst_->dump(2 * cycle_ + 1);
   }
 
+  std::size_t tlps_for(std::size_t len) const {
+    return std::max<std::size_t>(1, (len + cfg_.dma.max_payload - 1) / cfg_.dma.max_payload);
+  }
   // Beats a DMA transfer of len bytes keeps the link busy, TLP overhead included.
+  // (A zero-length transfer is a bad descriptor's: counted as one TLP, charged nothing.)
   double link_cycles(std::size_t len) const {
     const std::size_t tlps = (len + cfg_.dma.max_payload - 1) / cfg_.dma.max_payload;
     return double(len + tlps * cfg_.dma.tlp_overhead) / dma_bytes_per_cycle_;
+  }
+  void count_tlp(PcieDirStats& d, std::size_t payload) const {
+    ++d.tlps;
+    d.payload_bytes += payload;
+    d.bytes += payload + cfg_.dma.tlp_overhead;
+  }
+  // A transfer of len bytes split into max-payload TLPs, charged to d's link.
+  void count_transfer(PcieDirStats& d, std::size_t len) const {
+    const std::size_t n = tlps_for(len);
+    d.tlps += n;
+    d.payload_bytes += len;
+    d.bytes += len + n * cfg_.dma.tlp_overhead;
+    d.busy_cycles += link_cycles(len);
   }
 
   void step() {
@@ -238,7 +257,10 @@ class NicModelImpl final : public NicModel {
     if (m.csr_wr_en) {
       mmio_q_.pop_front();
       ++stats_.mmio_writes;
+      count_tlp(stats_.pcie_down, 4);
     }
+    for (unsigned busy = m.eng_busy, e = 0; busy != 0; busy >>= 1, ++e)
+      if (busy & 1u) ++stats_.engine_busy_cycles[e];
     if (m.csr_rd_valid) rd_data_ = m.csr_rd_data;
     if (m.dma_rd_rsp_valid) {
       if (rsp_q_.front().last) --outstanding_reads_;
@@ -272,6 +294,7 @@ class NicModelImpl final : public NicModel {
   void service_read(std::uint64_t addr, std::uint32_t len, std::uint8_t tag) {
     ++stats_.dma_reads;
     ++outstanding_reads_;
+    count_tlp(stats_.pcie_up, 0);  // the read request
     std::vector<std::uint8_t> buf(len);
     bool err = len == 0 || !mem_.read(addr, buf);
     if (err) {
@@ -285,6 +308,7 @@ class NicModelImpl final : public NicModel {
     // time the link needs to carry it.
     const double start = std::max(double(cycle_ + lat_cycles_), rd_link_free_);
     const double dur = link_cycles(len);
+    count_transfer(stats_.pcie_down, len);
     rd_link_free_ = start + dur;
     stats_.dma_read_latency_cycles += static_cast<std::uint64_t>(std::ceil(start + dur)) - cycle_;
     const std::size_t nbeats = std::max<std::size_t>(1, (len + bb_ - 1) / bb_);
@@ -325,6 +349,7 @@ class NicModelImpl final : public NicModel {
       // the link for its serialisation time from its first beat (or from
       // when the previous write left the link), not after its last beat.
       wr_link_free_ = std::max(double(wr_start_), wr_link_free_) + link_cycles(n);
+      count_transfer(stats_.pcie_up, n);
     }
   }
 

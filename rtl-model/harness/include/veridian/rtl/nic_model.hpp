@@ -6,6 +6,7 @@
 // asks idle() to skip cycles when nothing is happening.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,32 @@ struct NicModelConfig {
   DmaConfig dma{};
 };
 
+// The NIC's engines, in the bit order of vd_nic_top's eng_busy port.
+inline constexpr std::array<const char*, 8> kNicEngines = {
+    "tx_fetch",   // TX descriptor fetch and frame read issue
+    "tx_read",    // TX frame reads in flight
+    "tx_header",  // TX header unit: checksum, TSO headers
+    "tx_emit",    // TX stream to the MAC
+    "tx_cpl",     // TX completion writer
+    "rx_mac",     // RX frame from the MAC into the packet buffer
+    "rx_rss",     // RX frames waiting for or in the RSS classifier
+    "rx_proc",    // RX descriptor, DMA write and completion
+};
+
+// PCIe traffic by direction, as the DMA model sees it. Upstream is the NIC
+// to the host: posted writes (frame data, completions), read requests and
+// MMIO read completions. Downstream is the host to the NIC: read
+// completions, MMIO writes and MMIO read requests. Every TLP carries
+// DmaConfig::tlp_overhead bytes beside its payload. The timing model charges
+// the link for writes (upstream) and read completions (downstream); read
+// requests and MMIO are counted here but take no link time.
+struct PcieDirStats {
+  std::uint64_t tlps = 0;
+  std::uint64_t bytes = 0;         // payload + overhead
+  std::uint64_t payload_bytes = 0;
+  double busy_cycles = 0;          // link time charged by the timing model
+};
+
 struct NicModelStats {
   std::uint64_t cycles = 0;            // cycles evaluated
   std::uint64_t dma_reads = 0, dma_read_bytes = 0, dma_read_errors = 0;
@@ -46,6 +73,9 @@ struct NicModelStats {
   std::uint64_t mmio_writes = 0, mmio_reads = 0;
   std::uint64_t tx_frames = 0, rx_frames = 0;
   std::uint64_t irqs = 0;
+  // Clocked cycles in which each engine (kNicEngines) held work.
+  std::array<std::uint64_t, kNicEngines.size()> engine_busy_cycles{};
+  PcieDirStats pcie_up, pcie_down;
 };
 
 struct NicRxDrops {
