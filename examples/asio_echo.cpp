@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   if (!tap.empty()) {
     // Real time: the server alone, on a TAP device (see docs/tap.md).
     sim.attach_tap(srv_host, tap, sim::LinkConfig{10.0, us_to_ps(1)});
-    srv_host.stack().add_address(0, stack::Ipv4Addr::parse("10.9.0.2").value(), 24);
+    srv_host.stack().add_address(srv_host.ifindex(), stack::Ipv4Addr::parse("10.9.0.2").value(), 24);
     net::tcp_socket lst(io, srv_host.stack());
     if (lst.bind({}, 7) || lst.listen()) return 1;
     asio::co_spawn(io, echo_server(lst, &sessions), asio::detached);
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
   }
   auto& cli_host = sim.add_host("client", spec);
   sim.connect(cli_host, srv_host, sim::LinkConfig{100.0, ns_to_ps(500)});
-  srv_host.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.2").value(), 24);
-  cli_host.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.1").value(), 24);
+  srv_host.stack().add_address(srv_host.ifindex(), stack::Ipv4Addr::parse("10.0.0.2").value(), 24);
+  cli_host.stack().add_address(cli_host.ifindex(), stack::Ipv4Addr::parse("10.0.0.1").value(), 24);
   net::tcp_socket lst(io, srv_host.stack());
   if (lst.bind({}, 7) || lst.listen()) return 1;
   net::sim_timer timer(io, sim.events());

@@ -93,11 +93,11 @@ struct Rig {
     a = &s.add_host("a", spec, c);
     b = &s.add_host("b", spec, c);
     s.connect(*a, *b, sim::LinkConfig{o.rate_gbps, ns_to_ps(500)});
-    a->stack().add_address(0, a4, 24);
-    b->stack().add_address(0, b4, 24);
+    a->stack().add_address(a->ifindex(), a4, 24);
+    b->stack().add_address(b->ifindex(), b4, 24);
     if (v6) {
-      a->stack().add_address6(0, a6, 64);
-      b->stack().add_address6(0, b6, 64);
+      a->stack().add_address6(a->ifindex(), a6, 64);
+      b->stack().add_address6(b->ifindex(), b6, 64);
       s.run_for(s_to_ps(2));  // duplicate address detection
     }
   }

@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
   auto& a = s.add_host("a", spec);
   auto& b = s.add_host("b", spec);
   s.connect(a, b, sim::LinkConfig{400.0, ns_to_ps(500)});  // fast wire: the CPU is the limit
-  a.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.1").value(), 24);
-  b.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.2").value(), 24);
+  a.stack().add_address(a.ifindex(), stack::Ipv4Addr::parse("10.0.0.1").value(), 24);
+  b.stack().add_address(b.ifindex(), stack::Ipv4Addr::parse("10.0.0.2").value(), 24);
   auto l = b.stack().tcp_socket();
   auto c = a.stack().tcp_socket();
   for (auto* sk : {l.get(), c.get()}) {

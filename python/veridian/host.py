@@ -91,12 +91,12 @@ class Host:
     def mac(self) -> str:
         return self._h.mac
 
-    def add_address(self, cidr: str, ifindex: int = 0) -> None:
+    def add_address(self, cidr: str, ifindex: Optional[int] = None) -> None:
         """Add an address/prefix to interface `ifindex` (default the first
-        NIC): "10.0.0.1/24", or "2001:db8::1/64" (an IPv6 address turns IPv6
-        on and is tentative until duplicate address detection passes);
-        ValueError for an interface the host lacks."""
-        if ifindex == 0:
+        NIC; lo is ifindex 0): "10.0.0.1/24", or "2001:db8::1/64" (an IPv6
+        address turns IPv6 on and is tentative until duplicate address
+        detection passes); ValueError for an interface the host lacks."""
+        if ifindex is None:
             self._h.add_address(cidr)
         else:
             self._h.add_address_if(int(ifindex), cidr)
@@ -155,9 +155,10 @@ class Host:
         """Route datagrams between this host's interfaces (a router), IPv4 and IPv6."""
         self._h.set_forwarding(on)
 
-    def add_vlan(self, vid: int, parent: int = 0) -> int:
-        """An 802.1Q sub-interface for VLAN vid on interface `parent`; returns its ifindex."""
-        return self._h.add_vlan(vid, parent)
+    def add_vlan(self, vid: int, parent: Optional[int] = None) -> int:
+        """An 802.1Q sub-interface for VLAN vid on interface `parent` (an
+        ifindex; default the first NIC); returns its ifindex."""
+        return self._h.add_vlan(vid, self.nic.ifindex if parent is None else int(parent))
 
     def add_address_on(self, ifindex: int, cidr: str) -> None:
         """Adds an address (IPv4 or IPv6 CIDR) to interface `ifindex` (a second NIC, a VLAN)."""
@@ -213,9 +214,10 @@ class Host:
         """Per-layer packet/byte counters and drop reasons of the stack."""
         return self._h.stats()
 
-    def inject(self, frame: bytes, fcs_error: bool = False, ifindex: int = 0) -> None:
-        """Deliver a raw Ethernet frame (no FCS) to this host's NIC as if from the wire."""
-        if ifindex == 0:
+    def inject(self, frame: bytes, fcs_error: bool = False, ifindex: Optional[int] = None) -> None:
+        """Deliver a raw Ethernet frame (no FCS) to this host's NIC (default
+        the first; `ifindex` names another) as if from the wire."""
+        if ifindex is None:
             self._h.inject(bytes(frame), fcs_error)
         else:
             self._h.inject_at(self._nic_number(ifindex), bytes(frame), fcs_error)

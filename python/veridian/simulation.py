@@ -55,7 +55,7 @@ class Simulation:
     def connect(self, a, b, rate_gbps: Optional[float] = None, latency_ns: Optional[float] = None, faults=None,
                 a_nic: Optional[int] = None, b_nic: Optional[int] = None) -> Link:
         """Cable two ends (Host or Switch). For a host end, a_nic/b_nic names
-        the NIC (its ifindex; default 0); for a switch end, the port
+        the NIC (its ifindex; default the first NIC); for a switch end, the port
         (default: the lowest free one). faults: a LinkFaults for both
         directions, or a pair (a->b, b->a), None for a perfect wire.
         rate_gbps/latency_ns left None keep the default of the C++

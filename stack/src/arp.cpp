@@ -99,6 +99,7 @@ void Stack::Impl::arp_announce(Iface& ifc, Ipv4Addr addr) {
 }
 
 std::error_code Stack::Impl::neigh_output(Iface& ifc, Ipv4Addr next_hop, bool broadcast, Packet&& p) {
+  if (ifc.loopback) return eth_output(ifc, ifc.mac, wire::kEthertypeIpv4, std::move(p));  // no ARP on lo
   if (broadcast) return eth_output(ifc, wire::kBroadcastMac, wire::kEthertypeIpv4, std::move(p));
   using Out = NeighborCache<Ipv4Addr>::Output;
   switch (ifc.arp->output(next_hop, std::move(p))) {

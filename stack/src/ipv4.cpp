@@ -72,7 +72,8 @@ std::vector<std::uint8_t> copied_options(std::span<const std::uint8_t> opts) {
 
 bool Stack::Impl::ipv4_accepts(const Iface& ifc, Ipv4Addr dst) const {
   // Weak host model: any of our addresses, whichever interface it came in on.
-  return is_our_addr(dst) || dst.is_broadcast() || ifc.is_subnet_broadcast(dst);
+  // On lo, all of 127/8 is ours (Linux's "local 127.0.0.0/8 dev lo").
+  return is_our_addr(dst) || dst.is_broadcast() || ifc.is_subnet_broadcast(dst) || (ifc.loopback && dst.b[0] == 127);
 }
 
 void Stack::Impl::ipv4_input(Iface& ifc, Packet&& p, bool link_bcast) {
@@ -82,7 +83,11 @@ void Stack::Impl::ipv4_input(Iface& ifc, Packet&& p, bool link_bcast) {
   if (!header_csum_ok(p.meta.rx_csum_ip, *ip)) return drop("ipv4", "bad_checksum");
   const Ipv4Addr src = ip->src();
   if (src.is_broadcast() || src.is_multicast() || ifc.is_subnet_broadcast(src)) return drop("ipv4", "bad_source");
-  if (is_our_addr(src)) return drop("ipv4", "own_source");  // spoofed, or looped back to us
+  if (!ifc.loopback) {
+    // 127/8 never comes off a wire (RFC 1122 3.2.1.3(g); Linux's martians).
+    if (src.b[0] == 127 || ip->dst().b[0] == 127) return drop("ipv4", "martian");
+    if (is_our_addr(src)) return drop("ipv4", "own_source");  // spoofed, or looped back to us
+  }
   if (ip->header_len() > wire::kIpv4MinHeaderLen) {
     bool source_route = false;
     if (const std::size_t bad = check_options(ip->options(), &source_route)) {

@@ -106,6 +106,18 @@ void Stack::Ip6::enable(int ifindex) {
   }
 }
 
+// lo: ::1/128, usable at once (no DAD), no link-local address, no router
+// solicitation and no neighbour discovery.
+void Stack::Ip6::enable_loopback(int ifindex) {
+  If6& f = if6(ifindex);
+  f.enabled = true;
+  Addr ad;
+  ad.addr = Ipv6Addr::loopback();
+  ad.prefix = 128;
+  ad.state = Addr6State::preferred;
+  f.addrs.push_back(ad);
+}
+
 void Stack::Ip6::join(int ifindex, const Ipv6Addr& g) { ++if6(ifindex).groups[g]; }
 
 void Stack::Ip6::leave(int ifindex, const Ipv6Addr& g) {
@@ -131,7 +143,8 @@ void Stack::Ip6::add_address(int ifindex, const Ipv6Addr& a, int prefix, bool au
   ad.addr = a;
   ad.prefix = prefix;
   ad.autoconf = autoconf;
-  ad.state = cfg.dad_transmits == 0 ? Addr6State::preferred : Addr6State::tentative;
+  const bool dad = cfg.dad_transmits > 0 && !iface(ifindex).loopback;  // lo needs no DAD
+  ad.state = dad ? Addr6State::tentative : Addr6State::preferred;
   f.addrs.push_back(ad);
   join(ifindex, a.solicited_node());
   if (!a.is_link_local() && prefix < 128) {
@@ -143,7 +156,7 @@ void Stack::Ip6::add_address(int ifindex, const Ipv6Addr& a, int prefix, bool au
     e.connected = true;
     routes.add(e);
   }
-  if (cfg.dad_transmits > 0) start_dad(ifindex, a);
+  if (dad) start_dad(ifindex, a);
 }
 
 Stack::Ip6::Addr* Stack::Ip6::find_addr(int ifindex, const Ipv6Addr& a) {
@@ -187,7 +200,7 @@ std::optional<Ipv6Addr> Stack::Ip6::source_for(int ifindex, const Ipv6Addr& dst)
   if (best) return best->addr;
   for (const auto& f : ifs)
     for (const auto& x : f.addrs)
-      if (!x.addr.is_link_local() && x.state == Addr6State::preferred) return x.addr;
+      if (!x.addr.is_link_local() && !x.addr.is_loopback() && x.state == Addr6State::preferred) return x.addr;
   return link_local(ifindex);
 }
 
@@ -201,7 +214,9 @@ void Stack::Ip6::input(Iface& ifc, Packet&& p, bool link_multicast) {
   if (!ip) return drop("ipv6", ip.reason());
   const Ipv6Addr src = ip->src(), dst = ip->dst();
   if (src.is_multicast()) return drop("ipv6", "bad_source");
-  if (src.is_loopback() || dst.is_loopback() || dst.is_unspecified()) return drop("ipv6", "bad_address");
+  if (dst.is_unspecified()) return drop("ipv6", "bad_address");
+  // ::1 only on lo (RFC 4291 2.5.3); and only lo carries our own source.
+  if (!ifc.loopback && (src.is_loopback() || dst.is_loopback())) return drop("ipv6", "bad_address");
   p.trim(kHdr + ip->payload_length());  // Ethernet padding is not part of the packet
   if (!im.pass_hook(filter::Family::ipv6, filter::Hook::prerouting, p, ifc.index, -1)) return;
   bool for_us;
@@ -346,19 +361,21 @@ void Stack::Ip6::forward(Iface& in, Packet&& p, const wire::Ipv6View& ip, bool l
 // ------------------------------------------------------------ routing and output
 
 std::optional<Route6> Stack::Ip6::route(const Ipv6Addr& dst, int ifindex) const {
-  if (dst.is_unspecified() || dst.is_loopback()) return std::nullopt;
+  if (dst.is_unspecified()) return std::nullopt;
+  // ::1 and our own addresses (link-local ones too) go through lo.
+  if (dst.is_loopback() || is_our_addr(dst))
+    return Route6{Stack::kLoopbackIfindex, dst, dst, dst};
   if (dst.is_multicast() || dst.is_link_local()) {
     int i = ifindex;
     if (i < 0)
       for (std::size_t k = 0; k < ifs.size() && i < 0; ++k)
-        if (ifs[k].enabled) i = static_cast<int>(k);
+        if (ifs[k].enabled && k != static_cast<std::size_t>(Stack::kLoopbackIfindex)) i = static_cast<int>(k);
     const If6* f = if6_or_null(i);
     if (!f || !f->enabled) return std::nullopt;
     const auto src = source_for(i, dst);
     if (!src) return std::nullopt;
     return Route6{i, *src, dst, dst};
   }
-  if (is_our_addr(dst)) return std::nullopt;  // no loopback interface
   if (const auto it = redirects.find(dst); it != redirects.end()) {
     const auto src = source_for(it->second.ifindex, dst);
     if (src) return Route6{it->second.ifindex, *src, dst, it->second.next_hop};
@@ -477,6 +494,7 @@ bool Stack::Ip6::local_out_hooks(int ifindex, Packet& p) {
 
 std::error_code Stack::Ip6::link_output(int ifindex, const Ipv6Addr& next_hop, Packet&& p) {
   Iface& ifc = iface(ifindex);
+  if (ifc.loopback) return im.eth_output(ifc, ifc.mac, wire::kEthertypeIpv6, std::move(p));  // no ND on lo
   if (next_hop.is_multicast()) return im.eth_output(ifc, next_hop.multicast_mac(), wire::kEthertypeIpv6, std::move(p));
   If6& f = if6(ifindex);
   make_neigh(ifindex);

@@ -139,6 +139,7 @@ struct Stack::Ip6 {
 
   // ---- interfaces and addresses (ipv6.cpp / nd.cpp)
   void attach(int ifindex);  // a new interface (Stack::add_interface)
+  void enable_loopback(int ifindex);
   void enable(int ifindex);
   void add_address(int ifindex, const Ipv6Addr& a, int prefix, bool autoconf);
   void join(int ifindex, const Ipv6Addr& group);

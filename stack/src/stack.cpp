@@ -38,7 +38,15 @@ Stack::Stack(Scheduler& sched, std::string name, StackConfig cfg)
   impl_->tcp = std::make_unique<TcpLayer>(*impl_);
   impl_->tcp->cfg = cfg.tcp;
   impl_->ip6.reset(new Ip6(*impl_));
+  // lo, interface 0, with 127.0.0.1/8 and ::1 (no ARP, ND or DAD on it).
+  impl_->lo_dev = std::make_unique<LoopbackDevice>(sched_);
+  const int lo = add_interface(*impl_->lo_dev);
+  impl_->ifaces[static_cast<std::size_t>(lo)]->loopback = true;
+  add_address(lo, Ipv4Addr{{127, 0, 0, 1}}, 8);
+  impl_->ip6->enable_loopback(lo);
 }
+
+LoopbackDevice& Stack::loopback() { return *impl_->lo_dev; }
 
 Stack::Impl::Impl(Stack& s, StackConfig c) : st(s), cfg(c) {}
 Stack::Impl::~Impl() = default;
@@ -97,7 +105,8 @@ int Stack::add_interface(NetDevice& dev) {
   Impl* impl = impl_.get();
   dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
   impl_->ifaces.back()->bursts = dev.set_rx_burst_end([impl] { impl->rx_burst_end(); });
-  impl_->ip6->attach(idx);
+  // lo is made in the constructor; IPv6 on it is enable_loopback's, not attach's.
+  if (idx != kLoopbackIfindex) impl_->ip6->attach(idx);
   return idx;
 }
 
@@ -118,11 +127,12 @@ void Stack::add_address(int ifindex, Ipv4Addr addr, int prefix_len) {
   ifc.addrs.push_back({addr, prefix_len});
   RouteEntry<Ipv4Addr> r{addr, prefix_len, std::nullopt, ifindex, 0, true};
   (void)impl_->routes4.add(r);  // a second address in one subnet shares the route
-  impl_->arp_announce(ifc, addr);
+  if (!ifc.loopback) impl_->arp_announce(ifc, addr);
 }
 
 int Stack::add_vlan(int parent_ifindex, std::uint16_t vid) {
   Iface& parent = impl_->iface(parent_ifindex);
+  if (parent.loopback) throw std::invalid_argument("add_vlan: no VLAN on the loopback interface");
   if (parent.parent >= 0) throw std::invalid_argument("add_vlan: no VLAN on a VLAN interface (no QinQ)");
   if (vid == 0 || vid >= 4095) throw std::invalid_argument("add_vlan: VLAN id must be 1..4094");
   if (parent.vlans.count(vid)) throw std::invalid_argument("add_vlan: VLAN " + std::to_string(vid) + " exists");
@@ -247,11 +257,16 @@ bool Stack::Impl::is_our_addr(Ipv4Addr a) const {
 // add_address). The source address is the outgoing interface's address on
 // the next hop's subnet.
 std::optional<Route> Stack::Impl::route(Ipv4Addr dst) {
-  // No multicast and no loopback interface yet.
-  if (dst.is_multicast() || dst.is_unspecified() || is_our_addr(dst)) return std::nullopt;
+  // No multicast yet. Our own addresses and 127/8 are reached through lo
+  // (Linux's local table), from the destination itself (or 127.0.0.1).
+  if (dst.is_multicast() || dst.is_unspecified()) return std::nullopt;
+  if (dst.b[0] == 127 || is_our_addr(dst)) {
+    Iface* lo = ifaces[kLoopbackIfindex].get();
+    return Route{lo, dst.b[0] == 127 ? lo->addrs.front().addr : dst, dst, dst, false};
+  }
   if (dst.is_broadcast()) {  // limited broadcast: the first interface with an address
     for (auto& ifc : ifaces)
-      if (!ifc->addrs.empty()) return Route{ifc.get(), ifc->addrs.front().addr, dst, dst, true};
+      if (!ifc->loopback && !ifc->addrs.empty()) return Route{ifc.get(), ifc->addrs.front().addr, dst, dst, true};
     return std::nullopt;
   }
   const RouteEntry<Ipv4Addr>* e = routes4.lookup(dst);

@@ -18,6 +18,7 @@
 
 #include "udp_table.hpp"
 #include "veridian/stack/filter/hooks.hpp"
+#include "veridian/stack/loopback.hpp"
 #include "veridian/stack/stack.hpp"
 #include "veridian/stack/wire/arp.hpp"
 #include "veridian/stack/wire/ethernet.hpp"
@@ -47,6 +48,7 @@ struct Iface {
   NetDevice* dev = nullptr;
   bool bursts = false;  // the device signals the end of each receive burst
   MacAddr mac{};
+  bool loopback = false;    // lo: no ARP/ND, every address its own
   int parent = -1;          // VLAN sub-interface: the interface it rides on
   std::uint16_t vid = 0;    // ... and its VLAN id (0 = untagged interface)
   std::map<std::uint16_t, int> vlans;  // vid -> sub-interface ifindex
@@ -118,6 +120,9 @@ struct Stack::Impl {
 
   Stack& st;
   StackConfig cfg;
+  // lo (interface 0). First, so it is destroyed last: packets from its pool
+  // may sit in any layer's queues until those go.
+  std::unique_ptr<LoopbackDevice> lo_dev;
   std::vector<std::unique_ptr<Iface>> ifaces;
   std::uint16_t next_ip_id = 0;
   std::unique_ptr<TcpLayer> tcp;  // tcp/layer.hpp; created by Stack's constructor

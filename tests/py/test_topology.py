@@ -86,18 +86,18 @@ def ipv4_addrs(path):
 def test_host_with_two_nics_reaches_peers_on_two_subnets(tmp_path):
     sim = vd.Simulation(seed=1)
     r = sim.add_host("r", nic=vd.RtlNic(data_width=64))
-    assert r.add_nic(vd.SoftNic()) == 1
+    assert r.add_nic(vd.SoftNic()) == 2          # lo is ifindex 0, the first NIC 1
     assert len(r.nics) == 2 and r.nics[1].kind == "soft" and r.nic.kind == "rtl"
     assert r.nics[0].mac == r.mac and r.nics[1].mac != r.mac
-    assert [v.ifindex for v in r.nics] == [0, 1]
+    assert [v.ifindex for v in r.nics] == [1, 2]
     p = sim.add_host("p", nic=vd.SoftNic())
     q = sim.add_host("q", nic=vd.RtlNic(data_width=512))
     r.add_address("10.0.1.1/24")
-    r.add_address("10.0.2.1/24", ifindex=1)
+    r.add_address("10.0.2.1/24", ifindex=2)
     p.add_address("10.0.1.2/24")
     q.add_address("10.0.2.2/24")
-    l1 = sim.connect(r, p, a_nic=0)
-    l2 = sim.connect(q, r, b_nic=1)
+    l1 = sim.connect(r, p, a_nic=1)
+    l2 = sim.connect(q, r, b_nic=2)
     sim.capture(l1, str(tmp_path / "l1.pcap"))
     sim.capture(l2, str(tmp_path / "l2.pcap"))
     assert None not in r.ping("10.0.1.2", count=3)
@@ -134,7 +134,7 @@ def test_nic_and_port_arguments_are_checked():
     a, b = sim.add_host("a"), sim.add_host("b")
     sw = sim.add_switch("s", ports=2)
     with pytest.raises(IndexError):
-        sim.connect(a, b, a_nic=1)
+        sim.connect(a, b, a_nic=2)
     with pytest.raises(IndexError):
         sim.connect(a, sw, b_nic=2)
     with pytest.raises(IndexError):
@@ -142,7 +142,7 @@ def test_nic_and_port_arguments_are_checked():
     with pytest.raises(ValueError):
         a.add_address("10.0.0.1/24", ifindex=2)  # no such interface
     with pytest.raises(IndexError):
-        a.inject(b"x" * 60, ifindex=1)
+        a.inject(b"x" * 60, ifindex=0)             # lo is not a NIC
     with pytest.raises(ValueError):
         sim.add_switch("a")                       # a host has that name
     with pytest.raises(ValueError):
@@ -159,8 +159,8 @@ def test_nic_and_port_arguments_are_checked():
         sim.connect(c, sw)                        # no free port
     with pytest.raises(RuntimeError):
         sim.connect(a, c)                         # a's NIC 0 is cabled
-    assert a.add_nic(vd.RtlNic(data_width=64)) == 1
-    sim.connect(a, c, a_nic=1)
+    assert a.add_nic(vd.RtlNic(data_width=64)) == 2
+    sim.connect(a, c, a_nic=2)
     assert "a/nic1" in sim.run_stats()
 
 

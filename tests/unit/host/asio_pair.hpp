@@ -16,8 +16,8 @@ struct AsioPair {
     a = &s.add_host("a", spec);
     b = &s.add_host("b", spec);
     s.connect(*a, *b, sim::LinkConfig{100.0, ns_to_ps(500)});
-    a->stack().add_address(0, ip("10.0.0.1"), 24);
-    b->stack().add_address(0, ip("10.0.0.2"), 24);
+    a->stack().add_address(a->ifindex(), ip("10.0.0.1"), 24);
+    b->stack().add_address(b->ifindex(), ip("10.0.0.2"), 24);
   }
   static stack::Ipv4Addr ip(const char* x) { return stack::Ipv4Addr::parse(x).value(); }
   boost::asio::io_context io;

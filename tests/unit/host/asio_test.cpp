@@ -64,8 +64,8 @@ TEST(Asio, CallbacksConnectAcceptWriteReadEof) {
 // through the SoftNic's TSO and checksum offload over IPv6.
 TEST(Asio, TcpOverIpv6ConnectAcceptAndData) {
   Pair p;
-  p.a->stack().add_address6(0, stack::Ipv6Addr::parse("2001:db8::a").value(), 64);
-  p.b->stack().add_address6(0, stack::Ipv6Addr::parse("2001:db8::b").value(), 64);
+  p.a->stack().add_address6(p.a->ifindex(), stack::Ipv6Addr::parse("2001:db8::a").value(), 64);
+  p.b->stack().add_address6(p.b->ifindex(), stack::Ipv6Addr::parse("2001:db8::b").value(), 64);
   net::run(p.s, p.io, [] { return false; }, s_to_ps(2));  // DAD
   net::tcp_socket lst(p.io, p.b->stack());
   ASSERT_FALSE(lst.bind({"::", 80}));
@@ -169,8 +169,8 @@ TEST(Asio, UdpSendToReceiveFromBothFamilies) {
   auto& a = s.add_host("a", spec);
   auto& b = s.add_host("b", spec);
   s.connect(a, b, sim::LinkConfig{100.0, ns_to_ps(500)});
-  a.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.1").value(), 24);
-  b.stack().add_address(0, stack::Ipv4Addr::parse("10.0.0.2").value(), 24);
+  a.stack().add_address(a.ifindex(), stack::Ipv4Addr::parse("10.0.0.1").value(), 24);
+  b.stack().add_address(b.ifindex(), stack::Ipv4Addr::parse("10.0.0.2").value(), 24);
   net::udp_socket rx4(io, b.stack()), tx4(io, a.stack());
   ASSERT_FALSE(rx4.bind({"0.0.0.0", 9}));
   char buf[64] = {};

@@ -272,8 +272,8 @@ BulkResult bulk(bool offload, bool cpus, std::size_t bytes, const std::string& p
   auto& b = s.add_host("b", spec, cfg);
   auto& link = s.connect(a, b, sim::LinkConfig{100.0, ns_to_ps(500)});
   if (!pcap.empty()) s.capture(link, pcap);
-  a.stack().add_address(0, stack::Ipv4Addr::from_u32(0x0a000001), 24);
-  b.stack().add_address(0, stack::Ipv4Addr::from_u32(0x0a000002), 24);
+  a.stack().add_address(a.ifindex(), stack::Ipv4Addr::from_u32(0x0a000001), 24);
+  b.stack().add_address(b.ifindex(), stack::Ipv4Addr::from_u32(0x0a000002), 24);
   auto l = b.stack().tcp_socket();
   auto c = a.stack().tcp_socket();
   for (auto* k : {l.get(), c.get()}) {

@@ -295,7 +295,7 @@ TEST(SimulationTopology, ThreeHostsOnOneSwitchPingEachOther) {
 TEST(SimulationTopology, AHostWithTwoNicsReachesPeersOnTwoSubnets) {
   vd::sim::Simulation s(1);
   auto& r = s.add_host("r", soft());
-  EXPECT_EQ(r.add_nic(rtl64()), 1);
+  EXPECT_EQ(r.add_nic(rtl64()), 2);  // lo is 0, NIC 0 is 1
   EXPECT_EQ(r.nic_count(), 2u);
   EXPECT_NE(r.nic(0).mac(), r.nic(1).mac());
   EXPECT_EQ(r.nic(1).mac(), (MacAddr{0x02, 0x56, 0x45, 0, 0, 1}));
@@ -329,8 +329,8 @@ TEST(SimulationTopology, HostsBehindTwoSwitches) {
   s.connect(s1, s2, LinkConfig{}, 2u, std::nullopt);
   auto& a = s.add_host("a", soft());
   auto& b = s.add_host("b", soft());
-  a.stack().add_address(0, ip(10, 0, 0, 1), 24);
-  b.stack().add_address(0, ip(10, 0, 0, 2), 24);
+  a.stack().add_address(a.ifindex(), ip(10, 0, 0, 1), 24);
+  b.stack().add_address(b.ifindex(), ip(10, 0, 0, 2), 24);
   s.connect(a, s1, LinkConfig{});
   s.connect(b, s2, LinkConfig{});
   EXPECT_TRUE(all_replied(s.ping(a, ip(10, 0, 0, 2), 2, vd::ms_to_ps(1))));

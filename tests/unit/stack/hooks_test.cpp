@@ -44,18 +44,18 @@ TEST(Hooks, APingPassesEachHookWhereLinuxWould) {
   ASSERT_EQ(n.a.echo_replies().size(), 1u);
   // The sender: request out through output and postrouting, the reply in
   // through prerouting and input.
-  EXPECT_EQ(at_a, (std::vector<Seen>{{Family::ipv4, Hook::output, -1, 0},
-                                     {Family::ipv4, Hook::postrouting, -1, 0},
-                                     {Family::ipv4, Hook::prerouting, 0, -1},
-                                     {Family::ipv4, Hook::input, 0, -1}}));
+  EXPECT_EQ(at_a, (std::vector<Seen>{{Family::ipv4, Hook::output, -1, n.ia},
+                                     {Family::ipv4, Hook::postrouting, -1, n.ia},
+                                     {Family::ipv4, Hook::prerouting, n.ia, -1},
+                                     {Family::ipv4, Hook::input, n.ia, -1}}));
   // The router: both directions through prerouting, forward, postrouting;
   // never input or output.
-  EXPECT_EQ(at_r, (std::vector<Seen>{{Family::ipv4, Hook::prerouting, 0, -1},
-                                     {Family::ipv4, Hook::forward, 0, 1},
-                                     {Family::ipv4, Hook::postrouting, 0, 1},
-                                     {Family::ipv4, Hook::prerouting, 1, -1},
-                                     {Family::ipv4, Hook::forward, 1, 0},
-                                     {Family::ipv4, Hook::postrouting, 1, 0}}));
+  EXPECT_EQ(at_r, (std::vector<Seen>{{Family::ipv4, Hook::prerouting, n.ir0, -1},
+                                     {Family::ipv4, Hook::forward, n.ir0, n.ir1},
+                                     {Family::ipv4, Hook::postrouting, n.ir0, n.ir1},
+                                     {Family::ipv4, Hook::prerouting, n.ir1, -1},
+                                     {Family::ipv4, Hook::forward, n.ir1, n.ir0},
+                                     {Family::ipv4, Hook::postrouting, n.ir1, n.ir0}}));
 }
 
 TEST(Hooks, ADropStopsThePacketIsCountedAndRemovingTheHookUndoesIt) {
@@ -113,8 +113,8 @@ TEST(Hooks, HandlersRunInPriorityOrderAndTheFirstDropWins) {
 TEST(Hooks, IngressSeesFramesBeforeEthernet) {
   Routed n;
   int frames = 0;
-  n.b.hooks().add(Family::netdev, Hook::ingress, 0, [&frames](Packet& p, const HookContext& c) {
-    EXPECT_EQ(c.in_ifindex, 0);
+  n.b.hooks().add(Family::netdev, Hook::ingress, 0, [&frames, &n](Packet& p, const HookContext& c) {
+    EXPECT_EQ(c.in_ifindex, n.ib);
     EXPECT_GE(p.size(), wire::kEthHeaderLen);  // data() is the Ethernet header
     ++frames;
     return Verdict::drop;

@@ -247,8 +247,8 @@ TEST(Routing, LongestPrefixPicksInterface) {
   stack::Stack st(sched, "r");
   const int i0 = st.add_interface(d0);
   const int i1 = st.add_interface(d1);
-  EXPECT_EQ(i0, 0);
-  EXPECT_EQ(i1, 1);
+  EXPECT_EQ(i0, 1);  // lo is interface 0
+  EXPECT_EQ(i1, 2);
   st.add_address(i0, ip("10.0.0.1"), 8);
   st.add_address(i1, ip("10.1.0.1"), 16);
   d0.sent.clear();  // the announcements
@@ -264,8 +264,8 @@ TEST(Routing, LongestPrefixPicksInterface) {
   EXPECT_EQ(d0.sent.size(), 1u);
   EXPECT_EQ(s->sendto(to_bytes("x"), ip("192.168.1.1"), 9), std::errc::network_unreachable);
   EXPECT_EQ(st.send_echo(ip("192.168.1.1"), 1, 1), std::errc::network_unreachable);
-  // No loopback yet: our own address is not reachable through a device.
-  EXPECT_EQ(s->sendto(to_bytes("x"), ip("10.1.0.1"), 9), std::errc::network_unreachable);
+  // Our own address goes through lo, never out of a device.
+  EXPECT_FALSE(s->sendto(to_bytes("x"), ip("10.1.0.1"), 9));
   EXPECT_EQ(st.send_echo(ip("224.0.0.1"), 1, 1), std::errc::network_unreachable);
   EXPECT_EQ(d0.sent.size() + d1.sent.size(), 2u);
 }
@@ -286,10 +286,10 @@ TEST(Stack, AddAddressValidates) {
   OneStack t;
   EXPECT_THROW(t.st.add_address(5, ip("10.0.0.2"), 24), std::invalid_argument);
   EXPECT_THROW(t.st.add_address(-1, ip("10.0.0.2"), 24), std::invalid_argument);
-  EXPECT_THROW(t.st.add_address(0, ip("10.0.0.2"), 33), std::invalid_argument);
-  EXPECT_THROW(t.st.add_address(0, ip("10.0.0.2"), -1), std::invalid_argument);
-  EXPECT_THROW(t.st.add_address(0, ip("0.0.0.0"), 24), std::invalid_argument);
-  EXPECT_NO_THROW(t.st.add_address(0, ip("10.0.0.2"), 24));
+  EXPECT_THROW(t.st.add_address(t.ifindex, ip("10.0.0.2"), 33), std::invalid_argument);
+  EXPECT_THROW(t.st.add_address(t.ifindex, ip("10.0.0.2"), -1), std::invalid_argument);
+  EXPECT_THROW(t.st.add_address(t.ifindex, ip("0.0.0.0"), 24), std::invalid_argument);
+  EXPECT_NO_THROW(t.st.add_address(t.ifindex, ip("10.0.0.2"), 24));
   EXPECT_EQ(t.st.name(), "a");
   for (const char* l : {"eth", "arp", "ipv4", "icmp", "udp"}) EXPECT_EQ(t.st.stats().layers.count(l), 1u) << l;
 }

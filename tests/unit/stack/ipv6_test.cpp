@@ -396,7 +396,8 @@ struct Routed {
              h1(sched, "h1", OneStack6::quiet()), r(sched, "r", OneStack6::quiet()), h2(sched, "h2", OneStack6::quiet()) {
     FakeDevice::connect(d1, r1, sched, us_to_ps(1));
     FakeDevice::connect(r2, d2, sched, us_to_ps(1));
-    const int i1 = h1.add_interface(d1), i2 = h2.add_interface(d2);
+    i1 = h1.add_interface(d1);
+    const int i2 = h2.add_interface(d2);
     ri1 = r.add_interface(r1);
     ri2 = r.add_interface(r2);
     r.set_forwarding6(true);
@@ -411,7 +412,7 @@ struct Routed {
   FakeScheduler sched;
   FakeDevice d1, r1, r2, d2;
   stack::Stack h1, r, h2;
-  int ri1 = 0, ri2 = 0;
+  int ri1 = 0, ri2 = 0, i1 = 0;
 };
 
 TEST(Ipv6Forward, PingThroughRouter) {
@@ -437,7 +438,7 @@ TEST(Ipv6Forward, ErrorsFromRouter) {
   auto pkt = [&](std::uint8_t hop, const Ipv6Addr& src, const Ipv6Addr& dst) {
     return ipv6_packet(src, dst, wire::kIpProtoUdp, udp6_msg(src, dst, 1, 9, to_bytes("x")), hop);
   };
-  n.h1.neighbor6(0, ip6("2001:db8:1::fe"));
+  n.h1.neighbor6(n.i1, ip6("2001:db8:1::fe"));
   n.r1.deliver(eth_frame(kMacRouter, kMacA, pkt(1, ip6("2001:db8:1::1"), ip6("2001:db8:2::2"))));
   n.sched.run_for(ms_to_ps(10));
   EXPECT_EQ(drops(n.r, "ipv6.hop_limit_exceeded"), 1u);

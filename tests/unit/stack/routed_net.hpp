@@ -15,10 +15,14 @@ struct Routed {
       : da(kMacA), db(kMacB), r0(kMacR0), r1(kMacR1), a(sched, "a"), b(sched, "b"), r(sched, "r", rcfg) {
     FakeDevice::connect(da, r0, sched, kLat);
     FakeDevice::connect(r1, db, sched, kLat);
-    a.add_address(a.add_interface(da), ip("10.0.1.2"), 24);
-    b.add_address(b.add_interface(db), ip("10.0.2.2"), 24);
-    r.add_address(r.add_interface(r0), ip("10.0.1.1"), 24);
-    r.add_address(r.add_interface(r1), ip("10.0.2.1"), 24);
+    ia = a.add_interface(da);
+    ib = b.add_interface(db);
+    ir0 = r.add_interface(r0);
+    ir1 = r.add_interface(r1);
+    a.add_address(ia, ip("10.0.1.2"), 24);
+    b.add_address(ib, ip("10.0.2.2"), 24);
+    r.add_address(ir0, ip("10.0.1.1"), 24);
+    r.add_address(ir1, ip("10.0.2.1"), 24);
     a.add_route(ip("0.0.0.0"), 0, ip("10.0.1.1"));
     b.add_route(ip("0.0.0.0"), 0, ip("10.0.2.1"));
     r.set_forwarding(true);
@@ -28,6 +32,7 @@ struct Routed {
   FakeScheduler sched;
   FakeDevice da, db, r0, r1;
   stack::Stack a, b, r;
+  int ia = -1, ib = -1, ir0 = -1, ir1 = -1;  // each device's ifindex (lo is 0)
 };
 
 }  // namespace vd::test

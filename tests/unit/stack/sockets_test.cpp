@@ -11,10 +11,10 @@ using stack::TcpState;
 // Two stacks on one wire with IPv4 and IPv6 addresses.
 struct Dual : TwoStacks {
   Dual() : TwoStacks(OneStack6::quiet()) {
-    a.enable_ipv6(0);
-    b.enable_ipv6(0);
-    a.add_address6(0, ip6("2001:db8::a"), 64);
-    b.add_address6(0, ip6("2001:db8::b"), 64);
+    a.enable_ipv6(ia);
+    b.enable_ipv6(ib);
+    a.add_address6(ia, ip6("2001:db8::a"), 64);
+    b.add_address6(ib, ip6("2001:db8::b"), 64);
     sched.run_for(s_to_ps(2));  // DAD done
   }
 };
@@ -167,7 +167,7 @@ TEST(RawSocket, BoundAddressFiltersAndQueueLimitDropsAreCounted) {
   auto rb = n.b.raw_socket(4, 253);
   rb->set_rx_queue_limit(2);
   auto elsewhere = n.b.raw_socket(4, 253);
-  n.b.add_address(0, ip("10.0.0.3"), 24);
+  n.b.add_address(n.ib, ip("10.0.0.3"), 24);
   ASSERT_FALSE(elsewhere->bind(ip("10.0.0.3")));
   for (int i = 0; i < 5; ++i) ASSERT_FALSE(ra->sendto(to_bytes("d"), ip("10.0.0.2")));
   n.sched.run_for(ms_to_ps(10));

@@ -221,12 +221,15 @@ struct TwoStacks {
   static constexpr TimePs kLatency = us_to_ps(1);
   explicit TwoStacks(stack::StackConfig cfg = {}) : da(kMacA), db(kMacB), a(sched, "a", cfg), b(sched, "b", cfg) {
     FakeDevice::connect(da, db, sched, kLatency);
-    a.add_address(a.add_interface(da), ip("10.0.0.1"), 24);
-    b.add_address(b.add_interface(db), ip("10.0.0.2"), 24);
+    ia = a.add_interface(da);
+    ib = b.add_interface(db);
+    a.add_address(ia, ip("10.0.0.1"), 24);
+    b.add_address(ib, ip("10.0.0.2"), 24);
   }
   FakeScheduler sched;
   FakeDevice da, db;
   stack::Stack a, b;
+  int ia = -1, ib = -1;  // each device's ifindex (lo is 0)
 };
 
 }  // namespace vd::test

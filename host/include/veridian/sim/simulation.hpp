@@ -44,8 +44,9 @@ std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, Ma
 
 // A host: one protocol stack and one or more NICs. NICs are numbered 0, 1,
 // ... in the order they were added (NIC 0 is made with the host); each is
-// one stack interface, whose ifindex equals the NIC number only while no
-// other interfaces (VLAN sub-interfaces, say) were added in between. MACs
+// one stack interface. Interface 0 is the stack's loopback (lo), so NIC k is
+// ifindex k + 1 only while no other interfaces (VLAN sub-interfaces, say)
+// were added in between: ask ifindex(k). MACs
 // are 02:56:(0x44 + k):hh:hh:hh for NIC k, hh = host index + 1, so they
 // depend only on the order hosts and NICs were added.
 class Host {

@@ -48,6 +48,11 @@ struct Ipv6Addr {
   std::uint16_t group(std::size_t i) const { return std::uint16_t((b[2 * i] << 8) | b[2 * i + 1]); }
   bool is_unspecified() const { return *this == Ipv6Addr{}; }
   bool is_loopback() const;
+  static Ipv6Addr loopback() {
+    Ipv6Addr a;
+    a.b[15] = 1;
+    return a;
+  }
   bool is_multicast() const { return b[0] == 0xff; }
   bool is_link_local() const { return b[0] == 0xfe && (b[1] & 0xc0) == 0x80; }
   bool is_v4_mapped() const;

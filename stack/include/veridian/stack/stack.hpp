@@ -24,6 +24,7 @@
 #include "veridian/stack/ip_addr.hpp"
 #include "veridian/stack/ipv6.hpp"
 #include "veridian/stack/local.hpp"
+#include "veridian/stack/loopback.hpp"
 #include "veridian/stack/neighbor.hpp"
 #include "veridian/stack/route.hpp"
 #include "veridian/stack/tcp.hpp"
@@ -255,10 +256,18 @@ struct StackConfig {
 
 class Stack {
  public:
+  // Interface 0 is the loopback device `lo` (127.0.0.1/8 and ::1), made by
+  // the constructor; traffic to any of the stack's own addresses goes
+  // through it. Devices added later are interfaces 1, 2, ...
+  static constexpr int kLoopbackIfindex = 0;
+
   Stack(Scheduler& sched, std::string name, StackConfig cfg = {});
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
+
+  // The loopback device itself (its pool and counters).
+  LoopbackDevice& loopback();
 
   // Attaches a device; the stack installs its rx handler. Returns the ifindex.
   int add_interface(NetDevice& dev);
