@@ -23,6 +23,7 @@ void bind_topology(py::module_& m);   // bind_topology.cpp: faults, switches, mu
 void bind_testbench(py::module_& m);  // bind_testbench.cpp: NicTestbench
 void bind_cpus(py::module_& m);       // bind_cpus.cpp: CpuConfig, cost tables (before bind_host)
 void bind_host_cpus(py::class_<sim::Host>& h);  // bind_cpus.cpp: Host.cpu_stats
+void bind_links(py::class_<sim::Host>& h);      // bind_links.cpp: Host.links (ip -j -s addr), set_link
 
 // A link's configuration; an argument left out keeps sim::LinkConfig's default.
 inline sim::LinkConfig link_config(std::optional<double> rate_gbps, std::optional<double> latency_ns) {

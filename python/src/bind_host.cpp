@@ -256,6 +256,7 @@ void bind_host(py::module_& m) {
   bind_nics(host);
   bind_host_sockets(host);
   bind_host_cpus(host);
+  bind_links(host);
 }
 
 }  // namespace vd::python

@@ -160,6 +160,24 @@ class Host:
         ifindex; default the first NIC); returns its ifindex."""
         return self._h.add_vlan(vid, self.nic.ifindex if parent is None else int(parent))
 
+    # -- interfaces (ip link / ip addr) ------------------------------------
+    def links(self) -> list:
+        """Every interface as `ip -j -s addr show` prints it: dicts with
+        ifindex, ifname, link (a VLAN's parent), flags, mtu, operstate,
+        link_type, address, linkinfo.info_kind, addr_info (inet and inet6)
+        and stats64 (rx/tx bytes, packets, dropped). lo is ifindex 0 here
+        (Linux numbers it 1); names follow Linux: lo, eth0, eth0.10."""
+        return self._h.links()
+
+    def set_link(self, dev, up: bool) -> None:
+        """`ip link set dev DEV up|down`; dev is a name or an ifindex. A down
+        interface sends and receives nothing (counted as dropped) and its
+        routes are unusable; lo cannot be set down (ValueError)."""
+        self._h.set_link(dev, bool(up))
+
+    def ifindex_of(self, name: str) -> Optional[int]:
+        return self._h.ifindex_of(name)
+
     def add_address_on(self, ifindex: int, cidr: str) -> None:
         """Adds an address (IPv4 or IPv6 CIDR) to interface `ifindex` (a second NIC, a VLAN)."""
         self._h.add_address_on(ifindex, cidr)

@@ -360,6 +360,11 @@ void Stack::Ip6::forward(Iface& in, Packet&& p, const wire::Ipv6View& ip, bool l
 
 // ------------------------------------------------------------ routing and output
 
+bool Stack::Ip6::admin_up(int ifindex) const {
+  const Iface& ifc = *im.ifaces.at(static_cast<std::size_t>(ifindex));
+  return ifc.up && (ifc.parent < 0 || im.ifaces[static_cast<std::size_t>(ifc.parent)]->up);
+}
+
 std::optional<Route6> Stack::Ip6::route(const Ipv6Addr& dst, int ifindex) const {
   if (dst.is_unspecified()) return std::nullopt;
   // ::1 and our own addresses (link-local ones too) go through lo.
@@ -371,19 +376,19 @@ std::optional<Route6> Stack::Ip6::route(const Ipv6Addr& dst, int ifindex) const 
       for (std::size_t k = 0; k < ifs.size() && i < 0; ++k)
         if (ifs[k].enabled && k != static_cast<std::size_t>(Stack::kLoopbackIfindex)) i = static_cast<int>(k);
     const If6* f = if6_or_null(i);
-    if (!f || !f->enabled) return std::nullopt;
+    if (!f || !f->enabled || !admin_up(i)) return std::nullopt;
     const auto src = source_for(i, dst);
     if (!src) return std::nullopt;
     return Route6{i, *src, dst, dst};
   }
-  if (const auto it = redirects.find(dst); it != redirects.end()) {
+  if (const auto it = redirects.find(dst); it != redirects.end() && admin_up(it->second.ifindex)) {
     const auto src = source_for(it->second.ifindex, dst);
     if (src) return Route6{it->second.ifindex, *src, dst, it->second.next_hop};
   }
   const RouteEntry<Ipv6Addr>* e = routes.lookup(dst);
   if (!e) return std::nullopt;
   const If6* f = if6_or_null(e->ifindex);
-  if (!f || !f->enabled) return std::nullopt;
+  if (!f || !f->enabled || !admin_up(e->ifindex)) return std::nullopt;  // a down interface has no routes
   const auto src = source_for(e->ifindex, dst);
   if (!src) return std::nullopt;
   return Route6{e->ifindex, *src, dst, e->gateway.value_or(dst)};

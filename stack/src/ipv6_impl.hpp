@@ -134,6 +134,7 @@ struct Stack::Ip6 {
     const If6* f = if6_or_null(ifindex);
     return f && f->enabled;
   }
+  bool admin_up(int ifindex) const;  // the interface (and a VLAN's parent) is up
   Iface& iface(int ifindex) { return *im.ifaces.at(static_cast<std::size_t>(ifindex)); }
   void shutdown();
 

@@ -1,4 +1,4 @@
-// Stack lifetime, interfaces, routing and the Ethernet layer.
+// Stack lifetime, addresses, routing and the Ethernet layer.
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -40,7 +40,7 @@ Stack::Stack(Scheduler& sched, std::string name, StackConfig cfg)
   impl_->ip6.reset(new Ip6(*impl_));
   // lo, interface 0, with 127.0.0.1/8 and ::1 (no ARP, ND or DAD on it).
   impl_->lo_dev = std::make_unique<LoopbackDevice>(sched_);
-  const int lo = add_interface(*impl_->lo_dev);
+  const int lo = add_interface(*impl_->lo_dev, "lo");
   impl_->ifaces[static_cast<std::size_t>(lo)]->loopback = true;
   add_address(lo, Ipv4Addr{{127, 0, 0, 1}}, 8);
   impl_->ip6->enable_loopback(lo);
@@ -94,28 +94,6 @@ void Stack::Impl::shutdown() {
   unaccepted.clear();
 }
 
-int Stack::add_interface(NetDevice& dev) {
-  auto ifc = std::make_unique<Iface>();
-  const int idx = static_cast<int>(impl_->ifaces.size());
-  ifc->index = idx;
-  ifc->dev = &dev;
-  ifc->mac = dev.mac();
-  impl_->arp_attach(*ifc);
-  impl_->ifaces.push_back(std::move(ifc));
-  Impl* impl = impl_.get();
-  dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
-  impl_->ifaces.back()->bursts = dev.set_rx_burst_end([impl] { impl->rx_burst_end(); });
-  // lo is made in the constructor; IPv6 on it is enable_loopback's, not attach's.
-  if (idx != kLoopbackIfindex) impl_->ip6->attach(idx);
-  return idx;
-}
-
-Iface& Stack::Impl::iface(int ifindex) {
-  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= ifaces.size())
-    throw std::invalid_argument("no interface " + std::to_string(ifindex));
-  return *ifaces[static_cast<std::size_t>(ifindex)];
-}
-
 void Stack::add_address(int ifindex, Ipv4Addr addr, int prefix_len) {
   Iface& ifc = impl_->iface(ifindex);
   if (prefix_len < 0 || prefix_len > 32)
@@ -128,26 +106,6 @@ void Stack::add_address(int ifindex, Ipv4Addr addr, int prefix_len) {
   RouteEntry<Ipv4Addr> r{addr, prefix_len, std::nullopt, ifindex, 0, true};
   (void)impl_->routes4.add(r);  // a second address in one subnet shares the route
   if (!ifc.loopback) impl_->arp_announce(ifc, addr);
-}
-
-int Stack::add_vlan(int parent_ifindex, std::uint16_t vid) {
-  Iface& parent = impl_->iface(parent_ifindex);
-  if (parent.loopback) throw std::invalid_argument("add_vlan: no VLAN on the loopback interface");
-  if (parent.parent >= 0) throw std::invalid_argument("add_vlan: no VLAN on a VLAN interface (no QinQ)");
-  if (vid == 0 || vid >= 4095) throw std::invalid_argument("add_vlan: VLAN id must be 1..4094");
-  if (parent.vlans.count(vid)) throw std::invalid_argument("add_vlan: VLAN " + std::to_string(vid) + " exists");
-  auto ifc = std::make_unique<Iface>();
-  const int idx = static_cast<int>(impl_->ifaces.size());
-  ifc->index = idx;
-  ifc->dev = parent.dev;
-  ifc->mac = parent.mac;
-  ifc->parent = parent_ifindex;
-  ifc->vid = vid;
-  impl_->arp_attach(*ifc);
-  parent.vlans[vid] = idx;
-  impl_->ifaces.push_back(std::move(ifc));
-  impl_->ip6->attach(idx);
-  return idx;
 }
 
 void Stack::add_route(Ipv4Addr prefix, int len, std::optional<Ipv4Addr> gateway, std::optional<int> ifindex,
@@ -272,7 +230,9 @@ std::optional<Route> Stack::Impl::route(Ipv4Addr dst) {
   const RouteEntry<Ipv4Addr>* e = routes4.lookup(dst);
   if (!e) return std::nullopt;
   Iface* ifc = ifaces[static_cast<std::size_t>(e->ifindex)].get();
-  if (ifc->addrs.empty()) return std::nullopt;
+  // A down interface's routes are gone, as Linux flushes them.
+  if (ifc->addrs.empty() || !ifc->up || (ifc->parent >= 0 && !ifaces[static_cast<std::size_t>(ifc->parent)]->up))
+    return std::nullopt;
   const Ipv4Addr hop = e->gateway.value_or(dst);
   return Route{ifc, ifc->source_for(hop), dst, hop, !e->gateway && ifc->is_subnet_broadcast(dst)};
 }
@@ -316,6 +276,12 @@ void Stack::Impl::rx(int ifindex, Packet&& frame) noexcept {
   count_work(Work::rx_frame);
   try {
     Iface& ifc = *ifaces.at(static_cast<std::size_t>(ifindex));
+    if (!ifc.up) {
+      ++ifc.ctr.rx_dropped;
+      return drop("eth", "link_down");
+    }
+    ++ifc.ctr.rx_packets;
+    ifc.ctr.rx_bytes += frame.size();
     if (ifc.bursts) in_rx_burst = true;
     if (frame && !pass_hook(filter::Family::netdev, filter::Hook::ingress, frame, ifindex, -1)) return;
     eth_input(ifc, std::move(frame));
@@ -356,6 +322,12 @@ void Stack::Impl::eth_input(Iface& phys, Packet&& frame) {
       const auto it = phys.vlans.find(vid);
       if (it == phys.vlans.end()) return drop("eth", "unknown_vlan");
       ifc = ifaces[static_cast<std::size_t>(it->second)].get();
+      if (!ifc->up) {
+        ++ifc->ctr.rx_dropped;
+        return drop("eth", "link_down");
+      }
+      ++ifc->ctr.rx_packets;
+      ifc->ctr.rx_bytes += frame.size();
     }
   }
   // 33:33 frames only for the groups the interface joined.
@@ -374,6 +346,11 @@ void Stack::Impl::eth_input(Iface& phys, Packet&& frame) {
 }
 
 std::error_code Stack::Impl::eth_output(Iface& ifc, const MacAddr& dst, std::uint16_t ethertype, Packet&& p) {
+  if (!usable(ifc)) {
+    ++ifc.ctr.tx_dropped;
+    drop("eth", "link_down");
+    return make_err(std::errc::network_down);
+  }
   wire::emit_ethernet(p, {dst, ifc.mac, ethertype, ifc.vid ? std::optional<std::uint16_t>(ifc.vid) : std::nullopt});
   if (ifc.vid) {  // the tag moved every offset the device reads by 4 bytes
     p.meta.l3_offset = static_cast<std::uint16_t>(p.meta.l3_offset + wire::kVlanTagLen);
@@ -384,9 +361,12 @@ std::error_code Stack::Impl::eth_output(Iface& ifc, const MacAddr& dst, std::uin
   count_work(Work::tx_frame);
   const std::size_t n = p.size();
   if (!egress_xmit(ifc, std::move(p))) {
+    ++ifc.ctr.tx_dropped;
     drop("eth", "tx_queue_full");
     return make_err(std::errc::no_buffer_space);
   }
+  ++ifc.ctr.tx_packets;
+  ifc.ctr.tx_bytes += n;
   count_tx("eth", n);
   return {};
 }

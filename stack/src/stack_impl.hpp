@@ -45,6 +45,9 @@ struct IfAddr {
 
 struct Iface {
   int index = 0;
+  std::string name;     // "lo", "eth0", "eth0.10", ... unique in the stack
+  bool up = true;       // administratively (ip link set up/down)
+  InterfaceCounters ctr;
   NetDevice* dev = nullptr;
   bool bursts = false;  // the device signals the end of each receive burst
   MacAddr mac{};
@@ -56,6 +59,8 @@ struct Iface {
   std::unique_ptr<NeighborCache<Ipv4Addr>> arp;
 
   std::size_t mtu() const { return dev->features().mtu; }
+  // Up, and the device has a link (a veth's peer is up).
+  bool running() const { return up && dev->carrier(); }
 
   bool has_addr(Ipv4Addr a) const;
   bool on_link(Ipv4Addr a) const {
@@ -199,6 +204,10 @@ struct Stack::Impl {
 
   // Interfaces and routing (stack.cpp).
   Iface& iface(int ifindex);
+  // Up with carrier, and so is a VLAN's parent: frames can go out.
+  bool usable(const Iface& ifc) const {
+    return ifc.running() && (ifc.parent < 0 || ifaces[static_cast<std::size_t>(ifc.parent)]->up);
+  }
   bool is_our_addr(Ipv4Addr a) const;
   std::optional<Route> route(Ipv4Addr dst);
   std::size_t path_mtu(const Route& r) const;

@@ -101,6 +101,10 @@ class NetDevice {
 
   virtual Counters stats() const = 0;
 
+  // Whether the link is up (a cable's far end, a veth's peer). Frames sent
+  // without carrier are dropped by the stack and counted.
+  virtual bool carrier() const { return true; }
+
   // The host CPU model's interrupt dispatch (sim/cpus.hpp): with one set,
   // the device hands each queue's interrupt poll to it, to run on that
   // queue's core when the core is free, instead of running it at once.

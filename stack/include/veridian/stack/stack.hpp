@@ -73,6 +73,29 @@ struct Datagram {
   Ipv6Addr src_addr6{};
 };
 
+// An interface's own packet counters, as `ip -s link` shows them: what the
+// stack handed to or took from its device. Dropped: refused by a full
+// device queue, or sent or received while the interface was down.
+struct InterfaceCounters {
+  std::uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0;
+  std::uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0;
+};
+
+// One interface as `ip link` / `ip addr` show it.
+struct InterfaceInfo {
+  int ifindex = 0;
+  std::string name;
+  std::string kind;  // the device's: "loopback", "soft", "rtl", "veth", ...; "vlan" for a sub-interface
+  MacAddr mac{};
+  std::size_t mtu = 0;
+  bool up = true;       // administratively
+  bool carrier = true;  // the device's link
+  int parent = -1;      // a VLAN's parent ifindex
+  std::uint16_t vid = 0;
+  std::vector<std::pair<Ipv4Addr, int>> addrs;  // IPv4 address and prefix length
+  InterfaceCounters counters;
+};
+
 struct EchoReply {
   Ipv4Addr from;
   std::uint16_t id = 0, seq = 0;
@@ -269,8 +292,19 @@ class Stack {
   // The loopback device itself (its pool and counters).
   LoopbackDevice& loopback();
 
-  // Attaches a device; the stack installs its rx handler. Returns the ifindex.
-  int add_interface(NetDevice& dev);
+  // Attaches a device; the stack installs its rx handler. Returns the
+  // ifindex. `name` defaults to "eth<n>" (the lowest n not in use); a name
+  // must be 1..15 characters of [A-Za-z0-9_.-] and unique in the stack
+  // (std::invalid_argument otherwise).
+  int add_interface(NetDevice& dev, std::string name = {});
+  // Every interface in ifindex order.
+  std::vector<InterfaceInfo> interfaces() const;
+  // The ifindex of the interface called `name`, if there is one.
+  std::optional<int> ifindex_of(const std::string& name) const;
+  // ip link set up/down: a down interface sends and receives nothing (both
+  // counted as dropped) and routes through it are unusable. lo cannot go
+  // down. Throws std::invalid_argument for a bad ifindex.
+  void set_link_up(int ifindex, bool up);
   // Throws std::invalid_argument for a bad ifindex or prefix length. Adds
   // the connected route and announces the address (gratuitous ARP).
   void add_address(int ifindex, Ipv4Addr addr, int prefix_len);
