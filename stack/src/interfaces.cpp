@@ -21,9 +21,18 @@ bool valid_name(const std::string& n) {
 }  // namespace
 
 Iface& Stack::Impl::iface(int ifindex) {
-  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= ifaces.size())
+  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= ifaces.size() ||
+      ifaces[static_cast<std::size_t>(ifindex)]->removed)
     throw std::invalid_argument("no interface " + std::to_string(ifindex));
   return *ifaces[static_cast<std::size_t>(ifindex)];
+}
+
+BufferPool& DetachedDevice::pool() {
+  if (!pool_) {
+    mem_ = std::make_unique<HostMemory>(4096);
+    pool_ = std::make_unique<BufferPool>(*mem_, 2048, 1);
+  }
+  return *pool_;
 }
 
 int Stack::add_interface(NetDevice& dev, std::string name) {
@@ -47,6 +56,7 @@ int Stack::add_interface(NetDevice& dev, std::string name) {
   Impl* impl = impl_.get();
   dev.set_rx_handler([impl, idx](Packet&& f) { impl->rx(idx, std::move(f)); });
   impl_->ifaces.back()->bursts = dev.set_rx_burst_end([impl] { impl->rx_burst_end(); });
+  dev.set_admin_up(true);
   // lo is made in the constructor; IPv6 on it is enable_loopback's, not attach's.
   if (idx != kLoopbackIfindex) impl_->ip6->attach(idx);
   return idx;
@@ -75,7 +85,32 @@ int Stack::add_vlan(int parent_ifindex, std::uint16_t vid) {
   return idx;
 }
 
+void Stack::remove_interface(int ifindex) {
+  Iface& ifc = impl_->iface(ifindex);
+  if (ifc.loopback) throw std::invalid_argument("remove_interface: lo cannot be removed");
+  // Its VLANs first, as unregistering a Linux device takes its uppers with it.
+  while (!ifc.vlans.empty()) remove_interface(ifc.vlans.begin()->second);
+  if (ifc.parent >= 0) {
+    impl_->ifaces[static_cast<std::size_t>(ifc.parent)]->vlans.erase(ifc.vid);
+  } else {
+    ifc.dev->set_rx_handler(nullptr);
+    ifc.dev->set_rx_burst_end(nullptr);
+    ifc.dev->set_admin_up(false);
+  }
+  impl_->ip6->detach(ifindex);
+  impl_->routes4.remove_interface(ifindex);
+  ifc.addrs.clear();
+  ifc.arp.reset();  // cancels its timers, frees what waited for resolution
+  ifc.removed = true;
+  ifc.up = false;
+  ifc.name.clear();
+  ifc.dev = &impl_->detached;
+  impl_->arp_attach(ifc);  // an empty cache, so no reader meets a null one
+  impl_->event("eth", "interfaces_removed");
+}
+
 std::optional<int> Stack::ifindex_of(const std::string& name) const {
+  if (name.empty()) return std::nullopt;
   for (const auto& ifc : impl_->ifaces)
     if (ifc->name == name) return ifc->index;
   return std::nullopt;
@@ -85,11 +120,13 @@ void Stack::set_link_up(int ifindex, bool up) {
   Iface& ifc = impl_->iface(ifindex);
   if (ifc.loopback && !up) throw std::invalid_argument("set_link_up: lo stays up");
   ifc.up = up;
+  if (ifc.parent < 0) ifc.dev->set_admin_up(up);
 }
 
 std::vector<InterfaceInfo> Stack::interfaces() const {
   std::vector<InterfaceInfo> out;
   for (const auto& ifc : impl_->ifaces) {
+    if (ifc->removed) continue;
     InterfaceInfo i;
     i.ifindex = ifc->index;
     i.name = ifc->name;

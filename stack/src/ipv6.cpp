@@ -91,6 +91,23 @@ void Stack::Ip6::attach(int ifindex) {
   if (cfg.auto_enable) enable(ifindex);
 }
 
+void Stack::Ip6::detach(int ifindex) {
+  If6* f = ifindex >= 0 && static_cast<std::size_t>(ifindex) < ifs.size() ? &ifs[static_cast<std::size_t>(ifindex)]
+                                                                           : nullptr;
+  if (!f) return;
+  for (auto& a : f->addrs) sched.cancel(a.dad_timer);
+  sched.cancel(f->rs_timer);
+  sched.cancel(f->ra_timer);
+  *f = If6{};  // the neighbour cache's destructor cancels its timers
+  routes.remove_interface(ifindex);
+  std::erase_if(redirects, [&](const auto& kv) { return kv.second.ifindex == ifindex; });
+  std::erase_if(router_expiry, [&](const auto& kv) {
+    if (kv.first.first != ifindex) return false;
+    sched.cancel(kv.second);
+    return true;
+  });
+}
+
 void Stack::Ip6::enable(int ifindex) {
   If6& f = if6(ifindex);
   if (f.enabled) return;
@@ -519,10 +536,14 @@ std::error_code Stack::Ip6::link_output(int ifindex, const Ipv6Addr& next_hop, P
 
 // ------------------------------------------------------------ Stack API
 
-void Stack::enable_ipv6(int ifindex) { impl_->ip6->enable(ifindex); }
+void Stack::enable_ipv6(int ifindex) {
+  (void)impl_->iface(ifindex);  // throws for a bad or removed one
+  impl_->ip6->enable(ifindex);
+}
 
 void Stack::add_address6(int ifindex, const Ipv6Addr& addr, int prefix_len) {
-  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= impl_->ifaces.size())
+  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= impl_->ifaces.size() ||
+      impl_->ifaces[static_cast<std::size_t>(ifindex)]->removed)
     throw std::invalid_argument("add_address6: no interface " + std::to_string(ifindex));
   if (prefix_len < 0 || prefix_len > 128) throw std::invalid_argument("add_address6: prefix length must be 0..128");
   if (addr.is_unspecified() || addr.is_multicast() || addr.is_loopback())
@@ -540,7 +561,9 @@ std::vector<Addr6Info> Stack::addresses6(int ifindex) const {
 
 bool Stack::add_route6(const Ipv6Addr& prefix, int prefix_len, std::optional<Ipv6Addr> gateway, int ifindex,
                        std::uint32_t metric) {
-  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= impl_->ifaces.size()) return false;
+  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= impl_->ifaces.size() ||
+      impl_->ifaces[static_cast<std::size_t>(ifindex)]->removed)
+    return false;
   if (gateway && (gateway->is_multicast() || gateway->is_unspecified())) return false;
   RouteEntry<Ipv6Addr> e;
   e.prefix = prefix;

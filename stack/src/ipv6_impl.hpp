@@ -140,6 +140,9 @@ struct Stack::Ip6 {
 
   // ---- interfaces and addresses (ipv6.cpp / nd.cpp)
   void attach(int ifindex);  // a new interface (Stack::add_interface)
+  // The interface is going (Stack::remove_interface): its addresses,
+  // routes, neighbours, default routers and timers go with it.
+  void detach(int ifindex);
   void enable_loopback(int ifindex);
   void enable(int ifindex);
   void add_address(int ifindex, const Ipv6Addr& a, int prefix, bool autoconf);

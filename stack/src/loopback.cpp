@@ -1,21 +1,17 @@
-// The loopback device: a queue drained by a zero-delay event.
+// The loopback device: transmit is receive.
 #include "veridian/stack/loopback.hpp"
 
 #include <utility>
 
 namespace vd::stack {
 
-LoopbackDevice::LoopbackDevice(Scheduler& sched) : sched_(sched) {
+LoopbackDevice::LoopbackDevice(Scheduler& sched) : VirtualDevice(sched) {
   features_.tx_csum_ip = true;
   features_.tx_csum_l4 = true;
   features_.mtu = 65535;
 }
 
-LoopbackDevice::~LoopbackDevice() {
-  *alive_ = false;
-  sched_.cancel(timer_);
-  q_.clear();  // before pool_: the buffers go back to it
-}
+LoopbackDevice::~LoopbackDevice() { discard_pending(); }  // before pool_: the buffers go back to it
 
 BufferPool& LoopbackDevice::pool() {
   if (!pool_) {
@@ -37,42 +33,15 @@ bool LoopbackDevice::transmit(Packet&& frame, std::uint16_t /*queue*/) {
   m.tx_csum_ip = m.tx_csum_l4 = m.tx_csum_partial = false;
   m.tso_mss = 0;
   m.queue = 0;
-  q_.push_back(std::move(frame));
-  if (timer_ == kNoTimer) {
-    std::weak_ptr<bool> alive = alive_;
-    timer_ = sched_.schedule_in(0, [this, alive] {
-      if (alive.expired() || !*alive.lock()) return;
-      timer_ = kNoTimer;
-      if (dispatch_) {
-        dispatch_(0, [this, alive] {
-          if (!alive.expired() && *alive.lock()) deliver();
-        });
-      } else {
-        deliver();
-      }
-    });
-  }
+  ++tx_packets_;
+  tx_bytes_ += frame.size();
+  deliver_later(std::move(frame));
   return true;
 }
 
-// Delivers what was queued when the delivery started; frames sent while it
-// runs (ACKs, replies) go in the next one, so a conversation over lo never
-// recurses.
-void LoopbackDevice::deliver() {
-  std::deque<Packet> batch;
-  batch.swap(q_);
-  for (Packet& p : batch) {
-    ++packets_;
-    bytes_ += p.size();
-    if (rx_) rx_(std::move(p));
-  }
-  if (!batch.empty() && burst_end_) burst_end_();
-}
-
 Counters LoopbackDevice::stats() const {
-  // One device is both ends: what it sent, it received.
-  return {{"tx_packets", packets_}, {"tx_bytes", bytes_}, {"rx_packets", packets_}, {"rx_bytes", bytes_},
-          {"tx_drops", drops_}, {"pending", q_.size()}};
+  return {{"tx_packets", tx_packets_}, {"tx_bytes", tx_bytes_}, {"rx_packets", rx_packets_},
+          {"rx_bytes", rx_bytes_}, {"tx_drops", drops_}, {"pending", pending()}};
 }
 
 }  // namespace vd::stack

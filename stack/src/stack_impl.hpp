@@ -47,6 +47,9 @@ struct Iface {
   int index = 0;
   std::string name;     // "lo", "eth0", "eth0.10", ... unique in the stack
   bool up = true;       // administratively (ip link set up/down)
+  // Removed (Stack::remove_interface): the slot stays so ifindexes are never
+  // reused, with dev pointing at the stack's DetachedDevice, down, nameless.
+  bool removed = false;
   InterfaceCounters ctr;
   NetDevice* dev = nullptr;
   bool bursts = false;  // the device signals the end of each receive burst
@@ -119,6 +122,25 @@ struct ReasmEntry {
   TimerId timer = kNoTimer;
 };
 
+// What a removed interface's slot points at, so code holding an Iface never
+// follows a dangling device: no carrier, sends nothing, one small buffer.
+class DetachedDevice final : public NetDevice {
+ public:
+  std::string kind() const override { return "detached"; }
+  const DeviceFeatures& features() const override { return features_; }
+  MacAddr mac() const override { return {}; }
+  BufferPool& pool() override;
+  bool transmit(Packet&&, std::uint16_t) override { return false; }
+  void set_rx_handler(RxHandler) override {}
+  Counters stats() const override { return {}; }
+  bool carrier() const override { return false; }
+
+ private:
+  DeviceFeatures features_;
+  std::unique_ptr<HostMemory> mem_;
+  std::unique_ptr<BufferPool> pool_;
+};
+
 struct Stack::Impl {
   Impl(Stack& s, StackConfig c);
   ~Impl();  // out of line: TcpLayer is complete only in the .cpp files
@@ -128,6 +150,7 @@ struct Stack::Impl {
   // lo (interface 0). First, so it is destroyed last: packets from its pool
   // may sit in any layer's queues until those go.
   std::unique_ptr<LoopbackDevice> lo_dev;
+  DetachedDevice detached;
   std::vector<std::unique_ptr<Iface>> ifaces;
   std::uint16_t next_ip_id = 0;
   std::unique_ptr<TcpLayer> tcp;  // tcp/layer.hpp; created by Stack's constructor

@@ -13,8 +13,9 @@ const stack::InterfaceInfo& by_name(const std::vector<stack::InterfaceInfo>& v, 
 }
 
 TEST(Interfaces, NamesFollowLinuxConventions) {
-  OneStack t;
+  // Declared before the stack: a device must outlive the stack it is attached to.
   FakeDevice second(kMacB), third(kMacPeer);
+  OneStack t;
   const int i2 = t.st.add_interface(second);
   const int v10 = t.st.add_vlan(t.ifindex, 10);
   const auto list = t.st.interfaces();

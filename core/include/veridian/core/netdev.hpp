@@ -104,6 +104,9 @@ class NetDevice {
   // Whether the link is up (a cable's far end, a veth's peer). Frames sent
   // without carrier are dropped by the stack and counted.
   virtual bool carrier() const { return true; }
+  // The stack's administrative state for the device (ip link set up/down,
+  // attach and detach), for devices whose carrier depends on it (veth).
+  virtual void set_admin_up(bool /*up*/) {}
 
   // The host CPU model's interrupt dispatch (sim/cpus.hpp): with one set,
   // the device hands each queue's interrupt poll to it, to run on that

@@ -297,6 +297,13 @@ class Stack {
   // must be 1..15 characters of [A-Za-z0-9_.-] and unique in the stack
   // (std::invalid_argument otherwise).
   int add_interface(NetDevice& dev, std::string name = {});
+  // Detaches an interface (ip link delete, or a device leaving for another
+  // namespace): its VLANs, addresses, routes and neighbours go with it and
+  // the device gets no more calls from this stack, so it may then be
+  // destroyed or attached elsewhere. Its ifindex is not reused. Sockets stay
+  // open; connections through it fail as their routes do. Throws
+  // std::invalid_argument for lo or a bad ifindex.
+  void remove_interface(int ifindex);
   // Every interface in ifindex order.
   std::vector<InterfaceInfo> interfaces() const;
   // The ifindex of the interface called `name`, if there is one.
