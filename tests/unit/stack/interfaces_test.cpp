@@ -6,6 +6,8 @@
 namespace vd::test {
 namespace {
 
+using stack::TcpState;
+
 const stack::InterfaceInfo& by_name(const std::vector<stack::InterfaceInfo>& v, const std::string& n) {
   for (const auto& i : v)
     if (i.name == n) return i;
@@ -154,6 +156,68 @@ TEST(Interfaces, Ipv6RoutesAvoidADownInterface) {
   ASSERT_FALSE(tx->sendto(to_bytes("x"), ip6("ff02::1"), 9));
   t.sched.run_for(us_to_ps(1));
   EXPECT_EQ(t.dev.sent.size(), 1u);
+}
+
+TEST(Interfaces, RemovingAnInterfaceTakesItsStateWithIt) {
+  FakeDevice second(kMacB);  // outlives the stack
+  OneStack t(OneStack6::quiet());
+  const int i2 = t.st.add_interface(second);
+  t.st.add_address(i2, ip("10.9.0.1"), 24);
+  t.st.add_route(ip("192.168.0.0"), 16, ip("10.9.0.254"));
+  t.st.add_address6(i2, ip6("2001:db8:9::1"), 64);
+  const int v = t.st.add_vlan(i2, 30);
+  t.st.add_address(v, ip("10.30.0.1"), 24);
+  // A neighbour on it.
+  second.deliver(t.fb.arp(wire::kBroadcastMac, wire::kArpOpRequest, kMacPeer, ip("10.9.0.99"), MacAddr{},
+                          ip("10.9.0.1")));
+  t.sched.run_for(s_to_ps(2));
+  ASSERT_EQ(t.st.neighbors().size(), 1u);
+  ASSERT_EQ(t.st.interfaces().size(), 4u);
+
+  t.st.remove_interface(i2);
+  const auto list = t.st.interfaces();
+  ASSERT_EQ(list.size(), 2u);  // lo and eth0; the VLAN went with its parent
+  EXPECT_EQ(list[1].name, "eth0");
+  EXPECT_FALSE(t.st.ifindex_of("eth1"));
+  EXPECT_FALSE(t.st.ifindex_of("eth1.30"));
+  EXPECT_TRUE(t.st.neighbors().empty());
+  for (const auto& r : t.st.routes().entries()) EXPECT_TRUE(r.ifindex != i2 && r.ifindex != v);
+  for (const auto& r : t.st.routes6().entries()) EXPECT_NE(r.ifindex, i2);
+  EXPECT_TRUE(t.st.addresses6(i2).empty());
+  EXPECT_THROW(t.st.add_address(i2, ip("10.9.0.1"), 24), std::invalid_argument);
+  EXPECT_THROW(t.st.set_link_up(i2, true), std::invalid_argument);
+  EXPECT_THROW(t.st.remove_interface(i2), std::invalid_argument);  // twice
+  EXPECT_THROW(t.st.remove_interface(stack::Stack::kLoopbackIfindex), std::invalid_argument);
+  EXPECT_THROW(t.st.remove_interface(99), std::invalid_argument);
+
+  // Its addresses are no longer the host's; the device gets no more calls.
+  auto tx = t.st.udp_socket();
+  EXPECT_EQ(tx->bind(ip("10.9.0.1"), 5), std::errc::address_not_available);
+  EXPECT_EQ(tx->sendto(to_bytes("x"), ip("10.9.0.99"), 9), std::errc::network_unreachable);
+  second.sent.clear();
+  second.deliver(t.fb.udp(kMacB, kMacPeer, ip("10.9.0.99"), ip("10.9.0.1"), 1, 7, to_bytes("late")));
+  t.sched.run_for(s_to_ps(5));  // no DAD, RS or ND timer left to fire on it
+  EXPECT_TRUE(second.sent.empty());
+
+  // The name is free again; the ifindex is not reused.
+  const int again = t.st.add_interface(second);
+  EXPECT_GT(again, v);
+  EXPECT_EQ(t.st.interfaces()[2].name, "eth1");
+  EXPECT_EQ(events(t.st, "eth.interfaces_removed"), 2u);  // eth1 and its VLAN
+}
+
+TEST(Interfaces, ADeviceMayBeDestroyedOnceRemoved) {
+  OneStack t;
+  auto dev = std::make_unique<FakeDevice>(kMacB);
+  const int i = t.st.add_interface(*dev);
+  t.st.add_address(i, ip("10.9.0.1"), 24);
+  auto c = t.st.tcp_socket();
+  ASSERT_FALSE(c->connect(ip("10.9.0.2"), 80));  // waiting for ARP on it
+  t.st.remove_interface(i);
+  dev.reset();
+  t.sched.run_for(s_to_ps(10));  // ARP retries, the SYN timer: none may touch the device
+  EXPECT_NE(c->state(), TcpState::Established);
+  EXPECT_EQ(t.st.interfaces().size(), 2u);
 }
 
 }  // namespace
