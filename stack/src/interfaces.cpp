@@ -20,11 +20,16 @@ bool valid_name(const std::string& n) {
 
 }  // namespace
 
+Iface* Stack::Impl::find_iface(int ifindex) {
+  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= ifaces.size()) return nullptr;
+  Iface* ifc = ifaces[static_cast<std::size_t>(ifindex)].get();
+  return ifc->removed ? nullptr : ifc;
+}
+
 Iface& Stack::Impl::iface(int ifindex) {
-  if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= ifaces.size() ||
-      ifaces[static_cast<std::size_t>(ifindex)]->removed)
-    throw std::invalid_argument("no interface " + std::to_string(ifindex));
-  return *ifaces[static_cast<std::size_t>(ifindex)];
+  Iface* ifc = find_iface(ifindex);
+  if (!ifc) throw std::invalid_argument("no interface " + std::to_string(ifindex));
+  return *ifc;
 }
 
 BufferPool& DetachedDevice::pool() {

@@ -28,6 +28,10 @@
 
 namespace vd::stack {
 
+// The link-local all-nodes and all-routers groups (RFC 4291 2.7.1).
+inline Ipv6Addr all_nodes() { return Ipv6Addr::parse("ff02::1").value(); }
+inline Ipv6Addr all_routers() { return Ipv6Addr::parse("ff02::2").value(); }
+
 // A received IPv6 packet as the upper layers see it.
 struct Rx6 {
   int ifindex = 0;

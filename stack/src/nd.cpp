@@ -12,8 +12,6 @@ namespace {
 
 constexpr std::uint8_t kNdHopLimit = 255;
 
-Ipv6Addr all_nodes() { return Ipv6Addr::parse("ff02::1").value(); }
-Ipv6Addr all_routers() { return Ipv6Addr::parse("ff02::2").value(); }
 
 }  // namespace
 

@@ -226,6 +226,8 @@ struct Stack::Impl {
   std::array<std::pair<const char*, LayerStats*>, 16> layer_cache{};
 
   // Interfaces and routing (stack.cpp).
+  // nullptr for an ifindex that never was or was removed; iface() throws.
+  Iface* find_iface(int ifindex);
   Iface& iface(int ifindex);
   // Up with carrier, and so is a VLAN's parent: frames can go out.
   bool usable(const Iface& ifc) const {

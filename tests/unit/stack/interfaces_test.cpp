@@ -220,5 +220,23 @@ TEST(Interfaces, ADeviceMayBeDestroyedOnceRemoved) {
   EXPECT_EQ(t.st.interfaces().size(), 2u);
 }
 
+TEST(Interfaces, AConnectionThroughARemovedInterfaceFailsQuietly) {
+  TwoStacks n;
+  auto l = n.b.tcp_socket();
+  ASSERT_FALSE(l->bind(Ipv4Addr{}, 80));
+  ASSERT_FALSE(l->listen());
+  auto c = n.a.tcp_socket();
+  ASSERT_FALSE(c->connect(ip("10.0.0.2"), 80));
+  n.sched.run_for(ms_to_ps(1));
+  ASSERT_EQ(c->state(), TcpState::Established);
+  n.a.remove_interface(n.ia);
+  const std::size_t sent_before = n.da.sent.size();
+  std::error_code ec;
+  c->send(to_bytes("after removal"), ec);  // queued; every retransmission finds no route
+  n.sched.run_for(s_to_ps(20));
+  EXPECT_EQ(n.da.sent.size(), sent_before);  // the removed device was never called again
+  EXPECT_NE(c->state(), TcpState::Closed);   // still retrying, as Linux does until its timeout
+}
+
 }  // namespace
 }  // namespace vd::test
