@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,8 +23,10 @@ void bind_sim(py::module_& m);        // bind_sim.cpp: Link, TapBridge, Simulati
 void bind_topology(py::module_& m);   // bind_topology.cpp: faults, switches, multi-NIC cabling (after bind_sim)
 void bind_testbench(py::module_& m);  // bind_testbench.cpp: NicTestbench
 void bind_cpus(py::module_& m);       // bind_cpus.cpp: CpuConfig, cost tables (before bind_host)
+using NsClass = py::class_<sim::NetNamespace, std::shared_ptr<sim::NetNamespace>>;
 void bind_host_cpus(py::class_<sim::Host>& h);  // bind_cpus.cpp: Host.cpu_stats
-void bind_links(py::class_<sim::Host>& h);      // bind_links.cpp: Host.links (ip -j -s addr), set_link
+void bind_links(NsClass& ns);                   // bind_links.cpp: links (ip -j -s addr), set_link
+void bind_namespaces(py::class_<sim::Host>& h); // bind_netns.cpp: add_namespace, add_veth, move_interface, ...
 
 // A link's configuration; an argument left out keeps sim::LinkConfig's default.
 inline sim::LinkConfig link_config(std::optional<double> rate_gbps, std::optional<double> latency_ns) {

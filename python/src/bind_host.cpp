@@ -1,6 +1,6 @@
-// pybind11 bindings of sim::Host: addresses (IPv4 and IPv6), routing and
-// what ICMP told us, the host's NICs, and the sockets it makes.
-// veridian/host.py wraps them.
+// pybind11 bindings of sim::NetNamespace (a stack: addresses, IPv4 and
+// IPv6 routing and what ICMP told us, the sockets it makes) and sim::Host
+// (its NICs, CPUs and namespaces). veridian/host.py wraps them.
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -19,7 +19,7 @@ namespace {
 using HostClass = py::class_<sim::Host>;
 
 // An IPv4 or IPv6 address/prefix on interface `ifindex`.
-void add_address_to(sim::Host& h, int ifindex, const std::string& cidr) {
+void add_address_to(sim::NetNamespace& h, int ifindex, const std::string& cidr) {
   if (is_v6(cidr)) {
     auto c6 = stack::parse_cidr6(cidr);
     if (!c6) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
@@ -32,7 +32,7 @@ void add_address_to(sim::Host& h, int ifindex, const std::string& cidr) {
 }
 
 // Router advertisements; an argument left out keeps RouterAdvertConfig's default.
-void set_router_advert(sim::Host& h, const std::vector<std::string>& prefixes, std::optional<double> interval_s,
+void set_router_advert(sim::NetNamespace& h, const std::vector<std::string>& prefixes, std::optional<double> interval_s,
                        std::optional<std::uint16_t> lifetime_s, std::optional<std::uint32_t> mtu) {
   stack::RouterAdvertConfig ra;
   if (interval_s) {
@@ -49,17 +49,17 @@ void set_router_advert(sim::Host& h, const std::vector<std::string>& prefixes, s
   }
   if (lifetime_s) ra.router_lifetime_s = *lifetime_s;
   if (mtu) ra.mtu = *mtu;
-  h.stack().set_router_advert(h.ifindex(), ra);
+  h.stack().set_router_advert(h.default_ifindex(), ra);
 }
 
-void add_route(sim::Host& h, const std::string& cidr, std::optional<std::string> via, std::optional<int> ifindex,
+void add_route(sim::NetNamespace& h, const std::string& cidr, std::optional<std::string> via, std::optional<int> ifindex,
                std::uint32_t metric) {
   if (is_v6(cidr)) {
     auto c6 = stack::parse_cidr6(cidr);
     if (!c6) throw py::value_error("not an IPv6 prefix: '" + cidr + "'");
     std::optional<stack::Ipv6Addr> gw6;
     if (via) gw6 = parse_ip6(*via);
-    if (!h.stack().add_route6(c6->first, c6->second, gw6, ifindex.value_or(h.ifindex()), metric))
+    if (!h.stack().add_route6(c6->first, c6->second, gw6, ifindex.value_or(h.default_ifindex()), metric))
       throw py::value_error("add_route: " + cidr + " exists with that metric, or a bad interface/gateway");
     return;
   }
@@ -97,65 +97,65 @@ py::dict icmp_error_dict(const stack::IcmpErrorInfo& e) {
   return d;
 }
 
-void bind_addresses(HostClass& host) {
-  host.def("add_address", [](sim::Host& h, const std::string& cidr) { add_address_to(h, h.ifindex(), cidr); })
+void bind_addresses(NsClass& host) {
+  host.def("add_address", [](sim::NetNamespace& h, const std::string& cidr) { add_address_to(h, h.default_ifindex(), cidr); })
       .def("add_address_if", &add_address_to)
       .def("add_address_on", &add_address_to)
-      .def("enable_ipv6", [](sim::Host& h) { h.stack().enable_ipv6(h.ifindex()); })
-      .def("addresses6", [](sim::Host& h) {
+      .def("enable_ipv6", [](sim::NetNamespace& h) { h.stack().enable_ipv6(h.default_ifindex()); })
+      .def("addresses6", [](sim::NetNamespace& h) {
         py::list out;
-        for (const auto& a : h.stack().addresses6(h.ifindex()))
+        for (const auto& a : h.stack().addresses6(h.default_ifindex()))
           out.append(py::make_tuple(a.addr.str(), a.prefix_len, stack::to_string(a.state), a.autoconf));
         return out;
       })
       .def("set_router_advert", &set_router_advert, py::arg("prefixes"), py::arg("interval_s") = py::none(),
            py::arg("lifetime_s") = py::none(), py::arg("mtu") = py::none())
-      .def("default_router6", [](sim::Host& h) -> py::object {
+      .def("default_router6", [](sim::NetNamespace& h) -> py::object {
         const auto r = h.stack().default_router6();
         return r ? py::object(py::str(r->str())) : py::object(py::none());
       });
 }
 
-void bind_routing(HostClass& host) {
-  host.def("add_route6", [](sim::Host& h, const std::string& cidr, const std::string& gateway, std::uint32_t metric) {
+void bind_routing(NsClass& host) {
+  host.def("add_route6", [](sim::NetNamespace& h, const std::string& cidr, const std::string& gateway, std::uint32_t metric) {
         auto c = stack::parse_cidr6(cidr);
         if (!c) throw py::value_error("not an IPv6 address/prefix: '" + cidr + "'");
         std::optional<stack::Ipv6Addr> gw;
         if (!gateway.empty()) gw = parse_ip6(gateway);
-        return h.stack().add_route6(c->first, c->second, gw, h.ifindex(), metric);
+        return h.stack().add_route6(c->first, c->second, gw, h.default_ifindex(), metric);
       })
       .def("add_route", &add_route, py::arg("cidr"), py::arg("via") = py::none(), py::arg("ifindex") = py::none(),
            py::arg("metric") = 0)
-      .def("remove_route", [](sim::Host& h, const std::string& cidr) {
+      .def("remove_route", [](sim::NetNamespace& h, const std::string& cidr) {
         auto c = stack::parse_cidr(cidr);
         if (!c) throw py::value_error("not an IPv4 prefix: '" + cidr + "'");
         return h.stack().remove_route(c->first, c->second);
       })
-      .def("routes", [](sim::Host& h) {
+      .def("routes", [](sim::NetNamespace& h) {
         py::list out;
         for (const auto& r : h.stack().routes().entries()) out.append(route_dict(r));
         for (const auto& r : h.stack().routes6().entries()) out.append(route_dict(r));
         return out;
       })
-      .def("set_forwarding", [](sim::Host& h, bool on) {
+      .def("set_forwarding", [](sim::NetNamespace& h, bool on) {
         h.stack().set_forwarding(on);
         h.stack().set_forwarding6(on);
       })
-      .def("add_vlan", [](sim::Host& h, int vid, int parent) {
+      .def("add_vlan", [](sim::NetNamespace& h, int vid, int parent) {
         if (vid < 1 || vid > 4094) throw py::value_error("add_vlan: VLAN id must be 1..4094");
         return h.stack().add_vlan(parent, static_cast<std::uint16_t>(vid));
       }, py::arg("vid"), py::arg("parent") = 0)
-      .def("path_mtu", [](sim::Host& h, const std::string& dst) -> std::size_t {
+      .def("path_mtu", [](sim::NetNamespace& h, const std::string& dst) -> std::size_t {
         if (is_v6(dst)) return h.stack().path_mtu6(parse_ip6(dst));
         return h.stack().path_mtu(parse_ip(dst));
       })
-      .def("path_mtu6", [](sim::Host& h, const std::string& dst) { return h.stack().path_mtu6(parse_ip6(dst)); })
-      .def("icmp_errors", [](sim::Host& h) {
+      .def("path_mtu6", [](sim::NetNamespace& h, const std::string& dst) { return h.stack().path_mtu6(parse_ip6(dst)); })
+      .def("icmp_errors", [](sim::NetNamespace& h) {
         py::list out;
         for (const auto& e : h.stack().icmp_errors()) out.append(icmp_error_dict(e));
         return out;
       })
-      .def("neighbors", [](sim::Host& h) {
+      .def("neighbors", [](sim::NetNamespace& h) {
         py::list out;
         auto all = h.stack().neighbors();
         for (auto& n : h.stack().neighbors6()) all.push_back(std::move(n));
@@ -229,16 +229,16 @@ void bind_nics(HostClass& host) {
       .def("nic_for_ifindex", &sim::Host::nic_for_ifindex);
 }
 
-void bind_host_sockets(HostClass& host) {
-  host.def("udp_socket", [](sim::Host& h) { return h.stack().udp_socket(); })
-      .def("tcp_socket", [](sim::Host& h) { return h.stack().tcp_socket(); })
-      .def("raw_socket", [](sim::Host& h, int proto, int family) {
+void bind_host_sockets(NsClass& host) {
+  host.def("udp_socket", [](sim::NetNamespace& h) { return h.stack().udp_socket(); })
+      .def("tcp_socket", [](sim::NetNamespace& h) { return h.stack().tcp_socket(); })
+      .def("raw_socket", [](sim::NetNamespace& h, int proto, int family) {
         if (proto < 0 || proto > 255) throw py::value_error("protocol must be 0..255");
         if (family != 4 && family != 6)
           raise_ec(std::make_error_code(std::errc::address_family_not_supported), "raw_socket: family must be 4 or 6");
         return h.stack().raw_socket(family, static_cast<std::uint8_t>(proto));
       })
-      .def("local_socket", [](sim::Host& h, const std::string& kind) {
+      .def("local_socket", [](sim::NetNamespace& h, const std::string& kind) {
         if (kind == "stream") return h.stack().local_socket(stack::LocalSocket::Kind::Stream);
         if (kind == "dgram" || kind == "datagram") return h.stack().local_socket(stack::LocalSocket::Kind::Datagram);
         throw py::value_error("kind must be 'stream' or 'dgram', not '" + kind + "'");
@@ -248,15 +248,23 @@ void bind_host_sockets(HostClass& host) {
 }  // namespace
 
 void bind_host(py::module_& m) {
+  // The stack half of a host: what a namespace and the root one share.
+  NsClass ns(m, "NetNamespace");
+  ns.def_property_readonly("name", &sim::NetNamespace::name)
+      .def_property_readonly("deleted", &sim::NetNamespace::deleted)
+      .def("default_ifindex", &sim::NetNamespace::default_ifindex)
+      .def("stats", [](sim::NetNamespace& n) { return stack_stats(n.stack().stats()); });
+  bind_addresses(ns);
+  bind_routing(ns);
+  bind_host_sockets(ns);
+  bind_links(ns);
+
   HostClass host(m, "Host");
   host.def_property_readonly("name", &sim::Host::name)
-      .def("stats", [](sim::Host& h) { return stack_stats(h.stack().stats()); });
-  bind_addresses(host);
-  bind_routing(host);
+      .def_property_readonly("root", &sim::Host::root_ptr);
   bind_nics(host);
-  bind_host_sockets(host);
   bind_host_cpus(host);
-  bind_links(host);
+  bind_namespaces(host);
 }
 
 }  // namespace vd::python

@@ -95,18 +95,18 @@ int resolve_link(const stack::Stack& st, const py::object& dev) {
 
 }  // namespace
 
-void bind_links(py::class_<sim::Host>& host) {
-  host.def("links", [](sim::Host& h) {
+void bind_links(NsClass& host) {
+  host.def("links", [](sim::NetNamespace& h) {
         const auto& st = h.stack();
         const auto all = st.interfaces();
         py::list out;
         for (const auto& i : all) out.append(link_dict(st, i, all));
         return out;
       })
-      .def("set_link", [](sim::Host& h, const py::object& dev, bool up) {
+      .def("set_link", [](sim::NetNamespace& h, const py::object& dev, bool up) {
         h.stack().set_link_up(resolve_link(h.stack(), dev), up);  // std::invalid_argument -> ValueError
       }, py::arg("dev"), py::arg("up"))
-      .def("ifindex_of", [](sim::Host& h, const std::string& name) -> py::object {
+      .def("ifindex_of", [](sim::NetNamespace& h, const std::string& name) -> py::object {
         const auto i = h.stack().ifindex_of(name);
         return i ? py::object(py::int_(*i)) : py::object(py::none());
       });

@@ -22,7 +22,7 @@ py::object rtt_ns(std::optional<TimePs> rtt) {
 }
 
 // Like Simulation::ping, over ICMPv6 (echo_replies6): one RTT in ns (or None) per request.
-py::list ping6(sim::Simulation& s, sim::Host& h, const std::string& dst_s, int count, TimePs timeout, std::size_t size,
+py::list ping6(sim::Simulation& s, sim::NetNamespace& h, const std::string& dst_s, int count, TimePs timeout, std::size_t size,
                int hop_limit) {
   if (count < 0) throw py::value_error("ping6: count must be >= 0");
   if (hop_limit < 0 || hop_limit > 255) throw py::value_error("ping6: hop limit must be 0..255 (0 = default)");
@@ -50,7 +50,7 @@ py::list ping6(sim::Simulation& s, sim::Host& h, const std::string& dst_s, int c
   return out;
 }
 
-py::list ping(sim::Simulation& s, sim::Host& h, const std::string& dst, int count, TimePs timeout, std::size_t size,
+py::list ping(sim::Simulation& s, sim::NetNamespace& h, const std::string& dst, int count, TimePs timeout, std::size_t size,
               int ttl) {
   if (ttl < 0 || ttl > 255) throw py::value_error("ping: ttl must be 0..255 (0 = the stack's default)");
   auto r = s.ping(h, parse_ip(dst), count, timeout, size, static_cast<std::uint8_t>(ttl));

@@ -89,17 +89,19 @@ inline py::dict stack_stats(const stack::StackStats& s) {
   return out;
 }
 
-inline py::dict pool_stats(dev::WiredDevice& n) {
-  const auto& s = n.pool().stats();
+inline py::dict pool_stats(const BufferPool& p) {
+  const auto& s = p.stats();
   py::dict d;
   d["allocs"] = s.allocs;
   d["frees"] = s.frees;
   d["alloc_failures"] = s.alloc_failures;
   d["bytes_copied_in"] = s.bytes_copied_in;
   d["bytes_copied_out"] = s.bytes_copied_out;
-  d["available"] = n.pool().available();
+  d["available"] = p.available();
+  d["capacity"] = p.capacity();
   return d;
 }
+inline py::dict pool_stats(dev::WiredDevice& n) { return pool_stats(n.pool()); }
 
 // Cycles evaluated and skipped, wakeups: Simulation.run_stats() per RtlNic.
 inline py::dict rtl_run_stats(dev::RtlNic& r) {

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
+from .netns import Namespace, _NetStack
 from .nics import SoftNic, _check_nic
-from .sockets import LocalSocket, RawSocket, TcpSocket, UdpSocket
 
 
 class _NicView:
@@ -45,13 +45,16 @@ class _NicView:
         return f"Nic({self.index}, {self.kind}, {self.mac})"
 
 
-class Host:
-    """A simulated host: the protocol stack, sockets and one or more NICs
-    (host.nic is the first; host.nics all of them, in the order added)."""
+class Host(_NetStack):
+    """A simulated host: the protocol stack of its root namespace, sockets,
+    one or more NICs (host.nic is the first; host.nics all of them, in the
+    order added) and any named namespaces (host.add_namespace)."""
 
     def __init__(self, sim: "Simulation", core):
         self._sim = sim
         self._h = core
+        self._ns = core.root
+        self._namespaces: dict[str, Namespace] = {}
         self.nic = _NicView(self, 0)
         self.nics: list[_NicView] = [self.nic]
 
@@ -91,146 +94,92 @@ class Host:
     def mac(self) -> str:
         return self._h.mac
 
-    def add_address(self, cidr: str, ifindex: Optional[int] = None) -> None:
-        """Add an address/prefix to interface `ifindex` (default the first
-        NIC; lo is ifindex 0): "10.0.0.1/24", or "2001:db8::1/64" (an IPv6
-        address turns IPv6 on and is tentative until duplicate address
-        detection passes); ValueError for an interface the host lacks."""
-        if ifindex is None:
-            self._h.add_address(cidr)
-        else:
-            self._h.add_address_if(int(ifindex), cidr)
+    # -- network namespaces (ip netns, ip link ... netns) --------------------
+    def add_namespace(self, name: str, **settings) -> Namespace:
+        """A new network namespace with only lo. `settings` are the Linux
+        sysctls it has its own copy of, named without their net.ipv4. /
+        net.ipv6.conf.all. prefix: ip_forward, ipv6 (IPv6 on every interface
+        as it is added), ip_default_ttl, hop_limit, tcp_keepalive_time,
+        tcp_keepalive_intvl (seconds), tcp_keepalive_probes, tcp_syncookies,
+        tcp_wmem, tcp_rmem (default buffer sizes in bytes),
+        tcp_congestion_control ("cubic" or "reno"), tcp_sack,
+        tcp_timestamps, tcp_window_scaling. ValueError for a bad or taken
+        name (1..64 of A-Z a-z 0-9 _ . -) or value, TypeError for an
+        unknown setting."""
+        ns = Namespace(self, self._h.add_namespace(str(name), **settings))
+        self._namespaces[ns.name] = ns
+        return ns
 
-    def enable_ipv6(self) -> None:
-        """IPv6 on: link-local address (after DAD), router solicitation, SLAAC."""
-        self._h.enable_ipv6()
+    @property
+    def namespaces(self) -> dict:
+        """The named namespaces by name, in the order made (ip netns list)."""
+        return {n: self._namespaces[n] for n in self._h.namespace_names()}
 
-    def addresses6(self) -> list:
-        """[(address, prefix_len, state, autoconf)], state one of
-        "tentative", "preferred", "duplicate"."""
-        return list(self._h.addresses6())
+    def namespace(self, name: str) -> Namespace:
+        """The namespace called `name` (KeyError if none is)."""
+        self._h.namespace(str(name))  # KeyError for one the host lacks
+        return self._namespaces[str(name)]
 
-    def add_route6(self, cidr: str, gateway: str = "", metric: int = 0) -> bool:
-        return self._h.add_route6(cidr, gateway, metric)
+    def delete_namespace(self, ns: Union[str, Namespace]) -> None:
+        """ip netns delete: its veth pairs go (both ends, wherever the peer
+        is), its NICs come back to the root namespace (no addresses), its
+        sockets close. ValueError for the root namespace."""
+        name = self._ns_name(ns)
+        if name == "":
+            raise ValueError("delete_namespace: the root namespace cannot be deleted")
+        self._h.delete_namespace(name)
+        self._namespaces.pop(name, None)
 
-    def set_router_advert(self, prefixes: list, interval_s: Optional[float] = None,
-                          lifetime_s: Optional[int] = None, mtu: Optional[int] = None) -> None:
-        """Advertise as a router (RFC 4861): RAs with these prefixes (SLAAC
-        for hosts on the link) on request and every interval_s; mtu 0: no MTU
-        option. An argument left None keeps the default of the C++
-        stack::RouterAdvertConfig (stack/include/veridian/stack/ipv6.hpp)."""
-        self._h.set_router_advert(list(prefixes), interval_s, lifetime_s, mtu)
+    def _ns_name(self, ns) -> str:
+        """"" for the root namespace (None or this host), else its name."""
+        if ns is None or ns is self:
+            return ""
+        if isinstance(ns, Namespace):
+            if ns.host is not self:
+                raise ValueError(f"{ns!r} belongs to host {ns.host.name!r}, not {self.name!r}")
+            return ns.name
+        if isinstance(ns, str):
+            return ns
+        raise TypeError(f"a namespace is a Namespace, its name, or None for the root one, not {type(ns).__name__}")
 
-    def default_router6(self):
-        return self._h.default_router6()
+    def _iface(self, iface) -> tuple:
+        """An interface as (name, namespace name): "eth1" is in the root
+        namespace, ("v1", ns) in ns."""
+        if isinstance(iface, str):
+            return iface, ""
+        if isinstance(iface, tuple) and len(iface) == 2 and isinstance(iface[0], str):
+            return iface[0], self._ns_name(iface[1])
+        raise TypeError("an interface is a name (in the root namespace) or a (name, namespace) pair")
 
-    def path_mtu6(self, dst: str) -> int:
-        return self._h.path_mtu6(dst)
+    def add_veth(self, a, b) -> tuple:
+        """ip link add A type veth peer B: a and b are (name, namespace)
+        pairs (namespace None for the root one) or names in the root
+        namespace. Both ends come up; returns their ifindexes. Frames cross
+        with no copy. ValueError for a name that is bad or taken, KeyError
+        for a namespace the host lacks; nothing is made then."""
+        name_a, ns_a = self._iface(a)
+        name_b, ns_b = self._iface(b)
+        return tuple(self._h.add_veth(name_a, ns_a, name_b, ns_b))
 
-    def ping(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, ttl: int = 0) -> list:
-        """ICMP echo (ICMPv6 for an IPv6 address): returns the RTT of each
-        request in ns (None if lost). Advances simulated time as needed.
-        Sizes above the MTU are fragmented; ttl 0 is the stack's default (64)."""
-        if ":" in dst:
-            return self.ping6(dst, count, timeout_ms, size, hop_limit=ttl)
-        if count < 0 or size < 0 or size > 65507:
-            raise ValueError("count must be >= 0 and size in 0..65507 (larger than the MTU is fragmented)")
-        return self._sim._s.ping(self._h, dst, count, int(timeout_ms * 1e9), size, ttl)
+    def move(self, iface, to) -> int:
+        """ip link set dev IFACE netns TO: iface is a name in the root
+        namespace or a (name, namespace) pair; `to` a Namespace (None: the
+        root one). NICs and veth ends move; lo and VLANs cannot, nor an
+        interface with VLANs on it (ValueError). It keeps its name, loses its
+        addresses and routes, and arrives up. Returns its new ifindex."""
+        name, src = self._iface(iface)
+        return self._h.move_interface(src, name, self._ns_name(to))
 
-    # -- routing, forwarding, VLANs (IPv4) --------------------------------
-    def add_route(self, cidr: str, via: Optional[str] = None, ifindex: Optional[int] = None, metric: int = 0) -> None:
-        """A route to cidr through gateway `via` (on a connected subnet) or
-        on-link out of `ifindex`. "0.0.0.0/0" is the default route. IPv6
-        prefixes ("2001:db8::/32", "::/0") go to the IPv6 table."""
-        self._h.add_route(cidr, via, ifindex, metric)
+    def delete_link(self, iface) -> None:
+        """ip link delete: a veth end takes its peer with it, a VLAN goes
+        alone; NICs and lo cannot be deleted (ValueError)."""
+        name, ns = self._iface(iface)
+        self._h.delete_interface(ns, name)
 
-    def remove_route(self, cidr: str) -> bool:
-        return self._h.remove_route(cidr)
-
-    def routes(self) -> list:
-        """The routing table: dicts with prefix, via, ifindex, metric, connected."""
-        return self._h.routes()
-
-    def set_forwarding(self, on: bool = True) -> None:
-        """Route datagrams between this host's interfaces (a router), IPv4 and IPv6."""
-        self._h.set_forwarding(on)
-
-    def add_vlan(self, vid: int, parent: Optional[int] = None) -> int:
-        """An 802.1Q sub-interface for VLAN vid on interface `parent` (an
-        ifindex; default the first NIC); returns its ifindex."""
-        return self._h.add_vlan(vid, self.nic.ifindex if parent is None else int(parent))
-
-    # -- interfaces (ip link / ip addr) ------------------------------------
-    def links(self) -> list:
-        """Every interface as `ip -j -s addr show` prints it: dicts with
-        ifindex, ifname, link (a VLAN's parent), flags, mtu, operstate,
-        link_type, address, linkinfo.info_kind, addr_info (inet and inet6)
-        and stats64 (rx/tx bytes, packets, dropped). lo is ifindex 0 here
-        (Linux numbers it 1); names follow Linux: lo, eth0, eth0.10."""
-        return self._h.links()
-
-    def set_link(self, dev, up: bool) -> None:
-        """`ip link set dev DEV up|down`; dev is a name or an ifindex. A down
-        interface sends and receives nothing (counted as dropped) and its
-        routes are unusable; lo cannot be set down (ValueError)."""
-        self._h.set_link(dev, bool(up))
-
-    def ifindex_of(self, name: str) -> Optional[int]:
-        return self._h.ifindex_of(name)
-
-    def add_address_on(self, ifindex: int, cidr: str) -> None:
-        """Adds an address (IPv4 or IPv6 CIDR) to interface `ifindex` (a second NIC, a VLAN)."""
-        self._h.add_address_on(ifindex, cidr)
-
-    def path_mtu(self, dst: str) -> int:
-        return self._h.path_mtu(dst)
-
-    def icmp_errors(self) -> list:
-        """ICMP errors received about our datagrams (type, code, from, quoted addresses/ports, mtu)."""
-        return self._h.icmp_errors()
-
-    def neighbors(self) -> list:
-        """ARP and ND caches: dicts with ifindex, addr, mac, state (RFC 4861 NUD names)."""
-        return self._h.neighbors()
-
-    def traceroute(self, dst: str, max_hops: int = 16, timeout_ms: float = 100.0) -> list:
-        """The hops towards dst, found by TTL expiry of echo requests: one
-        address per hop (None where nothing answered), ending at dst."""
-        hops = []
-        for ttl in range(1, max_hops + 1):
-            seen = len(self._h.icmp_errors())
-            rtt = self.ping(dst, timeout_ms=timeout_ms, ttl=ttl)[0]
-            if rtt is not None:
-                hops.append(dst)
-                return hops
-            errs = [e for e in self._h.icmp_errors()[seen:] if e["type"] == 11 and e["orig_dst"] == dst]
-            hops.append(errs[0]["from"] if errs else None)
-        return hops
-
-    def ping6(self, dst: str, count: int = 1, timeout_ms: float = 1000.0, size: int = 56, hop_limit: int = 0) -> list:
-        """ICMPv6 echo; sizes above the path MTU are fragmented (up to 65527);
-        hop_limit 0 is the stack's default (64)."""
-        if count < 0 or size < 0 or size > 65527:
-            raise ValueError("count must be >= 0 and size in 0..65527")
-        return self._sim._s.ping6(self._h, dst, count, int(timeout_ms * 1e9), size, hop_limit)
-
-    def udp_socket(self) -> UdpSocket:
-        return UdpSocket(self._sim, self._h.udp_socket())
-
-    def tcp_socket(self) -> TcpSocket:
-        return TcpSocket(self._sim, self._h.tcp_socket())
-
-    def raw_socket(self, proto: int, family: int = 4) -> "RawSocket":
-        """A raw IP socket for protocol number `proto` (family 4 or 6)."""
-        return RawSocket(self._sim, self._h.raw_socket(int(proto), int(family)))
-
-    def local_socket(self, kind: str = "stream") -> "LocalSocket":
-        """A local (Unix-domain style) socket: kind "stream" or "dgram"."""
-        return LocalSocket(self._sim, self._h.local_socket(str(kind)))
-
-    def stats(self) -> dict:
-        """Per-layer packet/byte counters and drop reasons of the stack."""
-        return self._h.stats()
+    def veth_pool_stats(self) -> Optional[dict]:
+        """The buffers all of the host's veths share (None before the first
+        veth): allocs, frees, available, capacity, bytes copied."""
+        return self._h.veth_pool_stats()
 
     def inject(self, frame: bytes, fcs_error: bool = False, ifindex: Optional[int] = None) -> None:
         """Deliver a raw Ethernet frame (no FCS) to this host's NIC (default

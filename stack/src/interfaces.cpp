@@ -8,17 +8,12 @@
 #include "stack_impl.hpp"
 
 namespace vd::stack {
-namespace {
-
-// Linux's dev_valid_name, narrowed to characters a shell never mangles.
-bool valid_name(const std::string& n) {
+bool Stack::valid_interface_name(const std::string& n) {
   if (n.empty() || n.size() > 15 || n == "." || n == "..") return false;
   for (char c : n)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
   return true;
 }
-
-}  // namespace
 
 Iface* Stack::Impl::find_iface(int ifindex) {
   if (ifindex < 0 || static_cast<std::size_t>(ifindex) >= ifaces.size()) return nullptr;
@@ -44,7 +39,7 @@ int Stack::add_interface(NetDevice& dev, std::string name) {
   if (name.empty()) {
     for (int n = 0; name.empty(); ++n)
       if (!ifindex_of("eth" + std::to_string(n))) name = "eth" + std::to_string(n);
-  } else if (!valid_name(name)) {
+  } else if (!valid_interface_name(name)) {
     throw std::invalid_argument("add_interface: bad interface name '" + name +
                                 "' (1..15 characters of letters, digits, '_', '.', '-')");
   } else if (ifindex_of(name)) {

@@ -42,6 +42,7 @@ void Stack::set_forwarding6(bool on) {
   auto& ip6 = *impl_->ip6;
   if (ip6.forwarding == on) return;
   ip6.forwarding = on;
+  impl_->cfg.ipv6.forward = on;  // what config() reports
   for (std::size_t i = 0; i < ip6.ifs.size(); ++i) {
     if (!ip6.ifs[i].enabled) continue;
     if (on)

@@ -131,6 +131,7 @@ void Stack::add_route(Ipv4Addr prefix, int len, std::optional<Ipv4Addr> gateway,
 bool Stack::remove_route(Ipv4Addr prefix, int len) { return impl_->routes4.remove(prefix, len) != 0; }
 const RouteTable<Ipv4Addr>& Stack::routes() const { return impl_->routes4; }
 void Stack::set_forwarding(bool on) { impl_->cfg.ip_forward = on; }
+const StackConfig& Stack::config() const { return impl_->cfg; }
 
 std::size_t Stack::path_mtu(Ipv4Addr dst) const {
   const auto r = impl_->route(dst);

@@ -178,6 +178,8 @@ class CpuTxGate final : public NetDevice {
   void set_rx_handler(RxHandler h) override { dev_.set_rx_handler(std::move(h)); }
   bool set_rx_burst_end(std::function<void()> h) override { return dev_.set_rx_burst_end(std::move(h)); }
   Counters stats() const override { return dev_.stats(); }
+  bool carrier() const override { return dev_.carrier(); }
+  void set_admin_up(bool up) override { dev_.set_admin_up(up); }
   void set_rss(const RssConfig& c) override { dev_.set_rss(c); }
   std::size_t held() const { return held_.size(); }
 

@@ -13,10 +13,12 @@
 #include "veridian/sim/cpus.hpp"
 #include "veridian/sim/event_queue.hpp"
 #include "veridian/sim/link.hpp"
+#include "veridian/sim/netns.hpp"
 #include "veridian/sim/pcap.hpp"
 #include "veridian/sim/switch.hpp"
 #include "veridian/sim/tap.hpp"
 #include "veridian/stack/stack.hpp"
+#include "veridian/stack/veth.hpp"
 
 namespace vd::sim {
 
@@ -42,63 +44,143 @@ struct NicSpec {
 // Builds the NIC a spec describes (RtlNic runs its driver's init here).
 std::unique_ptr<dev::WiredDevice> make_nic(Scheduler& sched, HostMemory& mem, MacAddr mac, const NicSpec& spec);
 
-// A host: one protocol stack and one or more NICs. NICs are numbered 0, 1,
-// ... in the order they were added (NIC 0 is made with the host); each is
-// one stack interface. Interface 0 is the stack's loopback (lo), so NIC k is
-// ifindex k + 1 only while no other interfaces (VLAN sub-interfaces, say)
-// were added in between: ask ifindex(k). MACs
-// are 02:56:(0x44 + k):hh:hh:hh for NIC k, hh = host index + 1, so they
-// depend only on the order hosts and NICs were added.
+// A host: a root network namespace, any number of named ones (netns.hpp),
+// one or more NICs, and the veth pairs between its namespaces. NICs are
+// numbered 0, 1, ... in the order they were added (NIC 0 is made with the
+// host); each is an interface of the namespace it is in (the root one until
+// moved). Interface 0 of every namespace is its loopback (lo), so NIC k is
+// ifindex k + 1 of the root namespace only while no other interfaces (VLAN
+// sub-interfaces, veths) were added in between: ask ifindex(k). MACs are
+// 02:56:(0x44 + k):hh:hh:hh for NIC k and 02:76:hh:hh:nn:nn for veth end n
+// (counted from 1 per host), hh = host index + 1, so they depend only on the
+// order things were added.
 class Host {
  public:
   static constexpr std::size_t kMaxNics = 16;
+  // Buffers in the host's veth pool (each VethDevice::kBufSize bytes, made
+  // on the first add_veth; memory is touched only as buffers are used).
+  static constexpr std::size_t kVethPoolBuffers = 8192;
 
   // With `cpus`, the host's work takes virtual time on its cores
-  // (cpus.hpp); without, it takes none, as before the model existed.
+  // (cpus.hpp); without, it takes none, as before the model existed. All
+  // namespaces share the host's cores.
   Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& spec,
        std::optional<CpuConfig> cpus = std::nullopt);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
   const std::string& name() const { return name_; }
-  stack::Stack& stack() { return *stack_; }
+  // The root namespace's stack.
+  stack::Stack& stack() { return root().stack(); }
   // NIC k (0 = the first one); throws std::out_of_range for a NIC the host lacks.
   dev::WiredDevice& nic(std::size_t k = 0) { return *at(k).dev; }
   dev::RtlNic* rtl_nic(std::size_t k = 0) { return dynamic_cast<dev::RtlNic*>(at(k).dev.get()); }
   std::size_t nic_count() const { return nics_.size(); }
   HostMemory& memory() { return *mem_; }
   const NicSpec& spec(std::size_t k = 0) const { return at(k).spec; }
-  std::uint16_t next_ping_id() { return ++ping_id_; }
-  // The stack's interface index of NIC k.
+  std::uint16_t next_ping_id() { return root().next_ping_id(); }
+  // NIC k's interface index in the namespace it is in (nic_namespace(k)).
   int ifindex(std::size_t k = 0) const { return at(k).ifindex; }
-  // The NIC that is stack interface `ifindex`, if one is.
+  NetNamespace& nic_namespace(std::size_t k = 0) { return *at(k).ns; }
+  // The NIC that is interface `ifindex` of the root namespace, if one is.
   std::optional<std::size_t> nic_for_ifindex(int ifindex) const;
   // Adds a NIC (its driver initialised now) as NIC nic_count() and attaches
-  // it to the stack. Returns its ifindex. Throws std::length_error past
-  // kMaxNics.
+  // it to the root namespace's stack. Returns its ifindex. Throws
+  // std::length_error past kMaxNics.
   int add_nic(const NicSpec& spec);
   // The host's CPUs, or nullptr when the host has no CPU model.
   HostCpus* cpus() { return cpus_.get(); }
+
+  // --- namespaces (ip netns) ---------------------------------------------
+  NetNamespace& root() { return *namespaces_.front(); }
+  std::shared_ptr<NetNamespace> root_ptr() { return namespaces_.front(); }
+  // A new namespace with only lo (up, 127.0.0.1/8, ::1). Names are 1..64
+  // characters of [A-Za-z0-9_.-], unique in the host; std::invalid_argument
+  // otherwise.
+  std::shared_ptr<NetNamespace> add_namespace(const std::string& name, stack::StackConfig cfg = {});
+  // "" is the root namespace; std::out_of_range for one the host lacks.
+  std::shared_ptr<NetNamespace> find_namespace(const std::string& name) const;
+  NetNamespace& netns(const std::string& name) { return *find_namespace(name); }
+  // The named namespaces in the order they were made (ip netns list, which
+  // does not list the root one either).
+  std::vector<std::string> namespace_names() const;
+  // ip netns delete: its veth pairs go (both ends, wherever the peer is),
+  // its NICs return to the root namespace (keeping their names unless the
+  // root has that name, then eth<n>) with no addresses, its sockets are
+  // closed (a call on one then fails: not connected / bad descriptor) and
+  // its stack is destroyed. std::invalid_argument for the root namespace.
+  void delete_namespace(const std::string& name);
+
+  // --- veth pairs and moving interfaces -----------------------------------
+  // ip link add NAME_A [netns NS_A] type veth peer NAME_B [netns NS_B]:
+  // both ends up, in namespaces ns_a and ns_b ("" = root; the same one is
+  // allowed). Returns the two ifindexes. Checked before anything is made
+  // (names valid and free, namespaces exist, not one name twice in one
+  // namespace): std::invalid_argument / std::out_of_range, nothing changed.
+  std::pair<int, int> add_veth(const std::string& name_a, const std::string& ns_a, const std::string& name_b,
+                               const std::string& ns_b);
+  // ip link set dev IFNAME netns TO: moves a NIC or a veth end (not lo, not a
+  // VLAN, not an interface with VLANs on it). It keeps its name and loses
+  // its addresses and routes, as a moved Linux device does; it arrives up
+  // (Linux brings it down; every Veridian interface is attached up, as
+  // Stack::add_interface does). Returns its new ifindex. std::invalid_argument for what cannot move or a name taken in
+  // `to`; std::out_of_range for a namespace or interface that does not
+  // exist. Nothing changes when it throws.
+  int move_interface(const std::string& from, const std::string& ifname, const std::string& to);
+  // ip link delete: a veth end takes its peer with it; a VLAN goes alone.
+  // NICs and lo cannot be deleted (std::invalid_argument).
+  void delete_interface(const std::string& ns, const std::string& ifname);
+  // The device behind interface `ifname` of namespace `ns` when it is a veth end.
+  stack::VethDevice* veth(const std::string& ns, const std::string& ifname);
+  // The veth pool (nullptr before the first add_veth): for checking that
+  // buffers come back.
+  const BufferPool* veth_pool() const { return veth_pool_.get(); }
 
  private:
   struct Nic {
     NicSpec spec;
     std::unique_ptr<dev::WiredDevice> dev;
     int ifindex = 0;
+    NetNamespace* ns = nullptr;
+    NetDevice* attached = nullptr;  // what the stack sees: dev, or its CPU gate
+  };
+  struct VethEnd {
+    std::unique_ptr<stack::VethDevice> dev;
+    std::unique_ptr<CpuTxGate> gate;  // with CPUs
+    NetNamespace* ns = nullptr;
+    int ifindex = -1;
+    NetDevice& attached() { return gate ? static_cast<NetDevice&>(*gate) : *dev; }
+  };
+  struct VethPair {
+    VethEnd end[2];
   };
   const Nic& at(std::size_t k) const;
   Nic& at(std::size_t k) { return const_cast<Nic&>(static_cast<const Host*>(this)->at(k)); }
+  // Where interface `ifindex` of `ns` comes from, if the host made it.
+  Nic* nic_at_iface(const NetNamespace& ns, int ifindex);
+  VethPair* veth_at_iface(const NetNamespace& ns, int ifindex, int* which = nullptr);
+  void destroy_veth(VethPair& p);
+  void wire_virtual(stack::VethDevice& d, VethEnd& e);
 
   EventQueue& ev_;
   std::string name_;
   std::size_t index_;
   std::unique_ptr<HostMemory> mem_;
-  std::vector<Nic> nics_;  // before stack_: the stack holds references to them
-  // The CPU model and what the stack sees through it; before stack_ too.
+  std::vector<Nic> nics_;  // before the namespaces: their stacks hold references to them
+  // The CPU model and what the stacks see through it; before them too.
   std::unique_ptr<HostCpus> cpus_;
   std::unique_ptr<CpuTimerScheduler> cpu_timers_;
   std::vector<std::unique_ptr<CpuTxGate>> gates_;
-  std::unique_ptr<stack::Stack> stack_;
+  // The veth pool and pairs, before the stacks: a buffer that crossed a veth
+  // may sit in any namespace's socket.
+  std::unique_ptr<HostMemory> veth_mem_;
+  std::unique_ptr<BufferPool> veth_pool_;
+  std::vector<std::unique_ptr<VethPair>> veths_;
+  std::uint32_t veth_ends_made_ = 0;
+  std::vector<std::shared_ptr<NetNamespace>> namespaces_;  // [0] is the root
   unsigned queues_ = 0;  // RX queues of all NICs so far (for the default IRQ spread)
-  int attach(std::size_t k);
-  std::uint16_t ping_id_ = 0;
+  std::unique_ptr<stack::Stack> make_stack(const std::string& ns_name, stack::StackConfig cfg);
+  NetDevice& attach(std::size_t k);
 };
 
 class Simulation {
@@ -157,8 +239,13 @@ class Simulation {
   // Sends `count` echo requests one after another, each waiting up to
   // `timeout` for its reply; returns the RTT of each (nullopt if lost).
   // ttl 0 = the stack's default.
-  std::vector<std::optional<TimePs>> ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,
+  std::vector<std::optional<TimePs>> ping(NetNamespace& from, stack::Ipv4Addr dst, int count, TimePs timeout,
                                           std::size_t payload_len = 56, std::uint8_t ttl = 0);
+  // From the host's root namespace.
+  std::vector<std::optional<TimePs>> ping(Host& from, stack::Ipv4Addr dst, int count, TimePs timeout,
+                                          std::size_t payload_len = 56, std::uint8_t ttl = 0) {
+    return ping(from.root(), dst, count, timeout, payload_len, ttl);
+  }
 
   const std::vector<std::unique_ptr<Link>>& links() const { return links_; }
 

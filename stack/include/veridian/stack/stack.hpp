@@ -297,6 +297,9 @@ class Stack {
   // must be 1..15 characters of [A-Za-z0-9_.-] and unique in the stack
   // (std::invalid_argument otherwise).
   int add_interface(NetDevice& dev, std::string name = {});
+  // Whether add_interface would take `name` (Linux's dev_valid_name,
+  // narrowed to characters a shell never mangles).
+  static bool valid_interface_name(const std::string& name);
   // Detaches an interface (ip link delete, or a device leaving for another
   // namespace): its VLANs, addresses, routes and neighbours go with it and
   // the device gets no more calls from this stack, so it may then be
@@ -327,6 +330,8 @@ class Stack {
   bool remove_route(Ipv4Addr prefix, int len);
   const RouteTable<Ipv4Addr>& routes() const;
   void set_forwarding(bool on);
+  // The settings as they are now (set_forwarding and set_forwarding6 included).
+  const StackConfig& config() const;
 
   // The MTU towards dst: the route's interface MTU, lowered by any
   // "fragmentation needed" we have heard about (RFC 1191). 0 without a route.
