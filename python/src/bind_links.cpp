@@ -44,7 +44,11 @@ py::dict link_dict(const stack::Stack& st, const stack::InterfaceInfo& i, const 
   d["flags"] = flags;
   d["mtu"] = i.mtu;
   // Linux reports lo as UNKNOWN: it has no carrier of its own to report.
-  d["operstate"] = lo ? "UNKNOWN" : (running ? "UP" : (i.up ? "LOWERLAYERDOWN" : "DOWN"));
+  // Without carrier a device is DOWN; LOWERLAYERDOWN is for a stacked one
+  // (a VLAN) whose lower device has none (default_operstate). Linux also
+  // says LOWERLAYERDOWN for a veth whose peer is down in the same
+  // namespace; here that veth says DOWN, as it does across namespaces.
+  d["operstate"] = lo ? "UNKNOWN" : (running ? "UP" : (i.up && i.parent >= 0 ? "LOWERLAYERDOWN" : "DOWN"));
   d["link_type"] = lo ? "loopback" : "ether";
   d["address"] = stack::mac_str(i.mac);
   d["broadcast"] = lo ? "00:00:00:00:00:00" : "ff:ff:ff:ff:ff:ff";

@@ -187,7 +187,9 @@ TEST(Namespaces, MovingANicAndDeletingItsNamespaceReturnsIt) {
   ASSERT_TRUE(back);
   EXPECT_EQ(a.ifindex(0), *back);
   for (const auto& i : a.stack().interfaces())
-    if (i.ifindex == *back) EXPECT_TRUE(i.addrs.empty()) << "a NIC comes home with no addresses";
+    if (i.ifindex == *back) {
+      EXPECT_TRUE(i.addrs.empty()) << "a NIC comes home with no addresses";
+    }
   a.stack().add_address(*back, ip("10.0.0.1"), 24);
   EXPECT_TRUE(sim.ping(a, ip("10.0.0.2"), 1, vd::ms_to_ps(10))[0].has_value());
 }
