@@ -48,6 +48,7 @@ int Stack::add_interface(NetDevice& dev, std::string name) {
   auto ifc = std::make_unique<Iface>();
   const int idx = static_cast<int>(impl_->ifaces.size());
   ifc->index = idx;
+  impl_->by_name[name] = idx;
   ifc->name = std::move(name);
   ifc->dev = &dev;
   ifc->mac = dev.mac();
@@ -73,6 +74,7 @@ int Stack::add_vlan(int parent_ifindex, std::uint16_t vid) {
   auto ifc = std::make_unique<Iface>();
   const int idx = static_cast<int>(impl_->ifaces.size());
   ifc->index = idx;
+  impl_->by_name[name] = idx;
   ifc->name = std::move(name);
   ifc->dev = parent.dev;
   ifc->mac = parent.mac;
@@ -103,6 +105,7 @@ void Stack::remove_interface(int ifindex) {
   ifc.arp.reset();  // cancels its timers, frees what waited for resolution
   ifc.removed = true;
   ifc.up = false;
+  impl_->by_name.erase(ifc.name);
   ifc.name.clear();
   ifc.dev = &impl_->detached;
   impl_->arp_attach(ifc);  // an empty cache, so no reader meets a null one
@@ -110,10 +113,9 @@ void Stack::remove_interface(int ifindex) {
 }
 
 std::optional<int> Stack::ifindex_of(const std::string& name) const {
-  if (name.empty()) return std::nullopt;
-  for (const auto& ifc : impl_->ifaces)
-    if (ifc->name == name) return ifc->index;
-  return std::nullopt;
+  const auto it = impl_->by_name.find(name);
+  if (it == impl_->by_name.end()) return std::nullopt;
+  return it->second;
 }
 
 void Stack::set_link_up(int ifindex, bool up) {

@@ -13,7 +13,9 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "udp_table.hpp"
@@ -152,6 +154,7 @@ struct Stack::Impl {
   std::unique_ptr<LoopbackDevice> lo_dev;
   DetachedDevice detached;
   std::vector<std::unique_ptr<Iface>> ifaces;
+  std::unordered_map<std::string, int> by_name;  // interface names in use -> ifindex
   std::uint16_t next_ip_id = 0;
   std::unique_ptr<TcpLayer> tcp;  // tcp/layer.hpp; created by Stack's constructor
   RouteTable<Ipv4Addr> routes4;

@@ -66,6 +66,7 @@ Host::Host(EventQueue& ev, std::string name, std::size_t index, const NicSpec& s
     cpu_timers_ = std::make_unique<CpuTimerScheduler>(ev, *cpus_);
   }
   namespaces_.push_back(std::make_shared<NetNamespace>("", make_stack("", {})));
+  ns_by_name_[""] = namespaces_.back().get();
   Nic& n = nics_[0];
   n.attached = &attach(0);
   n.ns = &root();

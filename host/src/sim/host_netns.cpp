@@ -39,15 +39,16 @@ std::shared_ptr<NetNamespace> Host::add_namespace(const std::string& name, stack
   if (!valid_ns_name(name))
     throw std::invalid_argument("add_namespace: bad namespace name '" + name +
                                 "' (1..64 characters of A-Z a-z 0-9 _ . -)");
-  for (const auto& ns : namespaces_)
-    if (ns->name() == name) throw std::invalid_argument("add_namespace: host '" + name_ + "' has a namespace '" + name + "'");
+  if (ns_by_name_.count(name))
+    throw std::invalid_argument("add_namespace: host '" + name_ + "' has a namespace '" + name + "'");
   namespaces_.push_back(std::make_shared<NetNamespace>(name, make_stack(name, std::move(cfg))));
+  ns_by_name_[name] = namespaces_.back().get();
   return namespaces_.back();
 }
 
 std::shared_ptr<NetNamespace> Host::find_namespace(const std::string& name) const {
-  for (const auto& ns : namespaces_)
-    if (ns->name() == name) return ns;
+  const auto it = ns_by_name_.find(name);
+  if (it != ns_by_name_.end()) return it->second->shared_from_this();
   throw std::out_of_range("host '" + name_ + "' has no network namespace '" + name + "'");
 }
 
@@ -64,33 +65,26 @@ Host::Nic* Host::nic_at_iface(const NetNamespace& ns, int ifindex) {
 }
 
 Host::VethPair* Host::veth_at_iface(const NetNamespace& ns, int ifindex, int* which) {
-  for (auto& p : veths_)
-    for (int w = 0; w < 2; ++w)
-      if (p->end[w].ns == &ns && p->end[w].ifindex == ifindex) {
-        if (which) *which = w;
-        return p.get();
-      }
-  return nullptr;
+  const auto it = veth_ends_.find({&ns, ifindex});
+  if (it == veth_ends_.end()) return nullptr;
+  if (which) *which = it->second.second;
+  return it->second.first;
 }
 
-// Both ends leave their stacks; the devices (and their CPU gates) go when
-// the pair does.
+// Both ends leave their stacks, then the pair (devices and CPU gates) goes.
 void Host::destroy_veth(VethPair& p) {
-  for (auto& e : p.end)
+  for (auto& e : p.end) {
+    veth_ends_.erase({e.ns, e.ifindex});
     if (e.ns && !e.ns->deleted() && e.ifindex >= 0) e.ns->stack().remove_interface(e.ifindex);
+  }
+  veths_.erase(&p);
 }
 
 void Host::delete_namespace(const std::string& name) {
   if (name.empty()) throw std::invalid_argument("delete_namespace: the root namespace cannot be deleted");
   const auto ns = find_namespace(name);
-  for (auto it = veths_.begin(); it != veths_.end();) {
-    if ((*it)->end[0].ns == ns.get() || (*it)->end[1].ns == ns.get()) {
-      destroy_veth(**it);
-      it = veths_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  for (const auto& i : ns->stack().interfaces())
+    if (VethPair* p = veth_at_iface(*ns, i.ifindex)) destroy_veth(*p);
   // Physical devices go home, as default_device_exit moves them to init_net.
   stack::Stack& root_st = root().stack();
   for (auto& n : nics_) {
@@ -104,6 +98,7 @@ void Host::delete_namespace(const std::string& name) {
     n.ns = &root();
   }
   ns->stack_.reset();  // closes its sockets and cancels its timers
+  ns_by_name_.erase(name);
   namespaces_.erase(std::find(namespaces_.begin(), namespaces_.end(), ns));
 }
 
@@ -147,8 +142,12 @@ std::pair<int, int> Host::add_veth(const std::string& name_a, const std::string&
   p->end[0].ifindex = a->stack().add_interface(p->end[0].attached(), name_a);
   p->end[1].ns = b.get();
   p->end[1].ifindex = b->stack().add_interface(p->end[1].attached(), name_b);
-  veths_.push_back(std::move(p));
-  return {veths_.back()->end[0].ifindex, veths_.back()->end[1].ifindex};
+  veth_ends_[{a.get(), p->end[0].ifindex}] = {p.get(), 0};
+  veth_ends_[{b.get(), p->end[1].ifindex}] = {p.get(), 1};
+  const std::pair<int, int> ifindexes{p->end[0].ifindex, p->end[1].ifindex};
+  VethPair* key = p.get();
+  veths_.emplace(key, std::move(p));
+  return ifindexes;
 }
 
 int Host::move_interface(const std::string& from, const std::string& ifname, const std::string& to) {
@@ -168,21 +167,22 @@ int Host::move_interface(const std::string& from, const std::string& ifname, con
   if (src == dst) return *idx;
   if (dst->stack().ifindex_of(ifname))
     throw std::invalid_argument("move_interface: " + ns_label(to) + " has an interface called '" + ifname + "'");
-  NetDevice* dev = nullptr;
-  int* slot = nullptr;
-  NetNamespace** owner = nullptr;
   int w = 0;
   if (Nic* n = nic_at_iface(*src, *idx)) {
-    dev = n->attached, slot = &n->ifindex, owner = &n->ns;
-  } else if (VethPair* p = veth_at_iface(*src, *idx, &w)) {
-    dev = &p->end[w].attached(), slot = &p->end[w].ifindex, owner = &p->end[w].ns;
-  } else {
-    throw std::invalid_argument("move_interface: '" + ifname + "' was not made by the host");
+    st.remove_interface(*idx);
+    n->ifindex = dst->stack().add_interface(*n->attached, ifname);
+    n->ns = dst.get();
+    return n->ifindex;
   }
+  VethPair* p = veth_at_iface(*src, *idx, &w);
+  if (!p) throw std::invalid_argument("move_interface: '" + ifname + "' was not made by the host");
+  VethEnd& e = p->end[w];
   st.remove_interface(*idx);
-  *slot = dst->stack().add_interface(*dev, ifname);
-  *owner = dst.get();
-  return *slot;
+  veth_ends_.erase({e.ns, e.ifindex});
+  e.ifindex = dst->stack().add_interface(e.attached(), ifname);
+  e.ns = dst.get();
+  veth_ends_[{e.ns, e.ifindex}] = {p, w};
+  return e.ifindex;
 }
 
 void Host::delete_interface(const std::string& ns_name, const std::string& ifname) {
@@ -193,13 +193,10 @@ void Host::delete_interface(const std::string& ns_name, const std::string& ifnam
   if (*idx == stack::Stack::kLoopbackIfindex) throw std::invalid_argument("delete_interface: lo cannot be deleted");
   if (nic_at_iface(*ns, *idx))
     throw std::invalid_argument("delete_interface: '" + ifname + "' is a NIC; move it to another namespace instead");
-  for (auto it = veths_.begin(); it != veths_.end(); ++it)
-    for (const auto& e : (*it)->end)
-      if (e.ns == ns.get() && e.ifindex == *idx) {
-        destroy_veth(**it);
-        veths_.erase(it);
-        return;
-      }
+  if (VethPair* p = veth_at_iface(*ns, *idx)) {
+    destroy_veth(*p);
+    return;
+  }
   st.remove_interface(*idx);  // a VLAN
 }
 

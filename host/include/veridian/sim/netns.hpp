@@ -17,7 +17,7 @@ namespace vd::sim {
 
 class Host;
 
-class NetNamespace {
+class NetNamespace : public std::enable_shared_from_this<NetNamespace> {
  public:
   NetNamespace(std::string name, std::unique_ptr<stack::Stack> st) : name_(std::move(name)), stack_(std::move(st)) {}
   NetNamespace(const NetNamespace&) = delete;

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "veridian/dev/rtl_nic.hpp"
@@ -175,9 +177,12 @@ class Host {
   // may sit in any namespace's socket.
   std::unique_ptr<HostMemory> veth_mem_;
   std::unique_ptr<BufferPool> veth_pool_;
-  std::vector<std::unique_ptr<VethPair>> veths_;
+  std::unordered_map<VethPair*, std::unique_ptr<VethPair>> veths_;
+  // (namespace, ifindex) of each veth end -> its pair and which end it is.
+  std::map<std::pair<const NetNamespace*, int>, std::pair<VethPair*, int>> veth_ends_;
   std::uint32_t veth_ends_made_ = 0;
-  std::vector<std::shared_ptr<NetNamespace>> namespaces_;  // [0] is the root
+  std::vector<std::shared_ptr<NetNamespace>> namespaces_;  // [0] is the root; in the order made
+  std::unordered_map<std::string, NetNamespace*> ns_by_name_;  // the root is ""
   unsigned queues_ = 0;  // RX queues of all NICs so far (for the default IRQ spread)
   std::unique_ptr<stack::Stack> make_stack(const std::string& ns_name, stack::StackConfig cfg);
   NetDevice& attach(std::size_t k);
