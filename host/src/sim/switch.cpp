@@ -15,10 +15,16 @@ struct Switch::Port final : FrameSink {
   }
 };
 
+namespace {
+const SwitchConfig& checked(const SwitchConfig& c) {
+  if (c.ports < 1 || c.ports > 1024) throw std::invalid_argument("Switch: ports must be in 1..1024");
+  if (c.ageing == 0) throw std::invalid_argument("Switch: ageing must be positive");
+  return c;
+}
+}  // namespace
+
 Switch::Switch(Scheduler& sched, std::string name, SwitchConfig cfg)
-    : sched_(sched), name_(std::move(name)), cfg_(cfg) {
-  if (cfg_.ports < 1 || cfg_.ports > 1024) throw std::invalid_argument("Switch: ports must be in 1..1024");
-  if (cfg_.ageing == 0) throw std::invalid_argument("Switch: ageing must be positive");
+    : sched_(sched), name_(std::move(name)), cfg_(checked(cfg)), table_(sched, cfg_.ageing, cfg_.table_size) {
   for (unsigned i = 0; i < cfg_.ports; ++i) {
     auto p = std::make_unique<Port>();
     p->sw = this;
@@ -53,62 +59,14 @@ const SwitchPortStats& Switch::port_stats(unsigned port) const {
   return ports_[port]->stats;
 }
 
-std::uint64_t Switch::key(const MacAddr& m) {
-  std::uint64_t k = 0;
-  for (auto b : m) k = (k << 8) | b;
-  return k;
-}
-
-bool Switch::expired(TimePs last_seen) const { return sched_.now() - last_seen >= cfg_.ageing; }
-
-std::optional<unsigned> Switch::lookup(const MacAddr& mac) {
-  auto it = table_.find(key(mac));
-  if (it == table_.end()) return std::nullopt;
-  if (expired(it->second.last_seen)) {
-    table_.erase(it);
-    ++stats_.aged_out;
-    return std::nullopt;
-  }
-  return it->second.port;
-}
-
-std::vector<MacEntry> Switch::mac_table() {
-  std::vector<MacEntry> out;
-  for (auto it = table_.begin(); it != table_.end();) {
-    if (expired(it->second.last_seen)) {
-      it = table_.erase(it);
-      ++stats_.aged_out;
-    } else {
-      out.push_back(it->second);
-      ++it;
-    }
-  }
-  return out;
-}
-
-void Switch::learn(const MacAddr& src, unsigned port) {
-  const std::uint64_t k = key(src);
-  auto it = table_.find(k);
-  if (it != table_.end()) {
-    if (expired(it->second.last_seen)) {
-      ++stats_.aged_out;
-      ++stats_.learned;  // gone, then heard again: a new entry
-    } else if (it->second.port != port) {
-      ++stats_.moved;
-    }
-    it->second.port = port;
-    it->second.last_seen = sched_.now();
-    return;
-  }
-  if (table_.size() >= cfg_.table_size) {
-    mac_table();  // make room by ageing
-    if (table_.size() >= cfg_.table_size) {
-      ++stats_.table_full;
-      return;
-    }
-  }
-  table_.emplace(k, MacEntry{src, port, sched_.now()});
-  ++stats_.learned;
+SwitchStats Switch::stats() const {
+  SwitchStats s = stats_;
+  const MacTableStats& t = table_.stats();
+  s.learned = t.learned;
+  s.moved = t.moved;
+  s.aged_out = t.aged_out;
+  s.table_full = t.table_full;
+  return s;
 }
 
 void Switch::transmit(unsigned port, const std::vector<std::uint8_t>& frame, TimePs at) {
@@ -135,7 +93,7 @@ void Switch::receive(unsigned port, std::vector<std::uint8_t>&& frame, bool fcs_
   MacAddr dst{}, src{};
   std::copy(frame.begin(), frame.begin() + 6, dst.begin());
   std::copy(frame.begin() + 6, frame.begin() + 12, src.begin());
-  if (!(src[0] & 1)) learn(src, port);
+  if (!(src[0] & 1)) table_.learn(src, port);
 
   const TimePs at = sched_.now() + cfg_.latency;
   if (!(dst[0] & 1)) {  // unicast

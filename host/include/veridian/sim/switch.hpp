@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "veridian/core/mac_table.hpp"
 #include "veridian/core/netdev.hpp"
 #include "veridian/core/time.hpp"
 #include "veridian/sim/link.hpp"
@@ -51,11 +52,7 @@ struct SwitchStats {
   std::uint64_t table_full = 0;   // stations not learnt for want of room
 };
 
-struct MacEntry {
-  MacAddr mac{};
-  unsigned port = 0;
-  TimePs last_seen = 0;
-};
+using vd::MacEntry;
 
 class Switch {
  public:
@@ -76,29 +73,26 @@ class Switch {
   std::optional<unsigned> free_port() const;
 
   // The port `mac` was learnt on, if it has not aged out.
-  std::optional<unsigned> lookup(const MacAddr& mac);
+  std::optional<unsigned> lookup(const MacAddr& mac) { return table_.lookup(mac); }
   // Live entries in MAC order (ageing first removes the expired ones).
-  std::vector<MacEntry> mac_table();
+  std::vector<MacEntry> mac_table() { return table_.entries(); }
   // Forgets every learnt station.
   void flush_table() { table_.clear(); }
 
-  const SwitchStats& stats() const { return stats_; }
+  SwitchStats stats() const;
   const SwitchPortStats& port_stats(unsigned port) const;
 
  private:
   struct Port;
   void receive(unsigned port, std::vector<std::uint8_t>&& frame, bool fcs_error);
   void transmit(unsigned port, const std::vector<std::uint8_t>& frame, TimePs at);
-  void learn(const MacAddr& src, unsigned port);
-  bool expired(TimePs last_seen) const;
-  static std::uint64_t key(const MacAddr& m);
 
   Scheduler& sched_;
   std::string name_;
   SwitchConfig cfg_;
   std::vector<std::unique_ptr<Port>> ports_;
-  std::map<std::uint64_t, MacEntry> table_;
-  SwitchStats stats_;
+  MacTable table_;
+  SwitchStats stats_;  // the table's counters are added by stats()
 };
 
 }  // namespace vd::sim
