@@ -73,6 +73,12 @@ Host::VethPair* Host::veth_at_iface(const NetNamespace& ns, int ifindex, int* wh
 
 // Both ends leave their stacks, then the pair (devices and CPU gates) goes.
 void Host::destroy_veth(VethPair& p) {
+  for (auto& b : bridges_)
+    for (std::size_t k = b->ports.size(); k-- > 0;)
+      if (b->ports[k].ep.pair == &p) {
+        b->dev->remove_port(*b->ports[k].ep.dev);
+        b->ports.erase(b->ports.begin() + std::ptrdiff_t(k));
+      }
   for (auto& e : p.end) {
     veth_ends_.erase({e.ns, e.ifindex});
     if (e.ns && !e.ns->deleted() && e.ifindex >= 0) e.ns->stack().remove_interface(e.ifindex);
@@ -83,6 +89,13 @@ void Host::destroy_veth(VethPair& p) {
 void Host::delete_namespace(const std::string& name) {
   if (name.empty()) throw std::invalid_argument("delete_namespace: the root namespace cannot be deleted");
   const auto ns = find_namespace(name);
+  for (auto it = bridges_.begin(); it != bridges_.end();)  // ports come back as interfaces first
+    if ((*it)->ns == ns.get()) {
+      destroy_bridge(**it);
+      it = bridges_.erase(it);
+    } else {
+      ++it;
+    }
   for (const auto& i : ns->stack().interfaces())
     if (VethPair* p = veth_at_iface(*ns, i.ifindex)) destroy_veth(*p);
   // Physical devices go home, as default_device_exit moves them to init_net.
@@ -113,6 +126,17 @@ void Host::wire_virtual(stack::VethDevice& d, VethEnd& e) {
   e.gate = std::make_unique<CpuTxGate>(ev_, *cpus_, d);
 }
 
+BufferPool& Host::virtual_pool() {
+  if (!veth_pool_) {
+    // Its own address range, apart from the NICs' DMA memory.
+    veth_mem_ = std::make_unique<HostMemory>(kVethPoolBuffers * stack::VethDevice::kBufSize + 4096, 0x8'0000'0000ull);
+    veth_pool_ = std::make_unique<BufferPool>(*veth_mem_, stack::VethDevice::kBufSize, kVethPoolBuffers);
+  }
+  return *veth_pool_;
+}
+
+MacAddr Host::next_virtual_mac() { return veth_mac(index_ + 1, ++virtual_macs_made_); }
+
 std::pair<int, int> Host::add_veth(const std::string& name_a, const std::string& ns_a, const std::string& name_b,
                                    const std::string& ns_b) {
   const auto a = find_namespace(ns_a);
@@ -125,15 +149,11 @@ std::pair<int, int> Host::add_veth(const std::string& name_a, const std::string&
     throw std::invalid_argument("add_veth: " + ns_label(ns_a) + " has an interface called '" + name_a + "'");
   if (b->stack().ifindex_of(name_b))
     throw std::invalid_argument("add_veth: " + ns_label(ns_b) + " has an interface called '" + name_b + "'");
-  if (!veth_pool_) {
-    // Its own address range, apart from the NICs' DMA memory.
-    veth_mem_ = std::make_unique<HostMemory>(kVethPoolBuffers * stack::VethDevice::kBufSize + 4096, 0x8'0000'0000ull);
-    veth_pool_ = std::make_unique<BufferPool>(*veth_mem_, stack::VethDevice::kBufSize, kVethPoolBuffers);
-  }
+  virtual_pool();
   auto p = std::make_unique<VethPair>();
-  auto [da, db] = stack::VethDevice::make_pair(ev_, *veth_pool_, veth_mac(index_ + 1, veth_ends_made_ + 1),
-                                               veth_mac(index_ + 1, veth_ends_made_ + 2));
-  veth_ends_made_ += 2;
+  const MacAddr mac_a = next_virtual_mac();
+  const MacAddr mac_b = next_virtual_mac();
+  auto [da, db] = stack::VethDevice::make_pair(ev_, *veth_pool_, mac_a, mac_b);
   p->end[0].dev = std::move(da);
   p->end[1].dev = std::move(db);
   wire_virtual(*p->end[0].dev, p->end[0]);
@@ -164,6 +184,7 @@ int Host::move_interface(const std::string& from, const std::string& ifname, con
     if (i.parent == *idx)
       throw std::invalid_argument("move_interface: '" + ifname + "' is in use by VLAN interface '" + i.name + "'");
   }
+  if (bridge_at(*src, *idx)) throw std::invalid_argument("move_interface: '" + ifname + "' is a bridge; bridges stay in their namespace");
   if (src == dst) return *idx;
   if (dst->stack().ifindex_of(ifname))
     throw std::invalid_argument("move_interface: " + ns_label(to) + " has an interface called '" + ifname + "'");
@@ -193,6 +214,12 @@ void Host::delete_interface(const std::string& ns_name, const std::string& ifnam
   if (*idx == stack::Stack::kLoopbackIfindex) throw std::invalid_argument("delete_interface: lo cannot be deleted");
   if (nic_at_iface(*ns, *idx))
     throw std::invalid_argument("delete_interface: '" + ifname + "' is a NIC; move it to another namespace instead");
+  for (auto it = bridges_.begin(); it != bridges_.end(); ++it)
+    if ((*it)->ns == ns.get() && (*it)->ifindex == *idx) {
+      destroy_bridge(**it);
+      bridges_.erase(it);
+      return;
+    }
   if (VethPair* p = veth_at_iface(*ns, *idx)) {
     destroy_veth(*p);
     return;

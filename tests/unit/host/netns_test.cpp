@@ -264,3 +264,75 @@ TEST(Namespaces, ManyNamespacesComeAndGo) {
 }
 
 }  // namespace
+
+namespace {
+
+// The classic container host: NIC eth0 and one veth per container on
+// bridge br0 (10.0.0.1/24); containers c0..c2 at 10.0.0.10-12; a peer host
+// on the NIC's cable at 10.0.0.2.
+struct ContainerHost {
+  Simulation sim;
+  Host& h = sim.add_host("h", NicSpec{});
+  Host& peer = sim.add_host("peer", NicSpec{});
+  std::vector<std::shared_ptr<NetNamespace>> c;
+  ContainerHost() {
+    sim.connect(h, peer, vd::sim::LinkConfig{});
+    peer.stack().add_address(peer.ifindex(), ip("10.0.0.2"), 24);
+    const int br = h.add_bridge("", "br0");
+    h.set_master("", "eth0", "br0");
+    for (int k = 0; k < 3; ++k) {
+      const std::string name = "c" + std::to_string(k);
+      c.push_back(h.add_namespace(name));
+      const auto [root_if, ns_if] = h.add_veth("veth" + std::to_string(k), "", "eth0", name);
+      (void)root_if;
+      h.set_master("", "veth" + std::to_string(k), "br0");
+      c.back()->stack().add_address(ns_if, Ipv4Addr::from_u32(0x0a00000au + std::uint32_t(k)), 24);
+    }
+    h.stack().add_address(br, ip("10.0.0.1"), 24);
+  }
+};
+
+TEST(Bridges, AContainerHostReachesTheWireAndItsContainers) {
+  ContainerHost t;
+  EXPECT_EQ(t.h.bridge_ports("", "br0"), (std::vector<std::string>{"eth0", "veth0", "veth1", "veth2"}));
+  // Ports are not interfaces of the stack any more: lo and br0 are.
+  ASSERT_EQ(t.h.stack().interfaces().size(), 2u);
+  EXPECT_EQ(t.h.stack().interfaces()[1].kind, "bridge");
+  EXPECT_TRUE(t.h.stack().interfaces()[1].carrier);
+  EXPECT_TRUE(t.sim.ping(*t.c[0], ip("10.0.0.2"), 1, vd::ms_to_ps(10))[0].has_value());  // out the NIC
+  EXPECT_TRUE(t.sim.ping(t.peer, ip("10.0.0.12"), 1, vd::ms_to_ps(10))[0].has_value());  // in from the wire
+  EXPECT_TRUE(t.sim.ping(*t.c[1], ip("10.0.0.10"), 1, vd::ms_to_ps(10))[0].has_value());  // container to container
+  EXPECT_TRUE(t.sim.ping(t.h, ip("10.0.0.11"), 1, vd::ms_to_ps(10))[0].has_value());     // br0 to a container
+  // TCP from a container to the peer across the bridge and the NIC.
+  Conn conn = connect(t.sim, *t.c[2], t.peer.root(), ip("10.0.0.2"), 80);
+  ASSERT_TRUE(conn.server);
+  const Bytes data = seeded(1 << 20, 11);
+  EXPECT_EQ(transfer(t.sim, *conn.client, *conn.server, data), data);
+  EXPECT_GE(t.h.bridge("", "br0")->fdb().size(), 4u);  // three containers and the peer
+}
+
+TEST(Bridges, DeletingAContainerRemovesItsPortAndReleasingGivesTheNicBack) {
+  ContainerHost t;
+  t.h.delete_namespace("c1");
+  EXPECT_EQ(t.h.bridge_ports("", "br0"), (std::vector<std::string>{"eth0", "veth0", "veth2"}));
+  EXPECT_TRUE(t.sim.ping(*t.c[0], ip("10.0.0.12"), 1, vd::ms_to_ps(10))[0].has_value());
+  const int eth0 = t.h.set_nomaster("", "eth0");
+  EXPECT_EQ(t.h.ifindex(0), eth0);
+  EXPECT_EQ(t.h.stack().ifindex_of("eth0"), eth0);
+  EXPECT_FALSE(t.sim.ping(*t.c[0], ip("10.0.0.2"), 1, vd::ms_to_ps(10))[0].has_value());  // the wire is gone from br0
+  // Bad requests.
+  EXPECT_THROW(t.h.set_master("", "lo", "br0"), std::invalid_argument);
+  EXPECT_THROW(t.h.set_master("", "br0", "br0"), std::invalid_argument);
+  EXPECT_THROW(t.h.set_master("", "eth0", "br9"), std::out_of_range);
+  EXPECT_THROW(t.h.set_master("", "veth0", "br0"), std::invalid_argument);  // a port already
+  EXPECT_THROW(t.h.set_nomaster("", "eth0"), std::out_of_range);           // not a port now
+  EXPECT_THROW(t.h.add_bridge("", "br0"), std::invalid_argument);
+  EXPECT_THROW(t.h.move_interface("", "br0", "c0"), std::invalid_argument);
+  // Deleting br0 gives its ports back as interfaces.
+  t.h.delete_interface("", "br0");
+  EXPECT_TRUE(t.h.stack().ifindex_of("veth0"));
+  EXPECT_TRUE(t.h.stack().ifindex_of("veth2"));
+  EXPECT_FALSE(t.h.stack().ifindex_of("br0"));
+}
+
+}  // namespace

@@ -19,6 +19,7 @@
 #include "veridian/sim/pcap.hpp"
 #include "veridian/sim/switch.hpp"
 #include "veridian/sim/tap.hpp"
+#include "veridian/stack/bridge.hpp"
 #include "veridian/stack/stack.hpp"
 #include "veridian/stack/veth.hpp"
 
@@ -132,6 +133,25 @@ class Host {
   // ip link delete: a veth end takes its peer with it; a VLAN goes alone.
   // NICs and lo cannot be deleted (std::invalid_argument).
   void delete_interface(const std::string& ns, const std::string& ifname);
+  // --- bridges ---------------------------------------------------------
+  // ip link add NAME type bridge, in namespace `ns`: br0 is an interface
+  // (up, no ports, so no carrier yet) that can take addresses. Returns its
+  // ifindex. Its MAC is from the veth sequence (02:76:hh:hh:nn:nn).
+  int add_bridge(const std::string& ns, const std::string& name, stack::BridgeConfig cfg = {});
+  // ip link set dev IFNAME master BRIDGE (both in `ns`): a NIC or veth end
+  // becomes a port. It leaves the stack's interface list (its addresses
+  // and routes go), so the stack no longer sends or receives on it; the
+  // bridge does. std::invalid_argument for lo, a VLAN, a bridge, an
+  // interface with VLANs, or one that is a port already.
+  void set_master(const std::string& ns, const std::string& ifname, const std::string& bridge);
+  // ip link set dev IFNAME nomaster: the port becomes an interface of `ns`
+  // again (no addresses). Returns its ifindex.
+  int set_nomaster(const std::string& ns, const std::string& ifname);
+  // The bridge called `name` in `ns`, or nullptr.
+  stack::BridgeDevice* bridge(const std::string& ns, const std::string& name);
+  // Its ports' names, in the order they were added.
+  std::vector<std::string> bridge_ports(const std::string& ns, const std::string& name);
+
   // The device behind interface `ifname` of namespace `ns` when it is a veth end.
   stack::VethDevice* veth(const std::string& ns, const std::string& ifname);
   // The veth pool (nullptr before the first add_veth): for checking that
@@ -156,6 +176,30 @@ class Host {
   struct VethPair {
     VethEnd end[2];
   };
+  // A NIC or veth end as something that can be an interface or a port.
+  struct Endpoint {
+    NetDevice* dev = nullptr;  // what a stack or bridge attaches
+    int* ifindex = nullptr;    // -1 while it is a bridge port
+    NetNamespace** ns = nullptr;
+    VethPair* pair = nullptr;  // for a veth end
+    int which = 0;
+  };
+  struct Bridge {
+    std::unique_ptr<stack::BridgeDevice> dev;
+    NetNamespace* ns = nullptr;
+    int ifindex = -1;
+    struct Port {
+      std::string name;
+      Endpoint ep;
+    };
+    std::vector<Port> ports;
+  };
+  std::optional<Endpoint> endpoint_at(const NetNamespace& ns, int ifindex);
+  Bridge* bridge_at(const NetNamespace& ns, int ifindex);
+  Bridge* bridge_named(const NetNamespace& ns, const std::string& name);
+  // Ports go back to the stack as interfaces, then br0 goes.
+  void destroy_bridge(Bridge& b);
+  int release_port(Bridge& b, std::size_t k);
   const Nic& at(std::size_t k) const;
   Nic& at(std::size_t k) { return const_cast<Nic&>(static_cast<const Host*>(this)->at(k)); }
   // Where interface `ifindex` of `ns` comes from, if the host made it.
@@ -163,6 +207,8 @@ class Host {
   VethPair* veth_at_iface(const NetNamespace& ns, int ifindex, int* which = nullptr);
   void destroy_veth(VethPair& p);
   void wire_virtual(stack::VethDevice& d, VethEnd& e);
+  BufferPool& virtual_pool();  // the veth pool, made on first use
+  MacAddr next_virtual_mac();
 
   EventQueue& ev_;
   std::string name_;
@@ -180,7 +226,8 @@ class Host {
   std::unordered_map<VethPair*, std::unique_ptr<VethPair>> veths_;
   // (namespace, ifindex) of each veth end -> its pair and which end it is.
   std::map<std::pair<const NetNamespace*, int>, std::pair<VethPair*, int>> veth_ends_;
-  std::uint32_t veth_ends_made_ = 0;
+  std::vector<std::unique_ptr<Bridge>> bridges_;
+  std::uint32_t virtual_macs_made_ = 0;  // veth ends and bridges
   std::vector<std::shared_ptr<NetNamespace>> namespaces_;  // [0] is the root; in the order made
   std::unordered_map<std::string, NetNamespace*> ns_by_name_;  // the root is ""
   unsigned queues_ = 0;  // RX queues of all NICs so far (for the default IRQ spread)
