@@ -104,6 +104,37 @@ void bind_namespaces(py::class_<sim::Host>& host) {
       .def("delete_interface", [](sim::Host& h, const std::string& ns, const std::string& ifname) {
         keyed([&] { h.delete_interface(ns, ifname); });
       })
+      .def("add_bridge", [](sim::Host& h, const std::string& ns, const std::string& name, double ageing_s) {
+        if (!(ageing_s > 0)) throw py::value_error("ageing_s must be > 0");
+        stack::BridgeConfig cfg;
+        cfg.ageing = static_cast<TimePs>(ageing_s * 1e12);
+        return keyed([&] { return h.add_bridge(ns, name, cfg); });
+      })
+      .def("set_master", [](sim::Host& h, const std::string& ns, const std::string& ifname, const std::string& br) {
+        keyed([&] { h.set_master(ns, ifname, br); });
+      })
+      .def("set_nomaster", [](sim::Host& h, const std::string& ns, const std::string& ifname) {
+        return keyed([&] { return h.set_nomaster(ns, ifname); });
+      })
+      .def("bridge_info", [](sim::Host& h, const std::string& ns, const std::string& name) {
+        return keyed([&] {
+          stack::BridgeDevice* b = h.bridge(ns, name);
+          if (!b) throw std::out_of_range("no bridge '" + name + "'");
+          py::dict d;
+          d["ports"] = h.bridge_ports(ns, name);
+          py::list fdb;
+          for (const auto& e : h.bridge_fdb(ns, name)) {
+            py::dict x;
+            x["mac"] = stack::mac_str(e.mac);
+            x["ifname"] = e.port;
+            x["age_ns"] = double(e.age) / 1000.0;
+            fdb.append(x);
+          }
+          d["fdb"] = fdb;
+          d["stats"] = b->stats();
+          return d;
+        });
+      })
       .def("nic_namespace_at", [](sim::Host& h, std::size_t k) {
         nic_at(h, k);
         return h.nic_namespace(k).name();

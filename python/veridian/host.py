@@ -176,6 +176,37 @@ class Host(_NetStack):
         name, ns = self._iface(iface)
         self._h.delete_interface(ns, name)
 
+    def add_bridge(self, name: str, ports=(), namespace=None, ageing_s: float = 300.0) -> int:
+        """ip link add NAME type bridge in `namespace` (None: the root one),
+        then `ip link set PORT master NAME` for each port name (NICs and veth
+        ends of that namespace). br0 is an interface that takes addresses;
+        its ports leave the interface list (their addresses go) and the
+        bridge learns, forwards and floods between them, as Linux's does
+        (no STP). Returns br0's ifindex."""
+        ns = self._ns_name(namespace)
+        idx = self._h.add_bridge(ns, str(name), float(ageing_s))
+        for p in ports:
+            self._h.set_master(ns, str(p), str(name))
+        return idx
+
+    def set_master(self, iface, bridge: str) -> None:
+        """ip link set dev IFACE master BRIDGE (iface a name in the root
+        namespace or a (name, namespace) pair; the bridge is in the same one)."""
+        name, ns = self._iface(iface)
+        self._h.set_master(ns, name, str(bridge))
+
+    def set_nomaster(self, iface) -> int:
+        """ip link set dev IFACE nomaster: it is an interface again (no
+        addresses); returns its ifindex."""
+        name, ns = self._iface(iface)
+        return self._h.set_nomaster(ns, name)
+
+    def bridge_info(self, name: str, namespace=None) -> dict:
+        """{"ports": [names], "fdb": [{"mac", "ifname", "age_ns"}] (bridge fdb
+        show, learnt entries), "stats": counters (forwarded, flooded,
+        filtered, copies, drops, fdb_learned/moved/aged_out/full, ...)}."""
+        return self._h.bridge_info(self._ns_name(namespace), str(name))
+
     def veth_pool_stats(self) -> Optional[dict]:
         """The buffers all of the host's veths share (None before the first
         veth): allocs, frees, available, capacity, bytes copied."""

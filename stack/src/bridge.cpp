@@ -73,9 +73,13 @@ std::optional<unsigned> BridgeDevice::port_of(const NetDevice& dev) const {
 }
 
 bool BridgeDevice::carrier() const {
-  for (const auto& p : ports_)
-    if (p.dev && p.dev->carrier()) return true;
-  return false;
+  bool any = false;
+  for (const auto& p : ports_) {
+    if (!p.dev) continue;
+    if (p.dev->carrier()) return true;
+    any = true;
+  }
+  return !any;  // Linux shows a bridge with no ports as LOWER_UP
 }
 
 Counters BridgeDevice::stats() const {

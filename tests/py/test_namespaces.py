@@ -286,3 +286,69 @@ def test_deleting_a_namespace_takes_the_peer_end_as_in_linux():
     _, h, a, b = _our_veth_pair()
     b.delete()
     assert list({l["ifname"]: l for l in a.links()}) == list(la) == ["lo"]
+
+
+def test_a_container_host_with_a_bridge():
+    """NIC + br0 + one veth per container namespace, and a peer host on the
+    NIC's cable: every container reaches the wire, the others and br0."""
+    sim = vd.Simulation(seed=5)
+    h, peer = sim.add_host("h"), sim.add_host("peer")
+    sim.connect(h, peer)
+    peer.add_address("10.0.0.2/24")
+    containers = []
+    for k in range(3):
+        ns = h.add_namespace(f"c{k}")
+        h.add_veth(f"veth{k}", ("eth0", ns))
+        ns.add_address(f"10.0.0.{10 + k}/24")
+        containers.append(ns)
+    br = h.add_bridge("br0", ports=["eth0", "veth0", "veth1", "veth2"])
+    h.add_address("10.0.0.1/24", ifindex=br)
+    assert [l["ifname"] for l in h.links()] == ["lo", "br0"]
+    assert h.links()[1]["linkinfo"]["info_kind"] == "bridge"
+    for ns in containers:
+        assert ns.ping("10.0.0.2")[0] is not None
+    assert peer.ping("10.0.0.11")[0] is not None
+    assert containers[0].ping("10.0.0.12")[0] is not None
+    assert h.ping("10.0.0.10")[0] is not None
+    info = h.bridge_info("br0")
+    assert info["ports"] == ["eth0", "veth0", "veth1", "veth2"]
+    where = {e["mac"]: e["ifname"] for e in info["fdb"]}
+    assert where[peer.mac] == "eth0"
+    assert where[containers[1].links()[1]["address"]] == "veth1"
+    assert info["stats"]["forwarded"] > 0
+    # A container that goes takes its port with it.
+    containers[1].delete()
+    assert h.bridge_info("br0")["ports"] == ["eth0", "veth0", "veth2"]
+    assert containers[2].ping("10.0.0.2")[0] is not None
+    with pytest.raises(ValueError, match="port of 'br0' already"):
+        h.set_master("veth0", "br0")
+    assert h.set_nomaster("eth0") == h.nic.ifindex
+    assert containers[2].ping("10.0.0.2", timeout_ms=10)[0] is None
+
+
+def test_a_bridge_with_a_port_looks_like_linux():
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to ask Linux")
+    ns = f"vdbr{os.getpid()}"
+    run = lambda *c: subprocess.run(list(c), check=True, capture_output=True, text=True, timeout=30)
+    run("ip", "netns", "add", ns)
+    try:
+        for c in ("link add br0 type bridge", "link add va type veth peer name vb", "link set va master br0",
+                  "link set va up", "link set vb up", "link set br0 up"):
+            run("ip", "-n", ns, *c.split())
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            linux = json.loads(run("ip", "-n", ns, "-j", "-d", "link", "show", "br0").stdout)[0]
+            if linux["operstate"] == "UP":
+                break
+            time.sleep(0.05)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    sim = vd.Simulation()
+    h = sim.add_host("h")
+    h.add_veth("va", "vb")
+    h.add_bridge("br0", ports=["va"])
+    ours = {l["ifname"]: l for l in h.links()}["br0"]
+    for k in _SAME:
+        assert ours[k] == linux[k], (k, ours[k], linux[k])
+    assert ours["linkinfo"]["info_kind"] == linux["linkinfo"]["info_kind"] == "bridge"

@@ -101,4 +101,14 @@ std::vector<std::string> Host::bridge_ports(const std::string& ns, const std::st
   return out;
 }
 
+std::vector<Host::FdbEntry> Host::bridge_fdb(const std::string& ns, const std::string& name) {
+  Bridge* b = bridge_named(*find_namespace(ns), name);
+  if (!b) throw std::out_of_range("bridge_fdb: no bridge '" + name + "' in namespace '" + ns + "'");
+  std::vector<FdbEntry> out;
+  for (const auto& e : b->dev->fdb())
+    for (const auto& p : b->ports)
+      if (b->dev->port_of(*p.ep.dev) == e.port) out.push_back({e.mac, p.name, ev_.now() - e.last_seen});
+  return out;
+}
+
 }  // namespace vd::sim

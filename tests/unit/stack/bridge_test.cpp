@@ -127,16 +127,21 @@ TEST(Bridge, StationsAgeOutAndAMovedStationIsRelearnt) {
   EXPECT_THROW(t.br.add_port(*t.veths[0].second), std::invalid_argument);
 }
 
-TEST(Bridge, ADownBridgeForwardsNothingAndNoPortsMeansNoCarrier) {
+TEST(Bridge, ADownBridgeForwardsNothingAndCarrierFollowsThePorts) {
   ContainerHost t;
   t.host.set_link_up(1, false);
   EXPECT_FALSE(ping(t.sched, t.c(0), "10.0.0.3"));
   EXPECT_GT(t.br.bridge_stats().drop_down, 0u);
   FakeScheduler sched;
   HostMemory mem(1u << 20);
-  BufferPool pool(mem, 2048, 4);
+  BufferPool pool(mem, VethDevice::kBufSize, 4);
   BridgeDevice lonely(sched, pool, mac_n(9));
-  EXPECT_FALSE(lonely.carrier());
+  EXPECT_TRUE(lonely.carrier());  // no ports: LOWER_UP, as Linux shows it
+  auto [x, y] = VethDevice::make_pair(sched, pool, mac_n(10), mac_n(11));
+  lonely.add_port(*x);
+  EXPECT_FALSE(lonely.carrier());  // one port, its peer down
+  y->set_admin_up(true);
+  EXPECT_TRUE(lonely.carrier());
   EXPECT_THROW(BridgeDevice(sched, pool, mac_n(9), stack::BridgeConfig{s_to_ps(300), 4096, 20}), std::invalid_argument);
 }
 

@@ -151,6 +151,14 @@ class Host {
   stack::BridgeDevice* bridge(const std::string& ns, const std::string& name);
   // Its ports' names, in the order they were added.
   std::vector<std::string> bridge_ports(const std::string& ns, const std::string& name);
+  // bridge fdb show: each learnt station, the port (by name) it is on and
+  // how long ago it was last heard.
+  struct FdbEntry {
+    MacAddr mac{};
+    std::string port;
+    TimePs age = 0;
+  };
+  std::vector<FdbEntry> bridge_fdb(const std::string& ns, const std::string& name);
 
   // The device behind interface `ifname` of namespace `ns` when it is a veth end.
   stack::VethDevice* veth(const std::string& ns, const std::string& ifname);

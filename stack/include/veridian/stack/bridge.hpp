@@ -84,7 +84,8 @@ class BridgeDevice final : public NetDevice {
     return true;
   }
   Counters stats() const override;
-  // Linux: a bridge has carrier while any port does.
+  // As Linux shows it: carrier while any port has carrier, or while it has
+  // no ports at all.
   bool carrier() const override;
   void set_admin_up(bool up) override { up_ = up; }
 
